@@ -1,0 +1,163 @@
+#include "proxy/limit_algorithms.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace sluice {
+namespace {
+
+// Products of counts and nanoseconds overflow 64 bits.
+__extension__ using Wide = __int128;
+
+constexpr Nanos kNanosMax = std::numeric_limits<Nanos>::max() / 4;
+
+Nanos saturate(Wide v) { return v > kNanosMax ? kNanosMax : static_cast<Nanos>(v); }
+Nanos add(Nanos a, Nanos b) { return saturate(Wide{a} + b); }
+Nanos until(Nanos at, Nanos now) { return at > now ? at - now : 0; }
+Nanos ceil_div(Wide a, Wide b) { return saturate((a + b - 1) / b); }
+
+Evaluation blocked(const LimitState& s, Nanos now) {
+    Evaluation e;
+    e.next = s;
+    e.retry_after = s.blocked_until - now;
+    e.reset = until(s.idle_at(), now);
+    return e;
+}
+
+// GCRA: a request costs `emission`; it passes while the theoretical arrival
+// time stays within `limit` emissions of now.
+Evaluation token_bucket(const LimitParams& p, const LimitState& s, Nanos now) {
+    Evaluation e;
+    e.next = s;
+    const Nanos tat = std::max(s.time, now);
+    const Nanos capacity = saturate(Wide{p.limit} * p.emission);
+    const Nanos new_tat = add(tat, p.emission);
+    const Nanos allow_at = new_tat - capacity;
+    if (allow_at > now) {
+        e.retry_after = allow_at - now;
+        e.reset = until(s.time, now);
+        return e;
+    }
+    e.allowed = true;
+    e.next.time = new_tat;
+    e.remaining = static_cast<std::uint32_t>((now - allow_at) / p.emission);
+    e.reset = new_tat - now;
+    e.next.protect_until = e.remaining == 0 ? allow_at + p.emission : 0;
+    return e;
+}
+
+// Vault's fixed window: it starts at the key's first request and refills whole
+// when it ends.
+Evaluation fixed_window(const LimitParams& p, const LimitState& s, Nanos now) {
+    Evaluation e;
+    e.next = s;
+    if (now >= s.time) {
+        e.next.time = add(now, p.interval);
+        e.next.current = 0;
+    }
+    const Nanos window_end = e.next.time;
+    e.reset = window_end - now;
+    if (e.next.current >= p.limit) {
+        e.next = s;
+        e.retry_after = window_end - now;
+        return e;
+    }
+    e.allowed = true;
+    ++e.next.current;
+    e.remaining = p.limit - e.next.current;
+    e.next.protect_until = e.remaining == 0 ? window_end : 0;
+    return e;
+}
+
+// The sliding window's state rolled forward to `now`; `time` is the end of the
+// current window plus one interval.
+LimitState roll_window(const LimitParams& p, const LimitState& s, Nanos now) {
+    LimitState r = s;
+    if (now >= s.time) {  // both windows are over
+        r.time = add(now, 2 * p.interval);
+        r.previous = r.current = 0;
+    } else if (now >= s.time - p.interval) {  // the current window is over
+        r.time = add(s.time, p.interval);
+        r.previous = s.current;
+        r.current = 0;
+    }
+    return r;
+}
+
+// Whether one more request fits: previous * (share of it still in the
+// window) + current + 1 <= limit, in integers scaled by the interval.
+Wide sliding_headroom(const LimitParams& p, const LimitState& r, Nanos now) {
+    const Nanos window_start = r.time - 2 * p.interval;
+    const Wide left_of_previous = p.interval - (now - window_start);
+    return Wide{p.limit} * p.interval - Wide{r.previous} * left_of_previous -
+           (Wide{r.current} + 1) * p.interval;
+}
+
+// How long until one more request fits, for a rolled state.
+Nanos sliding_wait(const LimitParams& p, const LimitState& r, Nanos now) {
+    const Wide missing = -sliding_headroom(p, r, now);
+    if (missing <= 0) return 0;
+    const Nanos window_end = r.time - p.interval;
+    if (r.current + 1 <= p.limit && r.previous > 0) {
+        const Nanos wait = ceil_div(missing, r.previous);
+        if (now + wait < window_end) return wait;
+    }
+    // In the next window the current count becomes the previous one.
+    const Wide over = (Wide{r.current} + 1 - p.limit) * p.interval;
+    const Nanos into_next = r.current > 0 && over > 0 ? ceil_div(over, r.current) : 0;
+    return (window_end - now) + into_next;
+}
+
+Evaluation sliding_window(const LimitParams& p, const LimitState& s, Nanos now) {
+    Evaluation e;
+    const LimitState r = roll_window(p, s, now);
+    e.reset = r.time - now;
+    const Wide headroom = sliding_headroom(p, r, now);
+    if (headroom < 0) {
+        e.next = s;
+        e.retry_after = sliding_wait(p, r, now);
+        return e;
+    }
+    e.allowed = true;
+    e.next = r;
+    ++e.next.current;
+    e.remaining = static_cast<std::uint32_t>(headroom / p.interval);
+    const Nanos wait = sliding_wait(p, e.next, now);
+    e.next.protect_until = wait > 0 ? now + wait : 0;
+    return e;
+}
+
+}  // namespace
+
+LimitParams LimitParams::from(const Quota& q) {
+    LimitParams p;
+    p.algorithm = q.algorithm;
+    p.interval = std::max<Nanos>(1, q.interval.count());
+    p.block = q.block_interval.count();
+    const double allowed = q.algorithm == Algorithm::token_bucket ? q.burst.value_or(q.rate) : q.rate;
+    p.limit = static_cast<std::uint32_t>(std::clamp(std::floor(allowed), 1.0, 4e9));
+    p.emission = std::max<Nanos>(1, std::llround(static_cast<double>(p.interval) / q.rate));
+    return p;
+}
+
+Evaluation evaluate(const LimitParams& p, const LimitState& s, Nanos now) {
+    if (s.blocked_until > now) return blocked(s, now);
+    switch (p.algorithm) {
+    case Algorithm::token_bucket: return token_bucket(p, s, now);
+    case Algorithm::fixed_window: return fixed_window(p, s, now);
+    case Algorithm::sliding_window: return sliding_window(p, s, now);
+    }
+    return blocked(s, now);
+}
+
+LimitState refused_state(const LimitParams& p, const LimitState& s, Nanos now) {
+    LimitState r = s;
+    if (p.block > 0 && s.blocked_until <= now) {
+        r.blocked_until = add(now, p.block);
+        r.protect_until = std::max(r.protect_until, r.blocked_until);
+    }
+    return r;
+}
+
+}  // namespace sluice

@@ -1,0 +1,74 @@
+#include "proxy/limiter.h"
+
+#include "proxy/client_identity.h"
+
+namespace sluice {
+namespace {
+
+// The text a quota counts for this request; nullopt when the request does
+// not carry it (such a request is not counted by that quota).
+std::optional<std::string_view> key_text(const CompiledQuota& q, const RequestFacts& r) {
+    switch (q.spec.key.kind) {
+    case KeyKind::client_ip: return r.client_ip;
+    case KeyKind::global: return std::string_view{};
+    case KeyKind::bearer_token: {
+        const std::string_view token = bearer_token(r.headers ? r.headers->get("authorization") : "");
+        if (token.empty()) return std::nullopt;
+        return token;
+    }
+    case KeyKind::header: {
+        const std::string_view value = r.headers ? r.headers->get(q.header_name) : "";
+        if (value.empty()) return std::nullopt;
+        return value;
+    }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Limiter::Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock,
+                 KeyedHasher hasher)
+    : policy_(std::move(policy)), store_(store), clock_(clock), hasher_(hasher) {}
+
+Decision Limiter::decide(const RequestFacts& request) const {
+    Decision d;
+    d.policy = policy_.load();
+    const Policy& policy = *d.policy;
+
+    thread_local std::vector<std::size_t> matched;
+    policy.matcher().match(request.method, request.path, matched);
+    if (matched.empty()) return d;
+
+    boost::container::small_vector<QuotaCheck, 4> checks;
+    for (std::size_t index : matched) {
+        const CompiledQuota& q = policy.quotas()[index];
+        const std::optional<std::string_view> text = key_text(q, request);
+        if (!text) continue;
+        checks.push_back({&q.params, hasher_(*text, q.id), q.spec.mode == QuotaMode::enforce});
+        d.outcomes.push_back({.quota = &q});
+    }
+    if (checks.empty()) return d;
+
+    boost::container::small_vector<CheckResult, 4> results(checks.size());
+    d.allowed = store_.acquire({checks.data(), checks.size()}, clock_.now(),
+                               {results.data(), results.size()});
+
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        QuotaOutcome& o = d.outcomes[i];
+        const Evaluation& e = results[i].evaluation;
+        o.allowed = e.allowed;
+        o.remaining = e.remaining;
+        o.reset = e.reset;
+        o.retry_after = e.retry_after;
+        o.store_full = results[i].store_full;
+        if (!d.allowed && d.refusing < 0 && checks[i].enforce && !e.allowed) d.refusing = static_cast<int>(i);
+        const QuotaOutcome* best = d.headline < 0 ? nullptr : &d.outcomes[d.headline];
+        if (!best || o.remaining < best->remaining || (o.remaining == best->remaining && o.reset > best->reset))
+            d.headline = static_cast<int>(i);
+    }
+    if (d.refusing >= 0) d.headline = d.refusing;
+    return d;
+}
+
+}  // namespace sluice

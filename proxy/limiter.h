@@ -1,0 +1,68 @@
+// The limiter engine: given what a request is, decide whether it may pass and
+// what each applying quota has left. No I/O; time comes from the injected
+// clock and state from the injected store.
+#pragma once
+
+#include "proxy/clock.h"
+#include "proxy/keyed_hash.h"
+#include "proxy/policy.h"
+#include "proxy/quota_store.h"
+
+#include <boost/container/small_vector.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace sluice {
+
+// Case-insensitive header lookup; empty when the header is absent.
+class HeaderLookup {
+public:
+    virtual ~HeaderLookup() = default;
+    virtual std::string_view get(std::string_view name) const = 0;
+};
+
+struct RequestFacts {
+    std::string_view method;
+    std::string_view path;       // normalized (normalize_path)
+    std::string_view client_ip;  // canonical text (resolve_client_ip)
+    const HeaderLookup* headers = nullptr;
+};
+
+struct QuotaOutcome {
+    const CompiledQuota* quota = nullptr;
+    bool allowed = true;          // by this quota; a dry-run quota says what it would do
+    std::uint32_t remaining = 0;
+    Nanos reset = 0;
+    Nanos retry_after = 0;
+    bool store_full = false;
+};
+
+struct Decision {
+    bool allowed = true;
+    boost::container::small_vector<QuotaOutcome, 4> outcomes;
+    int headline = -1;  // most restrictive outcome (fewest remaining), for headers
+    int refusing = -1;  // the enforcing outcome that refused the request
+    std::shared_ptr<const Policy> policy;  // keeps outcomes' quota pointers alive
+};
+
+class Limiter {
+public:
+    Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock,
+            KeyedHasher hasher);
+
+    Decision decide(const RequestFacts& request) const;
+
+    std::shared_ptr<const Policy> policy() const { return policy_.load(); }
+    void set_policy(std::shared_ptr<const Policy> policy) { policy_.store(std::move(policy)); }
+
+private:
+    std::atomic<std::shared_ptr<const Policy>> policy_;
+    QuotaStore& store_;
+    const Clock& clock_;
+    KeyedHasher hasher_;
+};
+
+}  // namespace sluice

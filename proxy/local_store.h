@@ -1,0 +1,58 @@
+// The embedded quota store: a sharded open-addressing hash table of key
+// states with a hard bound on keys. Memory per key is one 40-byte slot at a
+// load factor of at most 3/4.
+#pragma once
+
+#include "proxy/quota_store.h"
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace sluice {
+
+class LocalStore final : public QuotaStore {
+public:
+    explicit LocalStore(std::size_t max_keys);
+
+    bool acquire(std::span<const QuotaCheck> checks, Nanos now,
+                 std::span<CheckResult> results) override;
+    LimitState peek(std::uint64_t key) const override;
+    std::size_t expire(Nanos now) override;
+    std::size_t tracked_keys() const override;
+
+    std::size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+    std::size_t memory_bytes() const;  // slot arrays, the bulk of the footprint
+
+private:
+    struct Slot {
+        std::uint64_t key = 0;  // 0 = empty
+        LimitState state;
+    };
+    struct alignas(64) Shard {
+        mutable std::mutex mutex;
+        std::vector<Slot> slots;
+        std::atomic<std::size_t> used{0};
+        std::size_t hand = 0;  // where the eviction scan resumes
+    };
+    static constexpr std::size_t kShardBits = 6;
+    static constexpr std::size_t kShards = std::size_t{1} << kShardBits;
+    static constexpr std::size_t kAbsent = static_cast<std::size_t>(-1);
+
+    static std::size_t shard_of(std::uint64_t key) { return key >> (64 - kShardBits); }
+    std::size_t home(const Shard&, std::uint64_t key) const;
+    std::size_t find(const Shard&, std::uint64_t key) const;  // slot index or kAbsent
+    void insert(Shard&, std::uint64_t key, const LimitState&);
+    void erase(Shard&, std::size_t index);
+    void grow(Shard&);
+    bool make_room(Shard&, std::size_t inserts, Nanos now, std::span<const QuotaCheck> keep);
+
+    std::size_t keys_per_shard_;
+    std::size_t max_slots_;
+    std::array<Shard, kShards> shards_;
+    std::atomic<std::size_t> evictions_{0};
+};
+
+}  // namespace sluice
