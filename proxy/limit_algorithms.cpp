@@ -17,10 +17,16 @@ Nanos add(Nanos a, Nanos b) { return saturate(Wide{a} + b); }
 Nanos until(Nanos at, Nanos now) { return at > now ? at - now : 0; }
 Nanos ceil_div(Wide a, Wide b) { return saturate((a + b - 1) / b); }
 
+// A block that has run out is forgotten with the next request that passes.
+LimitState unblocked(LimitState s) {
+    if (s.blocked) s.blocked = 0, s.hold_until = 0;
+    return s;
+}
+
 Evaluation blocked(const LimitState& s, Nanos now) {
     Evaluation e;
     e.next = s;
-    e.retry_after = s.blocked_until - now;
+    e.retry_after = s.hold_until - now;
     e.reset = until(s.idle_at(), now);
     return e;
 }
@@ -29,11 +35,10 @@ Evaluation blocked(const LimitState& s, Nanos now) {
 // time stays within `limit` emissions of now.
 Evaluation token_bucket(const LimitParams& p, const LimitState& s, Nanos now) {
     Evaluation e;
-    e.next = s;
+    e.next = unblocked(s);
     const Nanos tat = std::max(s.time, now);
-    const Nanos capacity = saturate(Wide{p.limit} * p.emission);
     const Nanos new_tat = add(tat, p.emission);
-    const Nanos allow_at = new_tat - capacity;
+    const Nanos allow_at = new_tat - p.capacity;
     if (allow_at > now) {
         e.retry_after = allow_at - now;
         e.reset = until(s.time, now);
@@ -43,7 +48,7 @@ Evaluation token_bucket(const LimitParams& p, const LimitState& s, Nanos now) {
     e.next.time = new_tat;
     e.remaining = static_cast<std::uint32_t>((now - allow_at) / p.emission);
     e.reset = new_tat - now;
-    e.next.protect_until = e.remaining == 0 ? allow_at + p.emission : 0;
+    e.next.hold_until = e.remaining == 0 ? allow_at + p.emission : 0;
     return e;
 }
 
@@ -51,7 +56,7 @@ Evaluation token_bucket(const LimitParams& p, const LimitState& s, Nanos now) {
 // when it ends.
 Evaluation fixed_window(const LimitParams& p, const LimitState& s, Nanos now) {
     Evaluation e;
-    e.next = s;
+    e.next = unblocked(s);
     if (now >= s.time) {
         e.next.time = add(now, p.interval);
         e.next.current = 0;
@@ -66,14 +71,14 @@ Evaluation fixed_window(const LimitParams& p, const LimitState& s, Nanos now) {
     e.allowed = true;
     ++e.next.current;
     e.remaining = p.limit - e.next.current;
-    e.next.protect_until = e.remaining == 0 ? window_end : 0;
+    e.next.hold_until = e.remaining == 0 ? window_end : 0;
     return e;
 }
 
 // The sliding window's state rolled forward to `now`; `time` is the end of the
 // current window plus one interval.
 LimitState roll_window(const LimitParams& p, const LimitState& s, Nanos now) {
-    LimitState r = s;
+    LimitState r = unblocked(s);
     if (now >= s.time) {  // both windows are over
         r.time = add(now, 2 * p.interval);
         r.previous = r.current = 0;
@@ -124,7 +129,7 @@ Evaluation sliding_window(const LimitParams& p, const LimitState& s, Nanos now) 
     ++e.next.current;
     e.remaining = static_cast<std::uint32_t>(headroom / p.interval);
     const Nanos wait = sliding_wait(p, e.next, now);
-    e.next.protect_until = wait > 0 ? now + wait : 0;
+    e.next.hold_until = wait > 0 ? now + wait : 0;
     return e;
 }
 
@@ -136,13 +141,14 @@ LimitParams LimitParams::from(const Quota& q) {
     p.interval = std::max<Nanos>(1, q.interval.count());
     p.block = q.block_interval.count();
     const double allowed = q.algorithm == Algorithm::token_bucket ? q.burst.value_or(q.rate) : q.rate;
-    p.limit = static_cast<std::uint32_t>(std::clamp(std::floor(allowed), 1.0, 4e9));
+    p.limit = static_cast<std::uint32_t>(std::clamp(std::floor(allowed), 1.0, 2e9));
     p.emission = std::max<Nanos>(1, std::llround(static_cast<double>(p.interval) / q.rate));
+    p.capacity = saturate(Wide{p.limit} * p.emission);
     return p;
 }
 
 Evaluation evaluate(const LimitParams& p, const LimitState& s, Nanos now) {
-    if (s.blocked_until > now) return blocked(s, now);
+    if (s.blocked_at(now)) return blocked(s, now);
     switch (p.algorithm) {
     case Algorithm::token_bucket: return token_bucket(p, s, now);
     case Algorithm::fixed_window: return fixed_window(p, s, now);
@@ -153,9 +159,9 @@ Evaluation evaluate(const LimitParams& p, const LimitState& s, Nanos now) {
 
 LimitState refused_state(const LimitParams& p, const LimitState& s, Nanos now) {
     LimitState r = s;
-    if (p.block > 0 && s.blocked_until <= now) {
-        r.blocked_until = add(now, p.block);
-        r.protect_until = std::max(r.protect_until, r.blocked_until);
+    if (p.block > 0 && !s.blocked_at(now)) {
+        r.blocked = 1;
+        r.hold_until = std::max(r.hold_until, add(now, p.block));
     }
     return r;
 }

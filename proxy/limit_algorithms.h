@@ -12,27 +12,31 @@ namespace sluice {
 // A quota's limit in the units the algorithms work in.
 struct LimitParams {
     Algorithm algorithm = Algorithm::token_bucket;
-    std::uint32_t limit = 1;   // requests admitted at once / per window
+    std::uint32_t limit = 1;   // requests admitted at once / per window (< 2^31)
     Nanos interval = 0;        // window length (token bucket: time to refill `limit`)
     Nanos emission = 0;        // token bucket: interval / rate, the cost of one request
+    Nanos capacity = 0;        // token bucket: limit * emission, how far ahead credit reaches
     Nanos block = 0;           // block_interval; 0 = none
 
     static LimitParams from(const Quota&);
 };
 
-// One key's state, 32 bytes. What `time` means depends on the algorithm:
+// One key's state, 24 bytes. What `time` means depends on the algorithm:
 // token bucket: theoretical arrival time (GCRA); fixed window: end of the
 // window; sliding window: end of the current window plus one interval (when
 // the previous window stops counting). All three are chosen so that a state is
 // equivalent to a fresh one once `now >= idle_at()`, without the parameters.
 struct LimitState {
     Nanos time = 0;
-    Nanos blocked_until = 0;
-    Nanos protect_until = 0;    // before this the key's next request is refused; never evict it
-    std::uint32_t current = 0;  // requests in the current window
-    std::uint32_t previous = 0; // requests in the previous window (sliding)
+    // Blocked: refused until then. Otherwise: the key's next request would be
+    // refused before then, so forgetting (evicting) it would let it through early.
+    Nanos hold_until = 0;
+    std::uint32_t current = 0;        // requests in the current window
+    std::uint32_t previous : 31 = 0;  // requests in the previous window (sliding)
+    std::uint32_t blocked : 1 = 0;
 
-    Nanos idle_at() const { return time > blocked_until ? time : blocked_until; }
+    Nanos idle_at() const { return time > hold_until ? time : hold_until; }
+    bool blocked_at(Nanos now) const { return blocked && hold_until > now; }
 };
 
 struct Evaluation {

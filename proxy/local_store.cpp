@@ -18,9 +18,12 @@ bool idle(const LimitState& s, Nanos now) { return s.idle_at() <= now; }
 }  // namespace
 
 LocalStore::LocalStore(std::size_t max_keys)
-    : keys_per_shard_(std::max<std::size_t>(1, (max_keys + kShards - 1) / kShards)),
-      // Load factor 3/4 at the key bound, plus one slot so a probe always ends.
-      max_slots_(keys_per_shard_ * 4 / 3 + 2) {}
+    : max_keys_(std::max<std::size_t>(1, max_keys)),
+      keys_per_shard_(max_keys_ * 5 / 4 / kShards + 16),
+      // Load factor 3/4 at the shard's bound, plus one slot so a probe always ends.
+      max_slots_(keys_per_shard_ * 4 / 3 + 2) {
+    static_assert(sizeof(Slot) == 32);
+}
 
 std::size_t LocalStore::home(const Shard& shard, std::uint64_t key) const {
     // The top bits chose the shard; the rest, scaled to the slot count.
@@ -58,6 +61,7 @@ void LocalStore::insert(Shard& shard, std::uint64_t key, const LimitState& state
     while (shard.slots[i].key != 0) i = i + 1 == n ? 0 : i + 1;
     shard.slots[i] = Slot{key, state};
     shard.used.store(used + 1, std::memory_order_relaxed);
+    total_.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Backward-shift deletion: no tombstones, so probes stay short under churn.
@@ -77,6 +81,7 @@ void LocalStore::erase(Shard& shard, std::size_t index) {
     }
     shard.slots[hole] = Slot{};
     shard.used.fetch_sub(1, std::memory_order_relaxed);
+    total_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // Frees slots for `inserts` new keys. Idle keys go first; otherwise the key
@@ -89,7 +94,11 @@ bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now,
         return std::any_of(keep.begin(), keep.end(),
                            [&](const QuotaCheck& c) { return stored_key(c.key) == key; });
     };
-    while (shard.used.load(std::memory_order_relaxed) + inserts > keys_per_shard_) {
+    auto full = [&] {
+        return shard.used.load(std::memory_order_relaxed) + inserts > keys_per_shard_ ||
+               total_.load(std::memory_order_relaxed) + inserts > max_keys_;
+    };
+    while (full()) {
         const std::size_t n = shard.slots.size();
         std::size_t victim = n;
         Nanos victim_idle_at = std::numeric_limits<Nanos>::max();
@@ -99,7 +108,7 @@ bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now,
             const Slot& slot = shard.slots[i];
             if (slot.key == 0 || kept(slot.key)) continue;
             ++seen;
-            if (slot.state.protect_until > now || slot.state.blocked_until > now) continue;
+            if (slot.state.hold_until > now) continue;
             if (slot.state.idle_at() < victim_idle_at) {
                 victim = i;
                 victim_idle_at = slot.state.idle_at();
@@ -116,37 +125,50 @@ bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now,
 
 bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now,
                          std::span<CheckResult> results) {
-    const std::size_t count = checks.size();
-    auto shard_index = [&](std::size_t i) { return shard_of(stored_key(checks[i].key)); };
-    auto absent = [&](std::size_t i) {
-        return find(shards_[shard_index(i)], stored_key(checks[i].key)) == kAbsent;
+    struct Place {
+        std::size_t shard;
+        std::uint64_t key;
+        std::size_t slot;
     };
+    boost::container::small_vector<Place, 4> places;
+    boost::container::small_vector<std::size_t, 4> order;
+    for (const QuotaCheck& check : checks) {
+        const std::uint64_t key = stored_key(check.key);
+        places.push_back({shard_of(key), key, kAbsent});
+        order.push_back(shard_of(key));
+    }
 
     // Lock every shard involved, in ascending order, so concurrent requests
     // with overlapping keys cannot deadlock and see one consistent state.
-    boost::container::small_vector<std::size_t, 8> order;
-    for (std::size_t i = 0; i < count; ++i) order.push_back(shard_index(i));
     std::sort(order.begin(), order.end());
     order.erase(std::unique(order.begin(), order.end()), order.end());
-    boost::container::small_vector<std::unique_lock<std::mutex>, 8> locks;
+    boost::container::small_vector<std::unique_lock<std::mutex>, 4> locks;
     for (std::size_t s : order) locks.emplace_back(shards_[s].mutex);
+    auto locate = [&](std::size_t shard) {
+        for (Place& p : places)
+            if (p.shard == shard) p.slot = find(shards_[shard], p.key);
+    };
 
     // Make room for the keys seen for the first time; a shard that cannot
     // make room refuses them (fail closed) rather than forget a refused key.
     for (std::size_t s : order) {
-        std::size_t inserts = 0;
-        for (std::size_t i = 0; i < count; ++i) inserts += shard_index(i) == s && absent(i);
-        if (inserts == 0 || make_room(shards_[s], inserts, now, checks)) continue;
-        for (std::size_t i = 0; i < count; ++i)
-            if (shard_index(i) == s && absent(i)) results[i].store_full = true;
+        locate(s);
+        const std::size_t inserts = std::count_if(places.begin(), places.end(), [&](const Place& p) {
+            return p.shard == s && p.slot == kAbsent;
+        });
+        if (inserts == 0) continue;
+        const bool room = make_room(shards_[s], inserts, now, checks);
+        locate(s);  // eviction moves slots
+        if (room) continue;
+        for (std::size_t i = 0; i < places.size(); ++i)
+            if (places[i].shard == s && places[i].slot == kAbsent) results[i].store_full = true;
     }
 
     bool allowed = true;
-    for (std::size_t i = 0; i < count; ++i) {
-        const Shard& shard = shards_[shard_index(i)];
-        const std::size_t slot = find(shard, stored_key(checks[i].key));
+    for (std::size_t i = 0; i < places.size(); ++i) {
+        const Place& p = places[i];
         Evaluation& e = results[i].evaluation;
-        e = evaluate(*checks[i].params, slot == kAbsent ? LimitState{} : shard.slots[slot].state, now);
+        e = evaluate(*checks[i].params, p.slot == kAbsent ? LimitState{} : shards_[p.shard].slots[p.slot].state, now);
         if (results[i].store_full) {
             e.allowed = false;
             e.remaining = 0;
@@ -155,7 +177,7 @@ bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now,
         if (checks[i].enforce && !e.allowed) allowed = false;
     }
 
-    for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < places.size(); ++i) {
         const QuotaCheck& check = checks[i];
         Evaluation& e = results[i].evaluation;
         if (results[i].store_full) continue;
@@ -165,16 +187,19 @@ bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now,
         } else if (check.enforce && !e.allowed) {
             next = refused_state(*check.params, e.next, now);
             // A block that starts now is what the client has to wait for.
-            e.retry_after = std::max(e.retry_after, next.blocked_until - now);
+            if (next.blocked) e.retry_after = std::max(e.retry_after, next.hold_until - now);
             e.reset = std::max(e.reset, next.idle_at() - now);
         } else {
             continue;  // refused because of another quota: consume nothing
         }
-        Shard& shard = shards_[shard_index(i)];
-        const std::uint64_t key = stored_key(check.key);
-        const std::size_t slot = find(shard, key);
-        if (slot != kAbsent) shard.slots[slot].state = next;
-        else if (next.idle_at() > now) insert(shard, key, next);
+        const Place& p = places[i];
+        Shard& shard = shards_[p.shard];
+        if (p.slot != kAbsent) {
+            shard.slots[p.slot].state = next;
+        } else if (next.idle_at() > now) {
+            insert(shard, p.key, next);
+            locate(p.shard);  // an insert may have grown the table
+        }
     }
     return allowed;
 }
@@ -204,11 +229,7 @@ std::size_t LocalStore::expire(Nanos now) {
     return removed;
 }
 
-std::size_t LocalStore::tracked_keys() const {
-    std::size_t total = 0;
-    for (const Shard& shard : shards_) total += shard.used.load(std::memory_order_relaxed);
-    return total;
-}
+std::size_t LocalStore::tracked_keys() const { return total_.load(std::memory_order_relaxed); }
 
 std::size_t LocalStore::memory_bytes() const {
     std::size_t total = sizeof(*this);

@@ -1,5 +1,5 @@
 // The embedded quota store: a sharded open-addressing hash table of key
-// states with a hard bound on keys. Memory per key is one 40-byte slot at a
+// states with a hard bound on keys. Memory per key is one 32-byte slot at a
 // load factor of at most 3/4.
 #pragma once
 
@@ -49,8 +49,11 @@ private:
     void grow(Shard&);
     bool make_room(Shard&, std::size_t inserts, Nanos now, std::span<const QuotaCheck> keep);
 
-    std::size_t keys_per_shard_;
+    std::size_t max_keys_;
+    std::size_t keys_per_shard_;  // with slack: hashing never spreads keys perfectly
     std::size_t max_slots_;
+    // Approximate across shards: concurrent inserts may pass it by one each.
+    std::atomic<std::size_t> total_{0};
     std::array<Shard, kShards> shards_;
     std::atomic<std::size_t> evictions_{0};
 };

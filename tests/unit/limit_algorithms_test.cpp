@@ -154,22 +154,27 @@ TEST(BlockInterval, RefusalStartsABlockThatOutlastsTheWindow) {
     Key k{LimitParams::from(q)};
     EXPECT_EQ(k.admit_all(2), 2);
     EXPECT_FALSE(k.hit().allowed);
-    EXPECT_EQ(k.state.blocked_until, k.now + s(60));
+    EXPECT_TRUE(k.state.blocked);
+    EXPECT_EQ(k.state.hold_until, k.now + s(60));
     k.now += s(30);  // the window is long over, the block is not
     const Evaluation blocked = k.hit();
     EXPECT_FALSE(blocked.allowed);
     EXPECT_EQ(blocked.retry_after, s(30));
-    EXPECT_EQ(k.state.blocked_until, k.now + s(30)) << "a request while blocked does not extend the block";
+    EXPECT_EQ(k.state.hold_until, k.now + s(30)) << "a request while blocked does not extend the block";
     k.now += s(30);
     EXPECT_TRUE(k.hit().allowed);
+    EXPECT_FALSE(k.state.blocked);
 }
 
 TEST(LimitState, IdleAtCoversTheBlock) {
     LimitState st;
     st.time = 5;
-    st.blocked_until = 9;
+    st.hold_until = 9;
+    st.blocked = 1;
     EXPECT_EQ(st.idle_at(), 9);
-    EXPECT_EQ(sizeof(LimitState), 32u);
+    EXPECT_TRUE(st.blocked_at(8));
+    EXPECT_FALSE(st.blocked_at(9));
+    EXPECT_EQ(sizeof(LimitState), 24u);
 }
 
 }  // namespace
