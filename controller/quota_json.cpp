@@ -1,0 +1,280 @@
+#include "controller/quota_json.h"
+
+#include "controller/duration.h"
+#include "proxy/quota_matcher.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+namespace sluice {
+namespace {
+
+// LimitParams counts in 32 bits and would silently cut a larger rate; this is
+// far above any real quota.
+constexpr double kMaxRate = 1e9;
+constexpr std::size_t kMaxNameLength = 128;
+
+std::string in_quotes(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+bool is_name_char(unsigned char c) { return std::isalnum(c) || c == '.' || c == '_' || c == '-'; }
+
+// RFC 9110 token: methods and header field names.
+bool is_token(std::string_view text) {
+    constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](unsigned char c) {
+        return c < 0x80 && (std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos);
+    });
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> one_of(const JsonField& field, const Enum (&values)[N]) {
+    const std::optional<std::string> text = field.string();
+    if (!text) return std::nullopt;
+    std::string names;
+    for (Enum v : values) {
+        if (to_string(v) == *text) return v;
+        names += (names.empty() ? "" : ", ") + in_quotes(std::string(to_string(v)));
+    }
+    field.error(in_quotes(*text) + " is not one of " + names);
+    return std::nullopt;
+}
+
+std::optional<QuotaKey> parse_key(const JsonField& field) {
+    const std::optional<std::string> text = field.string();
+    if (!text) return std::nullopt;
+    for (KeyKind kind : {KeyKind::client_ip, KeyKind::bearer_token, KeyKind::global})
+        if (to_string(kind) == *text) return QuotaKey{kind, {}};
+    constexpr std::string_view kHeaderPrefix = "header:";
+    if (text->starts_with(kHeaderPrefix)) {
+        std::string name = text->substr(kHeaderPrefix.size());
+        if (is_token(name)) return QuotaKey{KeyKind::header, std::move(name)};
+        field.error(in_quotes(*text) + " does not name a valid header");
+        return std::nullopt;
+    }
+    field.error(in_quotes(*text) + R"( is not one of "client_ip", "bearer_token", "global", "header:<Name>")");
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_name(const JsonField& field) {
+    std::optional<std::string> name = field.string();
+    if (!name) return std::nullopt;
+    if (name->empty() || name->size() > kMaxNameLength ||
+        !std::all_of(name->begin(), name->end(), [](unsigned char c) { return is_name_char(c); })) {
+        field.error(in_quotes(*name) + " is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -");
+        return std::nullopt;
+    }
+    return name;
+}
+
+std::optional<std::string> parse_method(const JsonField& field) {
+    std::optional<std::string> method = field.string();
+    if (!method) return std::nullopt;
+    if (!is_token(*method)) {
+        field.error(in_quotes(*method) + " is not an HTTP method");
+        return std::nullopt;
+    }
+    std::transform(method->begin(), method->end(), method->begin(), [](unsigned char c) { return std::toupper(c); });
+    return method;
+}
+
+// A rate or burst: a number meeting `valid`, and small enough to count.
+std::optional<double> parse_amount(const JsonField& field, bool (*valid)(double), const char* requirement) {
+    const std::optional<double> amount = field.number();
+    if (!amount) return std::nullopt;
+    if (!valid(*amount)) {
+        field.error(requirement);
+        return std::nullopt;
+    }
+    if (*amount > kMaxRate) {
+        field.error("must be at most 1000000000");
+        return std::nullopt;
+    }
+    return amount;
+}
+
+void parse_response_headers(const JsonField& field, RefusalResponse& response) {
+    field.for_each_member([&](const std::string& name, const JsonField& value) {
+        if (!is_token(name)) {
+            value.error("not a valid header name");
+        } else if (const std::optional<std::string> text = value.string()) {
+            if (text->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+                value.error("must not contain CR, LF or NUL");
+            else
+                response.headers.emplace_back(name, *text);
+        }
+        return true;
+    });
+}
+
+RefusalResponse parse_response(const JsonField& field) {
+    RefusalResponse response;
+    field.for_each_member([&](const std::string& name, const JsonField& value) {
+        if (name == "status") {
+            if (auto status = value.integer(400, 599)) response.status = static_cast<unsigned>(*status);
+        } else if (name == "body") {
+            response.body = value.value().dump();
+        } else if (name == "headers") {
+            parse_response_headers(value, response);
+        } else {
+            return false;
+        }
+        return true;
+    });
+    return response;
+}
+
+}  // namespace
+
+void JsonField::error(std::string reason) const { errors_.push_back({{}, path_, std::move(reason)}); }
+
+void JsonField::error_at(std::string_view member, std::string reason) const {
+    errors_.push_back({{}, member_path(member), std::move(reason)});
+}
+
+std::string JsonField::member_path(std::string_view member) const {
+    return path_.empty() ? std::string(member) : path_ + "." + std::string(member);
+}
+
+std::optional<std::string> JsonField::string() const {
+    if (value_.is_string()) return value_.get<std::string>();
+    error("must be a string");
+    return std::nullopt;
+}
+
+std::optional<double> JsonField::number() const {
+    if (value_.is_number()) return value_.get<double>();
+    error("must be a number");
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> JsonField::integer(std::int64_t min, std::int64_t max) const {
+    if (!value_.is_number_integer()) {
+        error("must be an integer");
+        return std::nullopt;
+    }
+    constexpr std::int64_t kLargest = std::numeric_limits<std::int64_t>::max();
+    const bool beyond_int64 = value_.is_number_unsigned() && value_.get<std::uint64_t>() > std::uint64_t(kLargest);
+    const std::int64_t v = beyond_int64 ? kLargest : value_.get<std::int64_t>();
+    if (!beyond_int64 && v >= min && v <= max) return v;
+    if (max != kLargest)
+        error("must be between " + std::to_string(min) + " and " + std::to_string(max));
+    else if (v < min)
+        error("must be at least " + std::to_string(min));
+    else
+        error("is too large");
+    return std::nullopt;
+}
+
+std::optional<bool> JsonField::boolean() const {
+    if (value_.is_boolean()) return value_.get<bool>();
+    error("must be true or false");
+    return std::nullopt;
+}
+
+std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed) const {
+    DurationResult d;
+    if (value_.is_string())
+        d = parse_duration(value_.get<std::string>());
+    else if (value_.is_number())
+        d = duration_from_seconds(value_.get<double>());
+    else
+        d.error = "must be a duration (e.g. \"1m30s\") or a number of seconds";
+    if (d.ok() && !zero_allowed && d.value.count() <= 0) d.error = "must be greater than 0";
+    if (d.ok() && d.value.count() < 0) d.error = "must not be negative";
+    if (d.ok()) return d.value;
+    error(std::move(d.error));
+    return std::nullopt;
+}
+
+std::optional<HeaderStyle> JsonField::header_style() const {
+    return one_of(*this, {HeaderStyle::draft, HeaderStyle::x_ratelimit, HeaderStyle::ietf, HeaderStyle::none});
+}
+
+bool JsonField::for_each_element(const std::function<void(const JsonField&)>& visit) const {
+    if (!value_.is_array()) {
+        error("must be an array");
+        return false;
+    }
+    for (std::size_t i = 0; i < value_.size(); ++i)
+        visit(JsonField(value_[i], path_ + "[" + std::to_string(i) + "]", errors_));
+    return true;
+}
+
+bool JsonField::for_each_member(const std::function<bool(const std::string&, const JsonField&)>& visit) const {
+    if (!value_.is_object()) {
+        error("must be an object");
+        return false;
+    }
+    for (const auto& [name, value] : value_.items()) {
+        const JsonField member(value, member_path(name), errors_);
+        if (!visit(name, member)) member.error("unknown field");
+    }
+    return true;
+}
+
+Quota parse_quota(const JsonField& object) {
+    Quota quota;
+    bool has_name = false;
+    bool has_rate = false;
+    std::optional<double> rate;
+    std::optional<double> burst;
+    const bool is_object = object.for_each_member([&](const std::string& name, const JsonField& value) {
+        if (name == "name") {
+            has_name = true;
+            if (auto v = parse_name(value)) quota.name = std::move(*v);
+        } else if (name == "path") {
+            if (auto v = value.string()) {
+                if (std::string why = path_error(*v); !why.empty()) value.error(std::move(why));
+                quota.path = std::move(*v);
+            }
+        } else if (name == "method") {
+            if (auto v = parse_method(value)) quota.method = std::move(*v);
+        } else if (name == "key") {
+            if (auto v = parse_key(value)) quota.key = std::move(*v);
+        } else if (name == "rate") {
+            has_rate = true;
+            rate = parse_amount(value, [](double r) { return r > 0; }, "must be greater than 0");
+        } else if (name == "interval") {
+            if (auto v = value.duration(false)) quota.interval = *v;
+        } else if (name == "burst") {
+            burst = parse_amount(value, [](double b) { return b >= 1; }, "must be at least 1");
+            if (burst) quota.burst = burst;
+        } else if (name == "algorithm") {
+            if (auto v = one_of(value, {Algorithm::token_bucket, Algorithm::fixed_window, Algorithm::sliding_window}))
+                quota.algorithm = *v;
+        } else if (name == "block_interval") {
+            if (auto v = value.duration(true)) quota.block_interval = *v;
+        } else if (name == "mode") {
+            if (auto v = one_of(value, {QuotaMode::enforce, QuotaMode::dry_run})) quota.mode = *v;
+        } else if (name == "cumulative") {
+            if (auto v = value.boolean()) quota.cumulative = *v;
+        } else if (name == "response") {
+            quota.response = parse_response(value);
+        } else if (name == "headers") {
+            quota.headers = value.header_style();
+        } else if (name == "role") {
+            if (auto v = value.string()) quota.role = std::move(*v);
+        } else if (name == "inheritable") {
+            if (auto v = value.boolean()) quota.inheritable = *v;
+        } else {
+            return false;
+        }
+        return true;
+    });
+    if (!is_object) return quota;
+
+    if (!has_name) object.missing("name");
+    if (!has_rate) object.missing("rate");
+    if (rate) {
+        quota.rate = *rate;
+        if (quota.algorithm != Algorithm::token_bucket && quota.rate < 1)
+            object.error_at("rate", std::string(to_string(quota.algorithm)) +
+                                        " admits whole requests per window: rate must be at least 1");
+    }
+    if (burst && quota.algorithm != Algorithm::token_bucket)
+        object.error_at("burst", "only applies to algorithm token_bucket");
+    return quota;
+}
+
+}  // namespace sluice
