@@ -101,6 +101,7 @@ void limiter_decide(benchmark::State& state, Fixture* f) {
 // store's, each read's address depending on the one before (as a request's
 // slot depends on its key), so the misses cannot overlap.
 void random_read_floor(benchmark::State& state, Fixture* f) {
+    __extension__ using Wide = unsigned __int128;
     const std::size_t slots = f->raw_store.memory_bytes() / 32;
     static std::vector<std::array<std::uint64_t, 4>> table;
     if (table.size() != slots) table.assign(slots, {0, 0, 0, 0});
@@ -109,7 +110,7 @@ void random_read_floor(benchmark::State& state, Fixture* f) {
     std::uint64_t previous = 0;  // always 0, but the compiler cannot know
     for (auto _ : state) {
         const std::uint64_t h = f->hashes[i] ^ previous;
-        previous = table[static_cast<std::size_t>((static_cast<unsigned __int128>(h) * slots) >> 64)][1];
+        previous = table[static_cast<std::size_t>((Wide{h} * slots) >> 64)][1];
         benchmark::DoNotOptimize(previous);
         if (++i == n) i = 0;
     }

@@ -35,7 +35,7 @@ Key key_for(double rate, std::chrono::nanoseconds interval, Algorithm algorithm,
             std::optional<double> burst = std::nullopt) {
     Quota q = testing::make_quota("q", "", rate, interval, algorithm);
     q.burst = burst;
-    return Key{LimitParams::from(q)};
+    return Key{LimitParams::from(q), {}};
 }
 
 TEST(TokenBucket, FirstRequestLeavesBurstMinusOne) {
@@ -151,7 +151,7 @@ TEST(SlidingWindow, ForgetsEverythingAfterTwoIdleWindows) {
 TEST(BlockInterval, RefusalStartsABlockThatOutlastsTheWindow) {
     Quota q = testing::make_quota("q", "", 2, 10s, Algorithm::fixed_window);
     q.block_interval = 60s;
-    Key k{LimitParams::from(q)};
+    Key k{LimitParams::from(q), {}};
     EXPECT_EQ(k.admit_all(2), 2);
     EXPECT_FALSE(k.hit().allowed);
     EXPECT_TRUE(k.state.blocked);
