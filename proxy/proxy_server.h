@@ -1,0 +1,48 @@
+// The HTTP data path: accepts clients on every listen address, asks the
+// limiter about each request, answers refused ones itself and forwards the
+// others to the upstream.
+//
+// It runs `threads` event loops. Each has its own SO_REUSEPORT acceptor per
+// listen address, its own client connections and its own upstream pool, so
+// the threads share nothing but the limiter.
+#pragma once
+
+#include "proxy/limiter.h"
+#include "proxy/proxy_settings.h"
+
+#include <memory>
+#include <vector>
+
+namespace sluice {
+
+class ProxyServer {
+public:
+    ProxyServer(ProxySettings settings, const Limiter& limiter);
+    ~ProxyServer();  // stop() and wait()
+
+    ProxyServer(const ProxyServer&) = delete;
+    ProxyServer& operator=(const ProxyServer&) = delete;
+
+    // Resolves the upstream, binds every listen address on every thread and
+    // starts the threads; returns once they serve. Throws std::runtime_error
+    // naming what failed, e.g. "listen 127.0.0.1:8080: Address already in use".
+    void start();
+
+    // Stops accepting and drops open connections. Safe from any thread; no-op
+    // when not started or already stopped.
+    void stop();
+
+    // Blocks until every thread has finished (after stop()).
+    void wait();
+
+    unsigned threads() const;
+
+private:
+    struct Worker;
+
+    ProxySettings settings_;
+    const Limiter& limiter_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace sluice
