@@ -1,0 +1,80 @@
+#include "harness.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace sluice::test {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::chrono::seconds start_timeout{10};
+constexpr std::chrono::seconds stop_timeout{10};
+
+std::unique_ptr<ChildProcess> start_listening(const std::string& program, const std::vector<std::string>& args,
+                                              const std::string& ready_line) {
+    auto child = std::make_unique<ChildProcess>(program, args);
+    if (!child->wait_for_stderr(ready_line, start_timeout)) {
+        throw std::runtime_error(program + " did not start: " + child->stderr_text());
+    }
+    return child;
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+    net::io_context ioc;
+    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    return acceptor.local_endpoint().port();
+}
+
+nlohmann::json example_config(const std::string& name) {
+    std::ifstream in(std::filesystem::path(SLUICE_SOURCE_DIR) / "configs" / "examples" / name);
+    if (!in) throw std::runtime_error("cannot read example config " + name);
+    return nlohmann::json::parse(in);
+}
+
+TempDir::TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path TempDir::write(const std::string& name, const std::string& text) const {
+    const std::filesystem::path file = path_ / name;
+    std::ofstream(file) << text;
+    return file;
+}
+
+Deployment::Deployment(nlohmann::json config, Upstream upstream)
+    : port_(free_port()), upstream_port_(free_port()) {
+    if (upstream == Upstream::running) restart_upstream();
+    config["listen"] = {"127.0.0.1:" + std::to_string(port_)};
+    config["upstream"] = "http://127.0.0.1:" + std::to_string(upstream_port_);
+    const auto file = dir_.write("sluiced.json", config.dump(2));
+    sluiced_ = start_listening(SLUICED_BINARY, {"--config", file.string()}, "sluiced: listening on");
+}
+
+void Deployment::restart_upstream() {
+    if (upstream_ && upstream_->terminate(stop_timeout) != 0) {
+        throw std::runtime_error("demo_upstream did not stop cleanly: " + upstream_->stderr_text());
+    }
+    upstream_ = start_listening(DEMO_UPSTREAM_BINARY, {"--listen", "127.0.0.1:" + std::to_string(upstream_port_)},
+                                "demo_upstream: listening on");
+}
+
+int Deployment::stop_sluiced() { return sluiced_->terminate(stop_timeout); }
+
+}  // namespace sluice::test

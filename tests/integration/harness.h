@@ -1,0 +1,68 @@
+// What every integration test needs: free ports, the example configs, and
+// a running sluiced (with a demo upstream) on a config of the test's choice.
+#pragma once
+
+#include "http_client.h"
+#include "process.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace sluice::test {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+std::uint16_t free_port();
+
+// configs/examples/<name> from the source tree.
+nlohmann::json example_config(const std::string& name);
+
+// A fresh folder under the system's temporary folder, removed on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    // Writes `text` to <dir>/<name> and returns the file's path.
+    std::filesystem::path write(const std::string& name, const std::string& text) const;
+
+private:
+    std::filesystem::path path_;
+};
+
+// sluiced on a free port in front of demo_upstream, with `config`'s listen
+// and upstream replaced. Both are listening when the constructor returns
+// (it throws otherwise, with their stderr).
+class Deployment {
+public:
+    enum class Upstream { running, absent };
+
+    explicit Deployment(nlohmann::json config, Upstream upstream = Upstream::running);
+
+    std::uint16_t port() const { return port_; }
+    std::uint16_t upstream_port() const { return upstream_port_; }
+    HttpClient client(const std::string& source_ip = "127.0.0.1") const { return HttpClient(port_, source_ip); }
+
+    // Stops demo_upstream and starts a new one on the same port: connections
+    // sluiced kept open to the old one are now dead.
+    void restart_upstream();
+
+    // SIGTERM to sluiced; returns its exit code.
+    int stop_sluiced();
+    ChildProcess& sluiced() { return *sluiced_; }
+
+private:
+    TempDir dir_;
+    std::uint16_t port_;
+    std::uint16_t upstream_port_;
+    std::unique_ptr<ChildProcess> upstream_;
+    std::unique_ptr<ChildProcess> sluiced_;
+};
+
+}  // namespace sluice::test

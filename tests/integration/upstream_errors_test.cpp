@@ -1,0 +1,45 @@
+// An upstream that is down or too slow: JSON 502/504, and the proxy goes on.
+#include "harness.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace sluice::test {
+namespace {
+
+const nlohmann::json quotas = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}};
+
+TEST(UpstreamErrors, AnUpstreamThatIsDownGets502AndTheConnectionStays) {
+    Deployment sluice(nlohmann::json{{"quotas", quotas}}, Deployment::Upstream::absent);
+    HttpClient client = sluice.client();
+    const std::string expected = R"({"error":"bad_gateway","message":"upstream 127.0.0.1:)" +
+                                 std::to_string(sluice.upstream_port()) + R"( unavailable: Connection refused"})";
+    for (int i = 0; i < 2; ++i) {
+        const HttpResponse response = client.get("/v1/things");
+        EXPECT_EQ(response.result_int(), 502);
+        EXPECT_EQ(header(response, "Content-Type"), "application/json");
+        EXPECT_EQ(response.body(), expected);
+        EXPECT_EQ(header(response, "RateLimit-Limit"), "1000");
+        EXPECT_FALSE(client.connection_closed());
+    }
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
+TEST(UpstreamErrors, ASlowUpstreamGets504AndTheNextRequestIsServed) {
+    Deployment sluice(nlohmann::json{{"quotas", quotas}, {"limits", {{"upstream_timeout", "500ms"}}}});
+    HttpClient client = sluice.client();
+    const auto start = std::chrono::steady_clock::now();
+    const HttpResponse slow = client.get("/slow?ms=3000");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+    EXPECT_EQ(slow.result_int(), 504);
+    EXPECT_EQ(slow.body(), R"({"error":"gateway_timeout","message":"upstream 127.0.0.1:)" +
+                               std::to_string(sluice.upstream_port()) + R"( did not respond within 500ms"})");
+
+    const HttpResponse next = client.get("/v1/things");
+    EXPECT_EQ(next.result_int(), 200);
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
+}  // namespace
+}  // namespace sluice::test
