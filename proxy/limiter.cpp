@@ -25,15 +25,48 @@ std::optional<std::string_view> key_text(const CompiledQuota& q, const RequestFa
     return std::nullopt;
 }
 
+std::atomic<std::uint64_t> next_limiter_id{1};
+
+struct PolicyHolder {
+    std::shared_ptr<const Policy> policy;
+};
+
 }  // namespace
 
 Limiter::Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock,
                  KeyedHasher hasher)
-    : policy_(std::move(policy)), store_(store), clock_(clock), hasher_(hasher) {}
+    : policy_(std::move(policy)), id_(next_limiter_id++), store_(store), clock_(clock), hasher_(hasher) {}
+
+std::shared_ptr<const Policy> Limiter::policy() const {
+    std::lock_guard lock(policy_mutex_);
+    return policy_;
+}
+
+void Limiter::set_policy(std::shared_ptr<const Policy> policy) {
+    std::lock_guard lock(policy_mutex_);
+    policy_ = std::move(policy);
+    generation_.fetch_add(1, std::memory_order_release);
+}
+
+std::shared_ptr<const Policy> Limiter::current_policy() const {
+    thread_local struct {
+        std::uint64_t limiter = 0;
+        std::uint64_t generation = 0;
+        std::shared_ptr<PolicyHolder> holder;
+    } cache;
+    const std::uint64_t generation = generation_.load(std::memory_order_acquire);
+    if (cache.limiter != id_ || cache.generation != generation || !cache.holder) {
+        cache.holder = std::make_shared<PolicyHolder>(PolicyHolder{policy()});
+        cache.limiter = id_;
+        cache.generation = generation;
+    }
+    // Shares the holder's (thread-private) count, points at the policy.
+    return {cache.holder, cache.holder->policy.get()};
+}
 
 Decision Limiter::decide(const RequestFacts& request) const {
     Decision d;
-    d.policy = policy_.load();
+    d.policy = current_policy();
     const Policy& policy = *d.policy;
 
     thread_local std::vector<std::size_t> matched;

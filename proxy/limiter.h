@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 namespace sluice {
@@ -55,11 +56,20 @@ public:
 
     Decision decide(const RequestFacts& request) const;
 
-    std::shared_ptr<const Policy> policy() const { return policy_.load(); }
-    void set_policy(std::shared_ptr<const Policy> policy) { policy_.store(std::move(policy)); }
+    std::shared_ptr<const Policy> policy() const;
+    void set_policy(std::shared_ptr<const Policy> policy);
 
 private:
-    std::atomic<std::shared_ptr<const Policy>> policy_;
+    // The policy as this thread holds it. Every decision keeps its policy
+    // alive; counting those references on one shared control block made two
+    // threads slower than one, so each thread counts on a holder of its own
+    // and looks at the shared pointer only when the generation moves.
+    std::shared_ptr<const Policy> current_policy() const;
+
+    mutable std::mutex policy_mutex_;
+    std::shared_ptr<const Policy> policy_;
+    std::atomic<std::uint64_t> generation_{0};
+    std::uint64_t id_;  // tells this limiter's thread-local holders from another's
     QuotaStore& store_;
     const Clock& clock_;
     KeyedHasher hasher_;
