@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -125,44 +124,10 @@ private:
     std::vector<std::string> repeated_;
 };
 
-// "host:port" or "[v6]:port"; the port may be left out when there is a default.
-std::optional<ListenAddress> split_host_port(std::string_view text, std::optional<std::uint16_t> default_port) {
-    std::string_view host = text;
-    std::optional<std::string_view> port;
-    if (text.starts_with('[')) {
-        const std::size_t close = text.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        host = text.substr(1, close - 1);
-        const std::string_view rest = text.substr(close + 1);
-        if (rest.starts_with(':'))
-            port = rest.substr(1);
-        else if (!rest.empty())
-            return std::nullopt;
-        if (host.find(':') == std::string_view::npos || !parse_ip(host)) return std::nullopt;
-    } else if (const std::size_t colon = text.rfind(':'); colon != std::string_view::npos) {
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
-    }
-    if (host.empty()) return std::nullopt;
-
-    ListenAddress address{std::string(host), default_port.value_or(0)};
-    if (port) {
-        unsigned number = 0;
-        const auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), number);
-        if (port->empty() || ec != std::errc{} || end != port->data() + port->size() || number == 0 || number > 65535)
-            return std::nullopt;
-        address.port = static_cast<std::uint16_t>(number);
-    } else if (!default_port) {
-        return std::nullopt;
-    }
-    return address;
-}
-
 std::optional<ListenAddress> parse_listen(const JsonField& field) {
     const std::optional<std::string> text = field.string();
     if (!text) return std::nullopt;
-    std::optional<ListenAddress> address = split_host_port(*text, std::nullopt);
+    std::optional<ListenAddress> address = parse_host_port(*text, std::nullopt);
     if (address && parse_ip(address->host)) return address;
     field.error(field.value().dump() + R"( is not an IP address and port, e.g. "127.0.0.1:8080" or "[::1]:8080")");
     return std::nullopt;
@@ -185,7 +150,7 @@ std::optional<ListenAddress> parse_upstream(const JsonField& field) {
         const std::string_view rest = std::string_view(*text).substr(kScheme.size());
         const std::size_t slash = rest.find('/');
         const std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
-        std::optional<ListenAddress> address = split_host_port(rest.substr(0, slash), 80);
+        std::optional<ListenAddress> address = parse_host_port(rest.substr(0, slash), 80);
         // A bracketed host was checked as an IPv6 literal already.
         const bool host_ok = address && (rest.starts_with('[') || is_host_name(address->host));
         if (host_ok && (path.empty() || path == "/")) return address;

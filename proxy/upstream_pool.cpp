@@ -50,11 +50,6 @@ std::string milliseconds(std::chrono::milliseconds d) { return std::to_string(d.
 
 }  // namespace
 
-std::string host_port(const ListenAddress& address) {
-    const bool v6 = address.host.find(':') != std::string::npos;
-    return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
-}
-
 std::vector<tcp::endpoint> resolve_upstream(const ListenAddress& upstream) {
     net::io_context ioc;
     tcp::resolver resolver(ioc);

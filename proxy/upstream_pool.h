@@ -33,9 +33,6 @@ struct UpstreamFailure {
 
 using UpstreamResult = std::variant<UpstreamResponse, UpstreamFailure>;
 
-// An address as "host:port", IPv6 literals in brackets.
-std::string host_port(const ListenAddress& address);
-
 // Resolves the upstream once, at start; throws std::runtime_error naming it.
 std::vector<boost::asio::ip::tcp::endpoint> resolve_upstream(const ListenAddress& upstream);
 

@@ -5,6 +5,8 @@
 // The connection number lets tests see that the proxy reuses connections.
 // Special paths: /slow?ms=N answers after N ms; /status/NNN answers with
 // status NNN.
+#include "proxy/proxy_settings.h"
+
 #include <utility>  // before awaitable.hpp, which uses std::exchange without it (Boost 1.74)
 
 #include <boost/asio/co_spawn.hpp>
@@ -26,6 +28,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -131,14 +134,12 @@ int usage() {
 int main(int argc, char** argv) {
     if (argc != 3 || std::strcmp(argv[1], "--listen") != 0) return usage();
     const std::string_view listen = argv[2];
-    const std::size_t colon = listen.rfind(':');
-    if (colon == listen.npos) return usage();
-    std::string host(listen.substr(0, colon));
-    if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const std::optional<sluice::ListenAddress> address = sluice::parse_host_port(listen, std::nullopt);
+    if (!address) return usage();
 
     try {
         net::io_context ioc{1};
-        const tcp::endpoint endpoint(net::ip::make_address(host), number(listen.substr(colon + 1), 0));
+        const tcp::endpoint endpoint(net::ip::make_address(address->host), address->port);
         tcp::acceptor acceptor(ioc, endpoint);  // sets SO_REUSEADDR
 
         net::signal_set signals(ioc, SIGINT, SIGTERM);
