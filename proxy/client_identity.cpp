@@ -25,15 +25,15 @@ std::optional<IpAddress> parse_forwarded(std::string_view entry) {
     return std::nullopt;
 }
 
-bool trusted(const IpAddress& ip, const std::vector<Cidr>& proxies) {
+}  // namespace
+
+bool is_trusted_proxy(const IpAddress& ip, const std::vector<Cidr>& proxies) {
     return std::any_of(proxies.begin(), proxies.end(), [&](const Cidr& c) { return c.contains(ip); });
 }
 
-}  // namespace
-
 std::string resolve_client_ip(const IpAddress& peer, std::string_view forwarded_for,
                               const std::vector<Cidr>& trusted_proxies) {
-    if (!trusted(peer, trusted_proxies)) return peer.to_string();
+    if (!is_trusted_proxy(peer, trusted_proxies)) return peer.to_string();
     IpAddress client = peer;
     // Right to left: each hop was appended by the one after it; the first hop
     // not run by us is the client.
@@ -46,7 +46,7 @@ std::string resolve_client_ip(const IpAddress& peer, std::string_view forwarded_
         const std::optional<IpAddress> ip = parse_forwarded(entry);
         if (!ip) return std::string(entry);
         client = *ip;
-        if (!trusted(client, trusted_proxies)) break;
+        if (!is_trusted_proxy(client, trusted_proxies)) break;
     }
     return client.to_string();
 }

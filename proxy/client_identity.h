@@ -10,6 +10,8 @@
 
 namespace sluice {
 
+bool is_trusted_proxy(const IpAddress& peer, const std::vector<Cidr>& trusted_proxies);
+
 // Returns the client's address as canonical text. An entry that is not an
 // address ends the walk and is used as is (it is the untrusted client's claim).
 std::string resolve_client_ip(const IpAddress& peer, std::string_view forwarded_for,

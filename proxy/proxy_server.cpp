@@ -201,6 +201,7 @@ public:
         if (ec) co_return;  // gone already
         peer_ = to_ip_address(remote.address());
         peer_text_ = peer_.to_string();
+        peer_is_proxy_ = is_trusted_proxy(peer_, settings_.trusted_proxies);
 
         for (bool first = true;; first = false) {
             if (!first && !co_await next_request_arrives()) co_return;
@@ -259,7 +260,11 @@ private:
         const bool head = request.method() == http::verb::head;
         const unsigned version = request.version();
         const std::string forwarded_for = joined_values(request, x_forwarded_for);
-        const std::string client_ip = resolve_client_ip(peer_, forwarded_for, settings_.trusted_proxies);
+        // The peer is fixed per connection: only a trusted proxy's requests
+        // need X-Forwarded-For read.
+        const std::string forwarded_client =
+            peer_is_proxy_ ? resolve_client_ip(peer_, forwarded_for, settings_.trusted_proxies) : std::string();
+        const std::string_view client_ip = peer_is_proxy_ ? std::string_view(forwarded_client) : peer_text_;
         const std::string path = normalize_path(view(request.target()));
         const FieldLookup headers(request);
         const Decision decision =
@@ -336,6 +341,7 @@ private:
     const ProxySettings& settings_;
     IpAddress peer_;
     std::string peer_text_;
+    bool peer_is_proxy_ = false;
 };
 
 net::awaitable<void> serve_connection(tcp::socket socket, const ThreadContext& context) {

@@ -121,3 +121,36 @@ TEST(Forwarding, ExpectContinueIsAnsweredByTheProxyNotForwarded) {
 
 }  // namespace
 }  // namespace sluice::test
+
+namespace sluice::test {
+namespace {
+
+nlohmann::json one_per_ip(nlohmann::json trusted_proxies) {
+    return {{"trusted_proxies", std::move(trusted_proxies)},
+            {"quotas", {{{"name", "one-per-ip"}, {"path", ""}, {"rate", 1}, {"interval", "1h"},
+                         {"algorithm", "fixed_window"}}}}};
+}
+
+int status_from(HttpClient& client, const std::string& forwarded_for) {
+    return client.request("GET", "/x", {{"X-Forwarded-For", forwarded_for}}).result_int();
+}
+
+TEST(ClientIdentity, BehindATrustedProxyEachForwardedClientHasItsOwnQuota) {
+    Deployment sluice(one_per_ip({"127.0.0.0/8"}));
+    HttpClient proxy = sluice.client();  // one connection, as a front proxy's
+    EXPECT_EQ(status_from(proxy, "198.51.100.1"), 200);
+    EXPECT_EQ(status_from(proxy, "198.51.100.2"), 200);
+    EXPECT_EQ(status_from(proxy, "6.6.6.6, 198.51.100.1"), 429) << "a spoofed left entry must not help";
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
+TEST(ClientIdentity, AnUntrustedPeerCannotPickItsIdentityWithXForwardedFor) {
+    Deployment sluice(one_per_ip(nlohmann::json::array()));
+    HttpClient client = sluice.client();
+    EXPECT_EQ(status_from(client, "198.51.100.1"), 200);
+    EXPECT_EQ(status_from(client, "198.51.100.2"), 429);
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
+}  // namespace
+}  // namespace sluice::test
