@@ -8,6 +8,7 @@ packages=(
   libboost-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   curl
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
 )
 
 missing=()
