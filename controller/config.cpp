@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include "controller/quota_json.h"
+#include "controller/xdp_settings_json.h"
 #include "proxy/quota_matcher.h"
 
 #include <glob.h>
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 
 // Sections of the design that this version does not implement: naming them
 // beats calling them unknown.
-constexpr std::string_view kUnsupportedSections[] = {"admin", "state_dir", "xdp", "store"};
+constexpr std::string_view kUnsupportedSections[] = {"admin", "state_dir", "store"};
 
 // Where a quota was defined, for messages that point at it.
 struct Origin {
@@ -159,14 +160,6 @@ std::optional<ListenAddress> parse_upstream(const JsonField& field) {
     return std::nullopt;
 }
 
-std::optional<Cidr> parse_trusted_proxy(const JsonField& field) {
-    const std::optional<std::string> text = field.string();
-    if (!text) return std::nullopt;
-    if (std::optional<Cidr> cidr = parse_cidr(*text)) return cidr;
-    field.error(field.value().dump() + R"( is not a CIDR block with its host bits zero, e.g. "10.0.0.0/8")");
-    return std::nullopt;
-}
-
 void read_limits(const JsonField& limits, Config& config) {
     ProxySettings& proxy = config.proxy;
     const std::pair<std::string_view, std::size_t*> sizes[] = {
@@ -255,7 +248,7 @@ private:
                 if (auto address = parse_upstream(value)) config_.proxy.upstream = std::move(*address);
             } else if (name == "trusted_proxies") {
                 value.for_each_element([&](const JsonField& element) {
-                    if (auto cidr = parse_trusted_proxy(element)) config_.proxy.trusted_proxies.push_back(*cidr);
+                    if (auto cidr = element.cidr()) config_.proxy.trusted_proxies.push_back(*cidr);
                 });
             } else if (name == "headers") {
                 if (auto style = value.header_style()) config_.headers = *style;
@@ -272,6 +265,8 @@ private:
                 });
             } else if (name == "limits") {
                 read_limits(value, config_);
+            } else if (name == "xdp") {
+                config_.xdp = parse_xdp_settings(value);
             } else if (std::find(std::begin(kUnsupportedSections), std::end(kUnsupportedSections), name) !=
                        std::end(kUnsupportedSections)) {
                 value.error("not supported by this version of sluiced");

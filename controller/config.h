@@ -3,10 +3,12 @@
 // its JSON path, so `sluiced --check` can list them all at once.
 #pragma once
 
+#include "controller/xdp_settings.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/quota.h"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,7 @@ struct Config {
     std::vector<Quota> quotas;       // inline first, then quota files in glob order
     std::size_t max_keys = 1'000'000;
     std::vector<std::string> quota_files;  // globs as configured
+    std::optional<XdpSettings> xdp;        // absent: no XDP program
 };
 
 // Either a valid config, or every error found (never both).

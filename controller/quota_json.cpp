@@ -187,6 +187,14 @@ std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed) c
     return std::nullopt;
 }
 
+std::optional<Cidr> JsonField::cidr() const {
+    const std::optional<std::string> text = string();
+    if (!text) return std::nullopt;
+    if (std::optional<Cidr> block = parse_cidr(*text)) return block;
+    error(value_.dump() + R"( is not a CIDR block with its host bits zero, e.g. "10.0.0.0/8")");
+    return std::nullopt;
+}
+
 std::optional<HeaderStyle> JsonField::header_style() const {
     return one_of(*this, {HeaderStyle::draft, HeaderStyle::x_ratelimit, HeaderStyle::ietf, HeaderStyle::none});
 }

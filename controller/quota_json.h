@@ -4,6 +4,7 @@
 #pragma once
 
 #include "controller/config.h"
+#include "proxy/cidr.h"
 #include "proxy/quota.h"
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,8 @@ public:
     // A duration string or a number of seconds, > 0 or, with zero_allowed, >= 0.
     std::optional<std::chrono::nanoseconds> duration(bool zero_allowed) const;
     std::optional<HeaderStyle> header_style() const;
+    // "10.0.0.0/8", "2001:db8::/32" or a bare address, host bits zero.
+    std::optional<Cidr> cidr() const;
 
     // Visit array elements / object members in document order; false (after
     // recording an error) when the value is not an array / object. For
