@@ -1,0 +1,83 @@
+// The XDP program's maps as sluiced uses them: write the config and the
+// allow/deny lists, add and expire blocks, sum the per-CPU statistics. Works
+// on the maps of a freshly loaded program or on the pinned ones of a running
+// sluiced (`sluiced --xdp-stats`).
+#pragma once
+
+#include "controller/xdp_abi.h"
+#include "proxy/cidr.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sluice_xdp;  // the bpftool skeleton
+
+namespace sluice {
+
+// An owned file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& other) noexcept : fd_(other.release()) {}
+    Fd& operator=(Fd&& other) noexcept;
+    ~Fd();
+    int get() const { return fd_; }
+    int release();
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+using XdpCounters = std::array<sluice_counter, SLUICE_STAT_COUNT>;
+
+struct XdpStats {
+    std::array<XdpCounters, SLUICE_IFACE_SLOTS> slots{};  // summed over CPUs
+};
+
+struct BlockedSource {
+    IpAddress address;  // IPv6: the prefix the program blocks
+    sluice_block_entry entry;
+};
+
+enum class XdpList { allow, deny };
+
+// The names the maps are pinned under, inside the pin folder.
+inline constexpr const char* kXdpMapNames[] = {"sluice_config", "allow_cidrs", "deny_cidrs", "blocked",
+                                               "sources",       "stats",       "insert_budget"};
+
+class XdpMaps {
+public:
+    explicit XdpMaps(const sluice_xdp& skeleton);
+    // The maps pinned under `pin_path`; nullopt with `why` set when absent.
+    static std::optional<XdpMaps> open_pinned(const std::string& pin_path, std::string& why);
+
+    void write_config(const sluice_xdp_config& config);
+    sluice_xdp_config read_config() const;
+
+    // Makes `which` hold exactly `wanted`: adds the new blocks first, then
+    // removes the gone ones, so a reload never leaves the list empty.
+    void sync_list(XdpList which, const std::vector<Cidr>& wanted);
+    std::vector<Cidr> read_list(XdpList which) const;
+
+    // Blocks `key` until `until_ns` (xdp_now_ns() time), replacing a shorter
+    // block. False when the map is full.
+    bool block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin);
+    std::vector<BlockedSource> blocked() const;
+    // Deletes entries expired at `now_ns`; returns how many.
+    std::size_t remove_expired_blocks(std::uint64_t now_ns);
+
+    XdpStats read_stats() const;
+
+private:
+    XdpMaps() = default;
+    int list_fd(XdpList which) const { return which == XdpList::allow ? allow_.get() : deny_.get(); }
+
+    Fd config_, allow_, deny_, blocked_, stats_;
+};
+
+}  // namespace sluice
