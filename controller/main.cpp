@@ -1,6 +1,8 @@
 // sluiced: loads the configuration, then serves the HTTP data path until
 // SIGINT or SIGTERM.
 #include "controller/config.h"
+#include "controller/xdp_controller.h"
+#include "controller/xdp_report.h"
 #include "proxy/clock.h"
 #include "proxy/keyed_hash.h"
 #include "proxy/limiter.h"
@@ -17,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include <net/if.h>
 #include <time.h>
 
 namespace {
@@ -24,11 +27,12 @@ namespace {
 using namespace sluice;
 
 constexpr std::string_view version = SLUICE_VERSION;
-constexpr std::string_view usage_line = "usage: sluiced --config FILE [--check] | --help | --version";
+constexpr std::string_view usage_line =
+    "usage: sluiced --config FILE [--check | --xdp-stats | --xdp-detach] | --help | --version";
 
 struct Options {
     std::string config;
-    bool check = false;
+    enum class Action { serve, check, xdp_stats, xdp_detach } action = Action::serve;
 };
 
 int usage_error(std::string_view problem) {
@@ -42,6 +46,11 @@ void print_help() {
                 "  --config FILE  the JSON configuration (quotas, listen addresses, upstream)\n"
                 "  --check        validate FILE and the quota files it names, then exit:\n"
                 "                 0 if valid, 1 listing every error\n"
+                "  --xdp-stats    print the XDP program's counters per interface (read from\n"
+                "                 the pins of FILE's xdp.pin_path; works while sluiced runs)\n"
+                "  --xdp-detach   detach the XDP program from every interface and remove its\n"
+                "                 pins (block list, counters); sluiced itself leaves it\n"
+                "                 attached on exit unless xdp.detach_on_exit is set\n"
                 "  --help         this text\n"
                 "  --version      the version\n\n"
                 "Signals: SIGINT and SIGTERM stop sluiced.\n",
@@ -64,8 +73,8 @@ sigset_t handled_signals() {
 
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
-// also expire idle quota state once a second.
-void serve_until_stopped(LocalStore& store, const Clock& clock) {
+// also expire idle quota state and XDP blocks once a second.
+void serve_until_stopped(LocalStore& store, XdpController* xdp, const Clock& clock) {
     const sigset_t signals = handled_signals();
     constexpr Nanos expire_every = 1'000'000'000;
     Nanos next_expiry = clock.now() + expire_every;
@@ -76,9 +85,58 @@ void serve_until_stopped(LocalStore& store, const Clock& clock) {
         if (signal == SIGHUP) std::fprintf(stderr, "sluiced: SIGHUP: reload is not implemented yet\n");
         if (clock.now() >= next_expiry) {
             store.expire(clock.now());
+            if (xdp) xdp->tick();
             next_expiry = clock.now() + expire_every;
         }
     }
+}
+
+// The XDP side, or nullptr when it is off; a config the operator must fix
+// (a missing interface, native mode the driver lacks) throws.
+std::unique_ptr<XdpController> start_xdp(const Config& config) {
+    if (!config.xdp) {
+        std::fprintf(stderr, "sluiced: XDP is off: the config has no \"xdp\" section; HTTP limits still apply\n");
+        return nullptr;
+    }
+    try {
+        auto xdp = std::make_unique<XdpController>(*config.xdp, config.proxy.trusted_proxies);
+        for (const std::string& line : xdp->describe()) std::fprintf(stderr, "sluiced: %s\n", line.c_str());
+        return xdp;
+    } catch (const XdpUnavailable& e) {
+        std::fprintf(stderr, "sluiced: XDP is off: %s; HTTP limits still apply\n", e.what());
+        return nullptr;
+    }
+}
+
+std::string interface_name(std::uint32_t ifindex) {
+    char name[IF_NAMESIZE] = {};
+    return if_indextoname(ifindex, name) ? name : "ifindex " + std::to_string(ifindex) + " (gone)";
+}
+
+int print_xdp_stats(const Config& config) {
+    if (!config.xdp) {
+        std::fprintf(stderr, "sluiced: the config has no \"xdp\" section\n");
+        return 1;
+    }
+    std::string why;
+    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(config.xdp->pin_path, why);
+    if (!maps) {
+        std::fprintf(stderr, "sluiced: no XDP program pinned (is sluiced running with xdp?): %s\n", why.c_str());
+        return 1;
+    }
+    std::fputs(format_xdp_stats(maps->read_stats(), maps->read_config(), &interface_name).c_str(), stdout);
+    return 0;
+}
+
+int detach_xdp(const Config& config) {
+    if (!config.xdp) {
+        std::fprintf(stderr, "sluiced: the config has no \"xdp\" section\n");
+        return 1;
+    }
+    const std::vector<std::string> removed = remove_xdp_pins(config.xdp->pin_path);
+    if (removed.empty()) std::printf("nothing pinned under %s\n", config.xdp->pin_path.c_str());
+    for (const std::string& line : removed) std::printf("%s\n", line.c_str());
+    return 0;
 }
 
 int serve(const Config& config) {
@@ -89,6 +147,8 @@ int serve(const Config& config) {
     LocalStore store(config.max_keys);
     Limiter limiter(std::make_shared<const Policy>(config.quotas, config.headers), store, clock,
                     KeyedHasher::random());
+    const std::unique_ptr<XdpController> xdp = start_xdp(config);
+    if (xdp) limiter.set_block_listener(xdp.get());
     ProxyServer server(config.proxy, limiter);
     server.start();
     for (const ListenAddress& address : config.proxy.listen) {
@@ -96,10 +156,11 @@ int serve(const Config& config) {
                      host_port(config.proxy.upstream).c_str(), config.quotas.size());
     }
 
-    serve_until_stopped(store, clock);
+    serve_until_stopped(store, xdp.get(), clock);
     std::fprintf(stderr, "sluiced: stopping\n");
     server.stop();
     server.wait();
+    if (xdp) xdp->stop();
     return 0;
 }
 
@@ -118,7 +179,11 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (arg == "--check") {
-            options.check = true;
+            options.action = Options::Action::check;
+        } else if (arg == "--xdp-stats") {
+            options.action = Options::Action::xdp_stats;
+        } else if (arg == "--xdp-detach") {
+            options.action = Options::Action::xdp_detach;
         } else if (arg == "--config") {
             if (++i == argc) return usage_error("--config needs a FILE");
             options.config = argv[i];
@@ -130,12 +195,16 @@ int main(int argc, char** argv) {
 
     const std::optional<ConfigLoad> load = load_or_report(options.config);
     if (!load) return 1;
-    if (options.check) {
-        std::printf("%s: OK (%zu quotas)\n", options.config.c_str(), load->config.quotas.size());
-        return 0;
-    }
     try {
-        return serve(load->config);
+        switch (options.action) {
+        case Options::Action::check:
+            std::printf("%s: OK (%zu quotas)\n", options.config.c_str(), load->config.quotas.size());
+            return 0;
+        case Options::Action::xdp_stats: return print_xdp_stats(load->config);
+        case Options::Action::xdp_detach: return detach_xdp(load->config);
+        case Options::Action::serve: return serve(load->config);
+        }
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "sluiced: %s\n", e.what());
         return 1;

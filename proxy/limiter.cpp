@@ -84,8 +84,8 @@ Decision Limiter::decide(const RequestFacts& request) const {
     if (checks.empty()) return d;
 
     boost::container::small_vector<CheckResult, 4> results(checks.size());
-    d.allowed = store_.acquire({checks.data(), checks.size()}, clock_.now(),
-                               {results.data(), results.size()});
+    const Nanos now = clock_.now();
+    d.allowed = store_.acquire({checks.data(), checks.size()}, now, {results.data(), results.size()});
 
     for (std::size_t i = 0; i < results.size(); ++i) {
         QuotaOutcome& o = d.outcomes[i];
@@ -100,7 +100,13 @@ Decision Limiter::decide(const RequestFacts& request) const {
         if (!best || o.remaining < best->remaining || (o.remaining == best->remaining && o.reset > best->reset))
             d.headline = static_cast<int>(i);
     }
-    if (d.refusing >= 0) d.headline = d.refusing;
+    if (d.refusing >= 0) {
+        d.headline = d.refusing;
+        const QuotaOutcome& refusal = d.outcomes[d.refusing];
+        if (block_listener_ && !refusal.store_full && refusal.quota->spec.key.kind == KeyKind::client_ip &&
+            refusal.quota->params.block > 0)
+            block_listener_->client_blocked(request.client_ip, now + refusal.retry_after);
+    }
     return d;
 }
 

@@ -3,6 +3,7 @@
 // clock and state from the injected store.
 #pragma once
 
+#include "proxy/block_listener.h"
 #include "proxy/clock.h"
 #include "proxy/keyed_hash.h"
 #include "proxy/policy.h"
@@ -58,6 +59,8 @@ public:
 
     std::shared_ptr<const Policy> policy() const;
     void set_policy(std::shared_ptr<const Policy> policy);
+    // Not owned; set before the first decision, or nullptr.
+    void set_block_listener(BlockListener* listener) { block_listener_ = listener; }
 
 private:
     // The policy as this thread holds it. Every decision keeps its policy
@@ -73,6 +76,7 @@ private:
     QuotaStore& store_;
     const Clock& clock_;
     KeyedHasher hasher_;
+    BlockListener* block_listener_ = nullptr;
 };
 
 }  // namespace sluice

@@ -1,0 +1,50 @@
+// Drives the XDP side for sluiced: loads and attaches the program (or adopts
+// the one a previous sluiced left attached), writes the xdp.* settings into
+// its maps, puts clients blocked by HTTP quotas into the XDP block map with
+// the same expiry, and removes expired blocks.
+#pragma once
+
+#include "controller/xdp_program.h"
+#include "controller/xdp_settings.h"
+#include "proxy/block_listener.h"
+#include "proxy/cidr.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+class XdpController final : public BlockListener {
+public:
+    // Loads, attaches and configures. Throws XdpUnavailable (sluiced runs
+    // without XDP and says why) or std::runtime_error (a fatal config error).
+    XdpController(const XdpSettings& settings, std::vector<Cidr> trusted_proxies);
+
+    // Writes `settings` into the maps: the config record, then the allow and
+    // deny tries updated in place. Interfaces, sizes and pins stay as started.
+    void apply(const XdpSettings& settings);
+
+    // BlockListener: the client's packets are dropped until `until`. Never
+    // blocks a trusted proxy (that would cut off every client behind it).
+    void client_blocked(std::string_view client_ip, Nanos until) override;
+
+    // Once a second: removes expired blocks, reports blocks the full map lost.
+    void tick();
+
+    // On exit: detaches and removes the pins if xdp.detach_on_exit is set;
+    // otherwise the program keeps enforcing until the next sluiced adopts it.
+    void stop();
+
+    // One line per interface: how the program is attached, and the settings.
+    std::vector<std::string> describe() const;
+
+private:
+    XdpSettings settings_;
+    std::vector<Cidr> trusted_proxies_;
+    XdpProgram program_;
+    std::atomic<std::uint64_t> blocks_lost_{0};
+};
+
+}  // namespace sluice
