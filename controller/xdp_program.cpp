@@ -146,7 +146,23 @@ struct XdpProgram::Skeleton {
 XdpProgram::XdpProgram(const XdpSettings& settings) : skeleton_(std::make_unique<Skeleton>()) {
     static const bool quiet = (libbpf_set_print(print_libbpf), true);
     (void)quiet;
+    std::vector<std::uint32_t> ifindexes;
+    for (const std::string& interface : settings.interfaces) {
+        ifindexes.push_back(if_nametoindex(interface.c_str()));
+        if (ifindexes.back() == 0) throw std::runtime_error("xdp.interfaces: no interface named " + interface);
+    }
+    // A first start that fails leaves nothing pinned behind.
+    const bool first_start = !fs::exists(settings.pin_path);
     prepare_pin_folder(settings.pin_path);
+    try {
+        load(settings, ifindexes);
+    } catch (...) {
+        if (first_start) remove_xdp_pins(settings.pin_path);
+        throw;
+    }
+}
+
+void XdpProgram::load(const XdpSettings& settings, const std::vector<std::uint32_t>& ifindexes) {
 
     skeleton_->object = sluice_xdp__open();
     if (!skeleton_->object) unavailable_or_fail("opening the XDP program", errno);
@@ -178,9 +194,9 @@ XdpProgram::XdpProgram(const XdpSettings& settings) : skeleton_(std::make_unique
     maps_ = std::make_unique<XdpMaps>(object);
 
     const int prog_fd = bpf_program__fd(object.progs.sluice_xdp);
-    for (const std::string& interface : settings.interfaces) {
-        const std::uint32_t ifindex = if_nametoindex(interface.c_str());
-        if (ifindex == 0) throw std::runtime_error("xdp.interfaces: no interface named " + interface);
+    for (std::size_t i = 0; i < settings.interfaces.size(); ++i) {
+        const std::string& interface = settings.interfaces[i];
+        const std::uint32_t ifindex = ifindexes[i];
         const std::string pin = settings.pin_path + "/" + kLinkPrefix + interface;
         Fd link = adopt(prog_fd, ifindex, pin);
         const bool adopted = static_cast<bool>(link);

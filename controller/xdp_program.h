@@ -48,6 +48,8 @@ public:
     const std::vector<std::string>& replaced_maps() const { return replaced_maps_; }
 
 private:
+    void load(const XdpSettings& settings, const std::vector<std::uint32_t>& ifindexes);
+
     struct Skeleton;
     std::unique_ptr<Skeleton> skeleton_;
     std::unique_ptr<XdpMaps> maps_;
