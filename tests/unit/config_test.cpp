@@ -463,12 +463,79 @@ TEST_F(ConfigTest, BadIntegers) {
 }
 
 TEST_F(ConfigTest, UnsupportedSections) {
-    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"]}, "admin": {}, "state_dir": "/var/lib/sluice",
-                                      "store": {"type": "redis"})")),
-                ElementsAre(in_main("xdp: not supported by this version of sluiced"),
-                            in_main("admin: not supported by this version of sluiced"),
+    EXPECT_THAT(errors(config_with(R"("admin": {}, "state_dir": "/var/lib/sluice", "store": {"type": "redis"})")),
+                ElementsAre(in_main("admin: not supported by this version of sluiced"),
                             in_main("state_dir: not supported by this version of sluiced"),
                             in_main("store: not supported by this version of sluiced")));
+}
+
+TEST_F(ConfigTest, XdpSectionAllFields) {
+    const Config config = loaded(config_with(R"("xdp": {
+        "interfaces": ["eth0", "eth1"], "mode": "native", "rate_pps": 20000, "burst": 40000, "ipv6_prefix": 56,
+        "ports": [80, 443], "allow": ["127.0.0.0/8"], "deny": ["2001:db8::/32", "192.0.2.7"],
+        "block_on_exceed": "10s", "max_sources": 100000, "max_blocked": 1000, "new_sources_per_cpu": 5000,
+        "pin_path": "/sys/fs/bpf/sluice-edge", "detach_on_exit": true})"));
+    ASSERT_TRUE(config.xdp);
+    const XdpSettings& xdp = *config.xdp;
+    EXPECT_THAT(xdp.interfaces, ElementsAre("eth0", "eth1"));
+    EXPECT_EQ(xdp.mode, XdpMode::native);
+    EXPECT_EQ(xdp.rate_pps, 20000);
+    EXPECT_EQ(xdp.burst, 40000);
+    EXPECT_EQ(xdp.ipv6_prefix, 56u);
+    EXPECT_THAT(xdp.ports, ElementsAre(80, 443));
+    EXPECT_THAT(xdp.allow, ElementsAre(*parse_cidr("127.0.0.0/8")));
+    EXPECT_THAT(xdp.deny, ElementsAre(*parse_cidr("2001:db8::/32"), *parse_cidr("192.0.2.7/32")));
+    EXPECT_EQ(xdp.block_on_exceed, 10'000'000'000);
+    EXPECT_EQ(xdp.max_sources, 100000u);
+    EXPECT_EQ(xdp.max_blocked, 1000u);
+    EXPECT_EQ(xdp.new_sources_per_cpu, 5000);
+    EXPECT_EQ(xdp.pin_path, "/sys/fs/bpf/sluice-edge");
+    EXPECT_TRUE(xdp.detach_on_exit);
+}
+
+TEST_F(ConfigTest, XdpSectionDefaults) {
+    const Config config = loaded(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 100})"));
+    ASSERT_TRUE(config.xdp);
+    EXPECT_EQ(config.xdp->mode, XdpMode::automatic);
+    EXPECT_EQ(config.xdp->burst, 0);  // means rate_pps
+    EXPECT_EQ(config.xdp->ipv6_prefix, 64u);
+    EXPECT_TRUE(config.xdp->ports.empty());
+    EXPECT_EQ(config.xdp->block_on_exceed, 0);
+    EXPECT_EQ(config.xdp->pin_path, "/sys/fs/bpf/sluice");
+    EXPECT_FALSE(config.xdp->detach_on_exit);
+    EXPECT_FALSE(loaded(config_with("")).xdp);
+}
+
+TEST_F(ConfigTest, XdpSectionErrors) {
+    EXPECT_THAT(errors(config_with(R"("xdp": {"mode": "fast"})")),
+                ElementsAre(in_main(R"(xdp.mode: "fast" is not one of "native", "generic", "auto")"),
+                            in_main("xdp.interfaces: required"), in_main("xdp.rate_pps: required")));
+    EXPECT_THAT(
+        errors(config_with(R"("xdp": {"interfaces": ["eth0", "eth0", "a/b", "much-too-long-name0", ""],
+                                      "rate_pps": 0, "burst": 0.5, "ipv6_prefix": 129, "ports": [0, 65536, 80],
+                                      "allow": ["10.0.0.1/8"], "block_on_exceed": "-1s", "max_sources": 10,
+                                      "max_blocked": 1, "new_sources_per_cpu": -1,
+                                      "pin_path": "/tmp/pins", "detach_on_exit": "yes", "colour": 1})")),
+        ElementsAre(in_main(R"(xdp.interfaces[1]: "eth0" is listed twice)"),
+                    in_main(R"(xdp.interfaces[2]: "a/b" is not an interface name (1 to 15 characters, no '/' or spaces))"),
+                    in_main(R"(xdp.interfaces[3]: "much-too-long-name0" is not an interface name (1 to 15 characters, no '/' or spaces))"),
+                    in_main(R"(xdp.interfaces[4]: "" is not an interface name (1 to 15 characters, no '/' or spaces))"),
+                    in_main("xdp.rate_pps: must be greater than 0 and at most 1000000000"),
+                    in_main("xdp.burst: must be at least 1 packet"),
+                    in_main("xdp.ipv6_prefix: must be between 1 and 128"),
+                    in_main("xdp.ports[0]: must be between 1 and 65535"),
+                    in_main("xdp.ports[1]: must be between 1 and 65535"),
+                    in_main(R"(xdp.allow[0]: "10.0.0.1/8" is not a CIDR block with its host bits zero, e.g. "10.0.0.0/8")"),
+                    in_main("xdp.block_on_exceed: must not be negative"),
+                    in_main("xdp.max_sources: must be between 1024 and 67108864"),
+                    in_main("xdp.max_blocked: must be between 16 and 16777216"),
+                    in_main("xdp.new_sources_per_cpu: must be greater than 0 and at most 1000000000"),
+                    in_main(R"(xdp.pin_path: "/tmp/pins" is not a folder under /sys/fs/bpf/)"),
+                    in_main("xdp.detach_on_exit: must be true or false"), in_main("xdp.colour: unknown field")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": [], "rate_pps": 1})")),
+                ElementsAre(in_main("xdp.interfaces: must list at least one interface")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["a","b","c","d","e","f","g","h","i"], "rate_pps": 1})")),
+                ElementsAre(in_main("xdp.interfaces: must list at most 8 interfaces")));
 }
 
 TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {

@@ -190,6 +190,54 @@ TEST_F(LimiterTest, BlockIntervalRefusesForTheWholeBlock) {
     EXPECT_TRUE(request("GET", "/v1/secret/a").allowed);
 }
 
+// Records what the limiter reports, as the XDP controller would receive it.
+class RecordingBlockListener final : public BlockListener {
+public:
+    std::vector<std::pair<std::string, Nanos>> blocks;
+    void client_blocked(std::string_view client_ip, Nanos until) override { blocks.emplace_back(client_ip, until); }
+};
+
+TEST_F(LimiterTest, ClientIpBlockIsReportedWithItsEnd) {
+    Quota q = fixed("per-ip", "", 2, 10s);
+    q.block_interval = 30s;
+    use({q});
+    RecordingBlockListener listener;
+    limiter->set_block_listener(&listener);
+    request("GET", "/a", "198.51.100.7");
+    request("GET", "/a", "198.51.100.7");
+    EXPECT_TRUE(listener.blocks.empty());  // allowed requests report nothing
+    const Nanos refused_at = clock.now();
+    ASSERT_FALSE(request("GET", "/a", "198.51.100.7").allowed);
+    clock.advance(10s);
+    ASSERT_FALSE(request("GET", "/a", "198.51.100.7").allowed);
+    const std::vector<std::pair<std::string, Nanos>> expected = {
+        {"198.51.100.7", refused_at + Nanos{30'000'000'000}},
+        {"198.51.100.7", refused_at + Nanos{30'000'000'000}},  // the same block, not extended
+    };
+    EXPECT_EQ(listener.blocks, expected);
+}
+
+TEST_F(LimiterTest, OnlyEnforcedClientIpBlocksAreReported) {
+    Quota by_token = fixed("per-token", "/t", 1, 10s);
+    by_token.key = {KeyKind::bearer_token, ""};
+    by_token.block_interval = 30s;
+    Quota dry = fixed("dry", "/d", 1, 10s);
+    dry.mode = QuotaMode::dry_run;
+    dry.block_interval = 30s;
+    Quota no_block = fixed("plain", "/p", 1, 10s);
+    use({by_token, dry, no_block});
+    RecordingBlockListener listener;
+    limiter->set_block_listener(&listener);
+    headers.fields["authorization"] = "Bearer A";
+    for (const char* path : {"/t", "/d", "/p"}) {
+        request("GET", path);
+        request("GET", path);
+    }
+    EXPECT_FALSE(request("GET", "/t").allowed);
+    EXPECT_FALSE(request("GET", "/p").allowed);
+    EXPECT_TRUE(listener.blocks.empty());
+}
+
 TEST_F(LimiterTest, NewPolicyKeepsCountersOfUnchangedQuotas) {
     Quota kept = fixed("kept", "/a", 5, 1min);
     Quota changed = fixed("changed", "/b", 5, 1min);
