@@ -29,6 +29,15 @@ TEST(Lifecycle, SigtermStopsCleanlyWithConnectionsOpen) {
     EXPECT_NE(sluice.sluiced().stderr_text().find("sluiced: stopping"), std::string::npos);
 }
 
+TEST(Lifecycle, SaysPlainlyThatXdpIsOffWithoutAnXdpSection) {
+    Deployment sluice(config);
+    EXPECT_NE(sluice.sluiced().stderr_text().find(
+                  "sluiced: XDP is off: the config has no \"xdp\" section; HTTP limits still apply"),
+              std::string::npos)
+        << sluice.sluiced().stderr_text();
+    EXPECT_EQ(sluice.client().get("/v1/things").result_int(), 200);
+}
+
 TEST(Lifecycle, SighupIsAcknowledgedAndServingGoesOn) {
     Deployment sluice(config);
     sluice.sluiced().send_signal(SIGHUP);
