@@ -53,7 +53,8 @@ void print_help() {
                 "                 attached on exit unless xdp.detach_on_exit is set\n"
                 "  --help         this text\n"
                 "  --version      the version\n\n"
-                "Signals: SIGINT and SIGTERM stop sluiced.\n",
+                "Signals: SIGINT and SIGTERM stop sluiced; SIGHUP reloads FILE (quotas and XDP\n"
+                "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n",
                 static_cast<int>(usage_line.size()), usage_line.data());
 }
 
@@ -71,10 +72,39 @@ sigset_t handled_signals() {
     return signals;
 }
 
+// SIGHUP: reads the config again. An invalid one is reported and the running
+// one stays. Quotas (counters of unchanged quotas kept), trusted proxies for
+// XDP blocks, and the XDP limits and lists apply at once; listen addresses,
+// upstream, threads, limits and XDP attachment apply on restart.
+void reload(const std::string& file, Limiter& limiter, XdpController* xdp) {
+    const ConfigLoad load = load_config(file);
+    if (!load.ok()) {
+        for (const ConfigError& error : load.errors) std::fprintf(stderr, "sluiced: reload: %s\n", to_string(error).c_str());
+        std::fprintf(stderr, "sluiced: reload failed: the running configuration stays\n");
+        return;
+    }
+    const Config& next = load.config;
+    limiter.set_policy(std::make_shared<const Policy>(next.quotas, next.headers));
+    if (xdp && next.xdp) {
+        try {
+            for (const std::string& note : xdp->apply(*next.xdp)) std::fprintf(stderr, "sluiced: reload: %s\n", note.c_str());
+            xdp->set_trusted_proxies(next.proxy.trusted_proxies);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sluiced: reload: XDP maps not updated: %s\n", e.what());
+        }
+    } else if (xdp) {
+        std::fprintf(stderr, "sluiced: reload: the xdp section is gone; XDP stays attached until sluiced --xdp-detach\n");
+    } else if (next.xdp) {
+        std::fprintf(stderr, "sluiced: reload: XDP was off at start; restart sluiced to start it\n");
+    }
+    std::fprintf(stderr, "sluiced: reloaded %s: %zu quotas\n", file.c_str(), next.quotas.size());
+}
+
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
 // also expire idle quota state and XDP blocks once a second.
-void serve_until_stopped(LocalStore& store, XdpController* xdp, const Clock& clock) {
+void serve_until_stopped(const std::string& config_file, LocalStore& store, Limiter& limiter, XdpController* xdp,
+                         const Clock& clock) {
     const sigset_t signals = handled_signals();
     constexpr Nanos expire_every = 1'000'000'000;
     Nanos next_expiry = clock.now() + expire_every;
@@ -82,7 +112,7 @@ void serve_until_stopped(LocalStore& store, XdpController* xdp, const Clock& clo
         const timespec tick{1, 0};
         const int signal = sigtimedwait(&signals, nullptr, &tick);
         if (signal == SIGINT || signal == SIGTERM) return;
-        if (signal == SIGHUP) std::fprintf(stderr, "sluiced: SIGHUP: reload is not implemented yet\n");
+        if (signal == SIGHUP) reload(config_file, limiter, xdp);
         if (clock.now() >= next_expiry) {
             store.expire(clock.now());
             if (xdp) xdp->tick();
@@ -139,7 +169,7 @@ int detach_xdp(const Config& config) {
     return 0;
 }
 
-int serve(const Config& config) {
+int serve(const std::string& config_file, const Config& config) {
     const sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
@@ -156,7 +186,7 @@ int serve(const Config& config) {
                      host_port(config.proxy.upstream).c_str(), config.quotas.size());
     }
 
-    serve_until_stopped(store, xdp.get(), clock);
+    serve_until_stopped(config_file, store, limiter, xdp.get(), clock);
     std::fprintf(stderr, "sluiced: stopping\n");
     server.stop();
     server.wait();
@@ -202,7 +232,7 @@ int main(int argc, char** argv) {
             return 0;
         case Options::Action::xdp_stats: return print_xdp_stats(load->config);
         case Options::Action::xdp_detach: return detach_xdp(load->config);
-        case Options::Action::serve: return serve(load->config);
+        case Options::Action::serve: return serve(options.config, load->config);
         }
         return 1;
     } catch (const std::exception& e) {

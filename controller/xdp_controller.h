@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,11 @@ public:
     // without XDP and says why) or std::runtime_error (a fatal config error).
     XdpController(const XdpSettings& settings, std::vector<Cidr> trusted_proxies);
 
-    // Writes `settings` into the maps: the config record, then the allow and
-    // deny tries updated in place. Interfaces, sizes and pins stay as started.
-    void apply(const XdpSettings& settings);
+    // Writes `settings` into the maps: the allow and deny tries updated in
+    // place, then the config record. Interfaces, mode, map sizes and the pin
+    // folder stay as started; returns a note for each such field that
+    // changed (it takes effect on restart).
+    std::vector<std::string> apply(const XdpSettings& settings);
 
     // BlockListener: the client's packets are dropped until `until`. Never
     // blocks a trusted proxy (that would cut off every client behind it).
@@ -40,7 +43,13 @@ public:
     // One line per interface: how the program is attached, and the settings.
     std::vector<std::string> describe() const;
 
+    void set_trusted_proxies(std::vector<Cidr> trusted_proxies);
+
 private:
+    const XdpSettings started_;  // what the program was loaded and attached with
+    // settings_ and trusted_proxies_ change on reload while proxy threads
+    // report blocks.
+    std::mutex mutex_;
     XdpSettings settings_;
     std::vector<Cidr> trusted_proxies_;
     XdpProgram program_;

@@ -61,11 +61,17 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
 Deployment::Deployment(nlohmann::json config, Upstream upstream)
     : port_(free_port()), upstream_port_(free_port()) {
     if (upstream == Upstream::running) restart_upstream();
-    config["listen"] = {"127.0.0.1:" + std::to_string(port_)};
-    config["upstream"] = "http://127.0.0.1:" + std::to_string(upstream_port_);
-    const auto file = dir_.write("sluiced.json", config.dump(2));
+    const auto file = write_config(std::move(config));
     sluiced_ = start_listening(SLUICED_BINARY, {"--config", file.string()}, "sluiced: listening on");
 }
+
+std::filesystem::path Deployment::write_config(nlohmann::json config) const {
+    config["listen"] = {"127.0.0.1:" + std::to_string(port_)};
+    config["upstream"] = "http://127.0.0.1:" + std::to_string(upstream_port_);
+    return dir_.write("sluiced.json", config.dump(2));
+}
+
+void Deployment::write_config_text(const std::string& text) const { dir_.write("sluiced.json", text); }
 
 void Deployment::restart_upstream() {
     if (upstream_ && upstream_->terminate(stop_timeout) != 0) {

@@ -53,6 +53,11 @@ public:
     // sluiced kept open to the old one are now dead.
     void restart_upstream();
 
+    // Replaces sluiced's config file (for a reload), listen and upstream
+    // set as at start; or with exactly `text`.
+    std::filesystem::path write_config(nlohmann::json config) const;
+    void write_config_text(const std::string& text) const;
+
     // SIGTERM to sluiced; returns its exit code.
     int stop_sluiced();
     ChildProcess& sluiced() { return *sluiced_; }

@@ -1,5 +1,5 @@
 // sluiced's signals: SIGTERM stops it cleanly even with clients connected;
-// SIGHUP is acknowledged and serving goes on.
+// SIGHUP reloads the config, or keeps the running one when the new is invalid.
 #include "harness.h"
 
 #include <gtest/gtest.h>
@@ -38,11 +38,38 @@ TEST(Lifecycle, SaysPlainlyThatXdpIsOffWithoutAnXdpSection) {
     EXPECT_EQ(sluice.client().get("/v1/things").result_int(), 200);
 }
 
-TEST(Lifecycle, SighupIsAcknowledgedAndServingGoesOn) {
-    Deployment sluice(config);
+TEST(Lifecycle, SighupReloadsQuotasAndKeepsCountersOfUnchangedOnes) {
+    const nlohmann::json two_quotas = {{"quotas",
+                                        {{{"name", "kept"}, {"path", "/kept"}, {"rate", 2}, {"interval", "1m"}},
+                                         {{"name", "changed"}, {"path", "/changed"}, {"rate", 1}, {"interval", "1m"}}}}};
+    Deployment sluice(two_quotas);
+    HttpClient client = sluice.client();
+    EXPECT_EQ(client.get("/kept").result_int(), 200);
+    EXPECT_EQ(client.get("/changed").result_int(), 200);
+    EXPECT_EQ(client.get("/changed").result_int(), 429);
+
+    nlohmann::json next = two_quotas;
+    next["quotas"][1]["rate"] = 3;
+    sluice.write_config(next);
     sluice.sluiced().send_signal(SIGHUP);
-    EXPECT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: SIGHUP: reload is not implemented yet",
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reloaded", std::chrono::seconds(5)));
+
+    EXPECT_EQ(client.get("/kept").result_int(), 200);  // its second of two: the count survived
+    EXPECT_EQ(client.get("/kept").result_int(), 429);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(client.get("/changed").result_int(), 200) << i;  // a new counter of 3
+    EXPECT_EQ(client.get("/changed").result_int(), 429);
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
+TEST(Lifecycle, InvalidConfigOnReloadIsReportedAndTheRunningOneStays) {
+    Deployment sluice(config);
+    sluice.write_config_text(R"({"listen": ["127.0.0.1:1"], "upstream": "http://127.0.0.1:2", "quotas": [{"name": "x"}]})");
+    sluice.sluiced().send_signal(SIGHUP);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reload failed: the running configuration stays",
                                                  std::chrono::seconds(5)));
+    EXPECT_NE(sluice.sluiced().stderr_text().find("sluiced: reload: "), std::string::npos);
+    EXPECT_NE(sluice.sluiced().stderr_text().find("quotas[0].rate: required"), std::string::npos)
+        << sluice.sluiced().stderr_text();
     EXPECT_EQ(sluice.client().get("/v1/things").result_int(), 200);
     EXPECT_EQ(sluice.stop_sluiced(), 0);
 }
