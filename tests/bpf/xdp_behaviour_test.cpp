@@ -1,0 +1,335 @@
+// Behaviour over several packets: GCRA arithmetic, blocking, precedence,
+// IPv6 source prefixes, the insert budget and the counters.
+#include "packet_builder.h"
+#include "xdp_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace sluice::bpftest {
+namespace {
+
+constexpr std::uint64_t second_ns = 1'000'000'000;
+constexpr std::uint64_t hour_ns = 3600 * second_ns;
+
+// A TCP SYN to port 80 from `source`, IPv4 or IPv6 by the address's form.
+Packet from(std::string_view source) {
+    if (source.find(':') == std::string_view::npos)
+        return PacketBuilder().ipv4(source, "198.51.100.1").tcp(40000, 80).build();
+    return PacketBuilder().ipv6(source, "2001:db8:ffff::1").tcp(40000, 80).build();
+}
+
+// Distance between two clock readings, for "about now + x" checks.
+std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
+
+using XdpGcraTest = XdpFixture;
+
+TEST_F(XdpGcraTest, AdmitsExactlyTheBurstThenDrops) {
+    set_rate(config, hour_ns, 10);  // 1 per hour: no refill during the test
+    write_config();
+    const Packet packet = from("192.0.2.1");
+
+    const std::uint64_t start = now_ns();
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(run(packet), XDP_PASS) << "packet " << i + 1;
+    EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 10u);
+    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 0u);
+    const auto state = source_state("192.0.2.1");
+    ASSERT_TRUE(state);
+    EXPECT_LT(distance(state->tat_ns, start + 10 * hour_ns), second_ns);
+
+    EXPECT_EQ(run(packet), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 1u);
+    // A refusal does not move the source on.
+    EXPECT_EQ(source_state("192.0.2.1")->tat_ns, state->tat_ns);
+    // Without block_ns the excess is only dropped.
+    EXPECT_FALSE(block_entry("192.0.2.1"));
+
+    EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
+    EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 11u);
+}
+
+TEST_F(XdpGcraTest, ZeroEmissionPassesWithoutTracking) {
+    config = {};  // the all-zero record the map holds before sluiced writes it
+    write_config();
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    ASSERT_EQ(run(from("2001:db8::1")), XDP_PASS);
+    ASSERT_EQ(run(PacketBuilder().arp().build()), XDP_PASS);
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_PASS_RATE_OK].packets, 21u);
+    EXPECT_EQ(row[SLUICE_PASS_UNPARSED].packets, 1u);
+    EXPECT_TRUE(source_keys().empty());
+}
+
+using XdpBlockTest = XdpFixture;
+
+TEST_F(XdpBlockTest, ExceedingBlocksTheSource) {
+    set_rate(config, hour_ns, 1);
+    config.block_ns = 600 * second_ns;
+    write_config();
+    const Packet packet = from("192.0.2.1");
+
+    ASSERT_EQ(run(packet), XDP_PASS);
+    const std::uint64_t exceeded_at = now_ns();
+    EXPECT_EQ(run(packet), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 0u);
+
+    const auto entry = block_entry("192.0.2.1");
+    ASSERT_TRUE(entry);
+    EXPECT_LT(distance(entry->expires_ns, exceeded_at + config.block_ns), second_ns);
+    EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
+
+    EXPECT_EQ(run(packet), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
+    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(stats()[SLUICE_EVENT_BLOCK_FULL].packets, 0u);
+
+    // Only the offender.
+    EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
+    EXPECT_FALSE(block_entry("192.0.2.2"));
+}
+
+TEST_F(XdpBlockTest, ExpiredBlockPassesLiveBlockDrops) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    block("192.0.2.1", now_ns() - second_ns);
+    block("192.0.2.2", now_ns() + hour_ns);
+
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 1u);
+    EXPECT_EQ(run(from("192.0.2.2")), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
+    EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 1u);
+}
+
+TEST_F(XdpBlockTest, ExpiredBlockIsRenewedByTheNextExcess) {
+    set_rate(config, hour_ns, 1);
+    config.block_ns = 600 * second_ns;
+    write_config();
+    block("192.0.2.1", now_ns() - second_ns, SLUICE_BLOCKED_BY_HTTP);
+    const Packet packet = from("192.0.2.1");
+
+    ASSERT_EQ(run(packet), XDP_PASS);
+    const std::uint64_t exceeded_at = now_ns();
+    ASSERT_EQ(run(packet), XDP_DROP);
+    const auto entry = block_entry("192.0.2.1");
+    ASSERT_TRUE(entry);
+    EXPECT_LT(distance(entry->expires_ns, exceeded_at + config.block_ns), second_ns);
+    EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
+    EXPECT_EQ(run(packet), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
+}
+
+// The block map holds one entry, and another source has it.
+class XdpFullBlockMapTest : public XdpFixture {
+protected:
+    std::uint32_t blocked_max_entries() const override { return 1; }
+};
+
+TEST_F(XdpFullBlockMapTest, ExcessIsStillDroppedAndCounted) {
+    set_rate(config, hour_ns, 1);
+    config.block_ns = 600 * second_ns;
+    write_config();
+    block("203.0.113.1", now_ns() + hour_ns);
+    const Packet packet = from("192.0.2.1");
+
+    ASSERT_EQ(run(packet), XDP_PASS);
+    EXPECT_EQ(run(packet), XDP_DROP);
+    StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(row[SLUICE_EVENT_BLOCK_FULL].packets, 1u);
+    EXPECT_EQ(row[SLUICE_EVENT_BLOCK_FULL].bytes, 0u);
+    EXPECT_FALSE(block_entry("192.0.2.1"));
+
+    // Not blocked, but still over its rate.
+    EXPECT_EQ(run(packet), XDP_DROP);
+    row = stats();
+    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 2u);
+    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
+    EXPECT_EQ(row[SLUICE_EVENT_BLOCK_FULL].packets, 2u);
+}
+
+TEST_F(XdpFullBlockMapTest, ExpiredEntryIsRenewedWithoutAFreeSlot) {
+    set_rate(config, hour_ns, 1);
+    config.block_ns = 600 * second_ns;
+    write_config();
+    block("192.0.2.1", now_ns() - second_ns);  // fills the map
+    const Packet packet = from("192.0.2.1");
+
+    ASSERT_EQ(run(packet), XDP_PASS);
+    EXPECT_EQ(run(packet), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_EVENT_BLOCK_FULL].packets, 0u);
+    EXPECT_EQ(run(packet), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
+}
+
+using XdpPrecedenceTest = XdpFixture;
+
+TEST_F(XdpPrecedenceTest, AllowBeatsDenyAndBlock) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    allow("192.0.2.1/32");
+    deny("192.0.2.0/24");
+    block("192.0.2.1", now_ns() + hour_ns);
+
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_PASS_ALLOWED].packets, 1u);
+    EXPECT_EQ(row[SLUICE_DROP_DENIED].packets, 0u);
+    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
+}
+
+TEST_F(XdpPrecedenceTest, DenyBeatsBlock) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    deny("2001:db8:1::/48");
+    block("2001:db8:1::1", now_ns() + hour_ns);
+
+    EXPECT_EQ(run(from("2001:db8:1::1")), XDP_DROP);
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_DROP_DENIED].packets, 1u);
+    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
+}
+
+TEST_F(XdpPrecedenceTest, BlockBeatsRate) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    block("192.0.2.1", now_ns() + hour_ns);
+    set_source_state("192.0.2.1", now_ns() + 100 * hour_ns);
+
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 1u);
+    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 0u);
+}
+
+using XdpIpv6PrefixTest = XdpFixture;
+
+TEST_F(XdpIpv6PrefixTest, SourcesInOneSlash64ShareABudget) {
+    set_rate(config, hour_ns, 2);
+    set_ipv6_prefix(config, 64);
+    write_config();
+
+    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
+    EXPECT_EQ(run(from("2001:db8:1:2::2")), XDP_PASS);
+    EXPECT_EQ(run(from("2001:db8:1:2:ffff:ffff:ffff:ffff")), XDP_DROP);
+    EXPECT_EQ(run(from("2001:db8:1:3::1")), XDP_PASS);
+    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(source_keys(), (std::vector{address_bytes("2001:db8:1:2::"), address_bytes("2001:db8:1:3::")}));
+}
+
+TEST_F(XdpIpv6PrefixTest, Prefix128KeepsSourcesApart) {
+    set_rate(config, hour_ns, 2);
+    set_ipv6_prefix(config, 128);
+    write_config();
+
+    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
+    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
+    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_DROP);
+    EXPECT_EQ(run(from("2001:db8:1:2::2")), XDP_PASS);
+    EXPECT_EQ(source_keys(), (std::vector{address_bytes("2001:db8:1:2::1"), address_bytes("2001:db8:1:2::2")}));
+}
+
+TEST_F(XdpIpv6PrefixTest, PrefixOffAByteBoundary) {
+    set_rate(config, hour_ns, 1);
+    set_ipv6_prefix(config, 60);
+    write_config();
+
+    EXPECT_EQ(run(from("2001:db8:1:20::1")), XDP_PASS);
+    EXPECT_EQ(run(from("2001:db8:1:2f::1")), XDP_DROP);  // same /60
+    EXPECT_EQ(run(from("2001:db8:1:30::1")), XDP_PASS);
+    EXPECT_EQ(source_keys(), (std::vector{address_bytes("2001:db8:1:20::"), address_bytes("2001:db8:1:30::")}));
+}
+
+TEST_F(XdpIpv6PrefixTest, Ipv4IsNeverMasked) {
+    set_rate(config, hour_ns, 1);
+    set_ipv6_prefix(config, 64);
+    write_config();
+
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
+    EXPECT_EQ(source_keys(), (std::vector{address_bytes("192.0.2.1"), address_bytes("192.0.2.2")}));
+}
+
+using XdpInsertBudgetTest = XdpFixture;
+
+TEST_F(XdpInsertBudgetTest, OneBankedInsertTracksOneNewSource) {
+    set_rate(config, hour_ns, 2);
+    config.insert_interval_ns = 1'000'000'000'000'000'000;  // no refill during the test
+    config.insert_burst_ns = config.insert_interval_ns;     // one insert banked
+    write_config();
+
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 1u);
+    EXPECT_TRUE(source_state("192.0.2.1"));
+
+    EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
+    EXPECT_EQ(run(from("2001:db8::1")), XDP_PASS);
+    EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
+    EXPECT_EQ(stats()[SLUICE_PASS_GATED].packets, 3u);
+    EXPECT_EQ(source_keys(), (std::vector{address_bytes("192.0.2.1")}));
+
+    // The tracked source is still rated: its burst of 2 runs out.
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_PASS_RATE_OK].packets, 2u);
+    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(row[SLUICE_PASS_GATED].packets, 3u);
+}
+
+TEST_F(XdpInsertBudgetTest, ZeroIntervalTracksEveryNewSource) {
+    set_rate(config, hour_ns, 2);
+    write_config();
+    for (const char* source : {"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8:1::1", "2001:db8:2::1"})
+        EXPECT_EQ(run(from(source)), XDP_PASS) << source;
+    EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 5u);
+    EXPECT_EQ(stats()[SLUICE_PASS_GATED].packets, 0u);
+    EXPECT_EQ(source_keys().size(), 5u);
+}
+
+using XdpStatsTest = XdpFixture;
+
+TEST_F(XdpStatsTest, BytesAreFrameLengths) {
+    set_rate(config, hour_ns, 2);
+    write_config();
+    const Packet small = PacketBuilder().ipv4("192.0.2.1", "198.51.100.1").udp(40000, 53).payload(10).build();
+    const Packet large = PacketBuilder().vlan(tpid_8021q, 7).ipv6("2001:db8::1", "2001:db8::2").tcp(40000, 80)
+                             .payload(1200).build();
+    const Packet cut = truncated(small, 30);
+
+    ASSERT_EQ(run(small), XDP_PASS);
+    ASSERT_EQ(run(large), XDP_PASS);
+    ASSERT_EQ(run(cut), XDP_PASS);
+    ASSERT_EQ(run(small), XDP_PASS);
+    ASSERT_EQ(run(small), XDP_DROP);
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_PASS_RATE_OK].packets, 3u);
+    EXPECT_EQ(row[SLUICE_PASS_RATE_OK].bytes, 2 * small.size() + large.size());
+    EXPECT_EQ(row[SLUICE_PASS_UNPARSED].packets, 1u);
+    EXPECT_EQ(row[SLUICE_PASS_UNPARSED].bytes, cut.size());
+    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(row[SLUICE_DROP_RATE].bytes, small.size());
+}
+
+TEST_F(XdpStatsTest, SlotFollowsTheConfiguredIfindex) {
+    config.ifindex[3] = loopback_ifindex;
+    write_config();
+    const Packet packet = from("192.0.2.1");
+    ASSERT_EQ(run(packet), XDP_PASS);
+
+    EXPECT_EQ(stats(3)[SLUICE_PASS_RATE_OK].packets, 1u);
+    EXPECT_EQ(stats(3)[SLUICE_PASS_RATE_OK].bytes, packet.size());
+    for (std::uint32_t slot = 0; slot < SLUICE_IFACE_SLOTS; ++slot) {
+        if (slot == 3) continue;
+        for (const sluice_counter& counter : stats(slot)) EXPECT_EQ(counter.packets, 0u) << "slot " << slot;
+    }
+}
+
+}  // namespace
+}  // namespace sluice::bpftest

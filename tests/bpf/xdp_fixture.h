@@ -1,0 +1,79 @@
+// A fresh, unpinned load of the Sluice XDP program per test, with helpers to
+// write its config and lists and to push one packet through BPF_PROG_RUN.
+// Modelled on Katran's BpfTester: the program is the unit, maps are its
+// inputs and outputs.
+#pragma once
+
+#include "packet_builder.h"
+#include "sluice_xdp_abi.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <sched.h>
+
+struct sluice_xdp;
+
+namespace sluice::bpftest {
+
+// BPF_PROG_RUN packets arrive on loopback (ifindex 1), which no slot is
+// configured for unless a test says so: they count in the spare slot.
+inline constexpr std::uint32_t loopback_ifindex = 1;
+inline constexpr std::uint32_t test_run_slot = SLUICE_MAX_INTERFACES;
+
+using StatRow = std::array<sluice_counter, SLUICE_STAT_COUNT>;
+
+// Config helpers, mirroring what sluiced writes.
+void set_rate(sluice_xdp_config& config, std::uint64_t emission_ns, std::uint64_t burst);
+void set_ports(sluice_xdp_config& config, std::initializer_list<std::uint16_t> ports);
+void set_ipv6_prefix(sluice_xdp_config& config, unsigned prefix);
+
+class XdpFixture : public ::testing::Test {
+public:
+    // The record write_config() stores. Starts as the program's own default,
+    // all zero, apart from the /64 source prefix sluiced uses by default.
+    sluice_xdp_config config{};
+
+    void write_config();
+    // LPM entries; each also bumps the matching count in `config` and writes it.
+    void allow(std::string_view cidr);
+    void deny(std::string_view cidr);
+
+    // Source keys are computed as the program does, under `config`.
+    sluice_source_key source_key(std::string_view address) const;
+    void block(std::string_view address, std::uint64_t expires_ns, std::uint32_t origin = SLUICE_BLOCKED_BY_HTTP);
+    std::optional<sluice_block_entry> block_entry(std::string_view address) const;
+    void set_source_state(std::string_view address, std::uint64_t tat_ns);
+    std::optional<sluice_source_state> source_state(std::string_view address) const;
+    // Every key in the sources map, sorted: what the program chose to track.
+    std::vector<std::array<std::uint8_t, 16>> source_keys() const;
+
+    // The XDP action for one run of `packet`.
+    int run(const Packet& packet);
+    // Counters of one stats slot, summed over all possible CPUs.
+    StatRow stats(std::uint32_t slot = test_run_slot) const;
+
+    // The program's clock: bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE.
+    static std::uint64_t now_ns();
+
+protected:
+    void SetUp() override;
+    void TearDown() override;
+    // 0 keeps the size the program declares.
+    virtual std::uint32_t blocked_max_entries() const { return 0; }
+
+private:
+    sluice_xdp* skeleton_ = nullptr;
+    // The insert budget is per CPU: pinning keeps every run on one CPU, so a
+    // spent budget stays spent between runs.
+    cpu_set_t saved_affinity_{};
+    bool pinned_ = false;
+};
+
+}  // namespace sluice::bpftest
