@@ -1,0 +1,298 @@
+#include "netns_fixture.h"
+
+#include "controller/xdp_program.h"
+
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+namespace sluice::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto start_timeout = 10s;
+constexpr const char* netns_prefix = "slc";  // slc<pid>n<k>
+constexpr const char* veth_prefix = "slv";   // slv<pid>s<k> (server), slv<pid>c<k> (client)
+constexpr const char* pin_prefix = "sluice-test-";  // /sys/fs/bpf/sluice-test-<pid>-<k>
+
+// An absolute path for a system tool: ChildProcess uses execv, no PATH search.
+std::string tool(const std::string& name) {
+    for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+        const fs::path candidate = fs::path(dir) / name;
+        if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+    throw std::runtime_error("cannot find " + name);
+}
+
+// The pid in "<prefix><pid>..." or 0.
+pid_t pid_in(std::string_view name, std::string_view prefix) {
+    if (!name.starts_with(prefix)) return 0;
+    name.remove_prefix(prefix.size());
+    pid_t pid = 0;
+    std::from_chars(name.data(), name.data() + name.size(), pid);
+    return pid;
+}
+
+bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+// What an earlier run that was killed (a ctest timeout, SIGKILL) left behind:
+// namespaces, veths and pins of test processes that no longer exist.
+void remove_leftovers() {
+    const std::string ip = tool("ip");
+    std::istringstream namespaces(run_command(ip, {"netns", "list"}).out);
+    for (std::string line; std::getline(namespaces, line);) {
+        const std::string name = line.substr(0, line.find(' '));
+        if (const pid_t pid = pid_in(name, netns_prefix); pid > 0 && !alive(pid))
+            run_command(ip, {"netns", "del", name});
+    }
+    for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
+        const std::string name = entry.path().filename().string();
+        if (const pid_t pid = pid_in(name, veth_prefix); pid > 0 && !alive(pid))
+            run_command(ip, {"link", "del", name});
+    }
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator("/sys/fs/bpf", error)) {
+        const std::string name = entry.path().filename().string();
+        if (const pid_t pid = pid_in(name, pin_prefix); pid > 0 && !alive(pid)) remove_xdp_pins(entry.path().string());
+    }
+}
+
+// A /24 under 10.213.0.0/16 that no interface uses: a leftover or another
+// test run must not own the same route.
+std::string free_subnet(unsigned start) {
+    const std::string used = run_command(tool("ip"), {"-4", "-o", "addr", "show"}).out;
+    for (unsigned i = 0; i < 250; ++i) {
+        const std::string subnet = "10.213." + std::to_string((start + i) % 250 + 1);
+        if (used.find(" " + subnet + ".") == std::string::npos) return subnet;
+    }
+    throw std::runtime_error("no free /24 in 10.213.0.0/16");
+}
+
+void must(const CommandResult& result, const std::string& what) {
+    if (result.exit_code != 0)
+        throw std::runtime_error(what + " failed (exit " + std::to_string(result.exit_code) + "): " + result.err);
+}
+
+}  // namespace
+
+CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
+                          std::chrono::milliseconds timeout) {
+    ChildProcess child(program, args);
+    CommandResult result;
+    result.exit_code = child.wait_exit(timeout);
+    result.out = child.stdout_text();
+    result.err = child.stderr_text();
+    return result;
+}
+
+void NetnsTest::SetUp() {
+    if (geteuid() != 0)
+        GTEST_SKIP() << "these tests need root for network namespaces and XDP (run them as root); not run";
+    static unsigned instance = 0;  // several tests in one process (gtest_filter=*) need distinct names
+    const unsigned k = instance++;
+    const std::string pid = std::to_string(getpid());
+    netns_ = netns_prefix + pid + "n" + std::to_string(k);
+    server_if_ = veth_prefix + pid + "s" + std::to_string(k);
+    client_if_ = veth_prefix + pid + "c" + std::to_string(k);
+    ASSERT_LE(server_if_.size(), static_cast<std::size_t>(IFNAMSIZ - 1));
+    pin_path_ = "/sys/fs/bpf/" + std::string(pin_prefix) + pid + "-" + std::to_string(k);
+
+    // The nobody sluiced of one test must read the config: a 0755 folder.
+    dir_ = std::make_unique<TempDir>();
+    fs::permissions(dir_->path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec);
+
+    try {
+        remove_leftovers();
+        create_network();
+        upstream_port_ = free_port();
+        port_ = free_port();
+        upstream_ = std::make_unique<ChildProcess>(
+            DEMO_UPSTREAM_BINARY, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(upstream_port_)});
+        if (!upstream_->wait_for_stderr("demo_upstream: listening on", start_timeout))
+            throw std::runtime_error("demo_upstream did not start: " + upstream_->stderr_text());
+    } catch (const std::exception& e) {
+        FAIL() << "setting up the namespace failed: " << e.what();
+    }
+}
+
+void NetnsTest::create_network() {
+    const std::string ip = tool("ip");
+    const std::string subnet = free_subnet(static_cast<unsigned>(getpid()));
+    server_ip_ = subnet + ".1";
+    abuser_ip_ = subnet + ".2";
+    good_ip_ = subnet + ".3";
+
+    must(run_command(ip, {"netns", "add", netns_}), "ip netns add " + netns_);
+    netns_created_ = true;
+    must(run_command(ip, {"link", "add", server_if_, "type", "veth", "peer", "name", client_if_, "netns", netns_}),
+         "ip link add " + server_if_);
+    veth_created_ = true;
+    must(run_command(ip, {"addr", "add", server_ip_ + "/24", "dev", server_if_}), "ip addr add " + server_ip_);
+    must(run_command(ip, {"link", "set", server_if_, "up"}), "ip link set up " + server_if_);
+    for (const std::string& address : {abuser_ip_, good_ip_})
+        must(run_command(ip, {"-n", netns_, "addr", "add", address + "/24", "dev", client_if_}),
+             "ip addr add " + address);
+    must(run_command(ip, {"-n", netns_, "link", "set", client_if_, "up"}), "ip link set up " + client_if_);
+    must(run_command(ip, {"-n", netns_, "link", "set", "lo", "up"}), "ip link set up lo");
+}
+
+void NetnsTest::TearDown() {
+    if (HasFailure()) print_logs();
+    // Processes first: sluiced must not re-create anything while it goes.
+    others_.clear();
+    sluiced_.reset();
+    upstream_.reset();
+    if (!pin_path_.empty() && fs::exists(pin_path_)) {
+        if (!config_file_.empty()) {
+            const CommandResult detach = sluiced_command({"--xdp-detach"});
+            EXPECT_EQ(detach.exit_code, 0) << "sluiced --xdp-detach: " << detach.err;
+        }
+        remove_xdp_pins(pin_path_);  // without a config file, or if that failed
+    }
+    if (!pin_path_.empty()) remove_xdp_pins(pin_path_ + "-nobody");  // should never exist; just in case
+    delete_network();
+    dir_.reset();
+}
+
+void NetnsTest::delete_network() {
+    const std::string ip = tool("ip");
+    // Deleting one end of a veth deletes both; the namespace goes with its last user.
+    if (veth_created_) {
+        const CommandResult result = run_command(ip, {"link", "del", server_if_});
+        EXPECT_EQ(result.exit_code, 0) << "ip link del " << server_if_ << ": " << result.err;
+        veth_created_ = false;
+    }
+    if (netns_created_) {
+        const CommandResult result = run_command(ip, {"netns", "del", netns_});
+        EXPECT_EQ(result.exit_code, 0) << "ip netns del " << netns_ << ": " << result.err;
+        netns_created_ = false;
+    }
+}
+
+void NetnsTest::print_logs() {
+    for (const std::string& log : sluiced_logs_) std::fprintf(stderr, "--- earlier sluiced stderr:\n%s", log.c_str());
+    if (sluiced_) std::fprintf(stderr, "--- sluiced stderr:\n%s", sluiced_->stderr_text().c_str());
+    for (const auto& [name, child] : others_)
+        std::fprintf(stderr, "--- %s stdout:\n%s--- %s stderr:\n%s", name.c_str(), child->stdout_text().c_str(),
+                     name.c_str(), child->stderr_text().c_str());
+    if (upstream_) std::fprintf(stderr, "--- demo_upstream stderr:\n%s", upstream_->stderr_text().c_str());
+}
+
+nlohmann::json NetnsTest::make_config(const nlohmann::json& quotas, const nlohmann::json& xdp) const {
+    nlohmann::json section = {{"interfaces", {server_if_}},
+                              {"mode", "native"},
+                              {"ports", {port_}},
+                              {"pin_path", pin_path_}};
+    section.update(xdp);
+    return {{"listen", {server_ip_ + ":" + std::to_string(port_)}},
+            {"upstream", "http://127.0.0.1:" + std::to_string(upstream_port_)},
+            {"quotas", quotas},
+            {"xdp", section}};
+}
+
+void NetnsTest::start_sluiced(const nlohmann::json& config) {
+    if (sluiced_) sluiced_logs_.push_back(sluiced_->stderr_text());
+    config_file_ = dir_->write("sluiced.json", config.dump(2)).string();
+    fs::permissions(config_file_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                      fs::perms::others_read);
+    sluiced_ = std::make_unique<ChildProcess>(SLUICED_BINARY, std::vector<std::string>{"--config", config_file_});
+    ASSERT_TRUE(sluiced_->wait_for_stderr("sluiced: listening on", start_timeout))
+        << "sluiced did not start: " << sluiced_->stderr_text();
+}
+
+void NetnsTest::kill_sluiced() {
+    sluiced_->send_signal(SIGKILL);
+    sluiced_->wait_exit(start_timeout);
+}
+
+int NetnsTest::stop_sluiced() { return sluiced_->terminate(start_timeout); }
+
+CommandResult NetnsTest::sluiced_command(const std::vector<std::string>& args) {
+    std::vector<std::string> all{"--config", config_file_};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_command(SLUICED_BINARY, all);
+}
+
+CurlResult NetnsTest::curl(const std::string& source, std::uint16_t port, std::chrono::seconds connect_timeout) {
+    const std::string url = "http://" + server_ip_ + ":" + std::to_string(port ? port : port_) + "/v1/things";
+    const CommandResult result =
+        run_command(tool("ip"), {"netns", "exec", netns_, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                 "--interface", source, "--connect-timeout", std::to_string(connect_timeout.count()),
+                                 "--max-time", std::to_string(connect_timeout.count() + 4), url},
+                    connect_timeout + 10s);
+    CurlResult curl{result.exit_code, 0};
+    std::from_chars(result.out.data(), result.out.data() + result.out.size(), curl.status);
+    return curl;
+}
+
+std::unique_ptr<ChildProcess> NetnsTest::start_flood(const std::string& source, unsigned long count,
+                                                     std::size_t size) {
+    return std::make_unique<ChildProcess>(
+        tool("ip"), std::vector<std::string>{"netns", "exec", netns_, UDP_FLOOD_BINARY, "--source", source, "--dest",
+                                             server_ip_ + ":" + std::to_string(port_), "--count",
+                                             std::to_string(count), "--size", std::to_string(size)});
+}
+
+FloodResult NetnsTest::flood_result(ChildProcess& flood) {
+    const int code = flood.wait_exit(30s);
+    if (code != 0) throw std::runtime_error("udp_flood exited " + std::to_string(code) + ": " + flood.stderr_text());
+    FloodResult result;
+    std::istringstream line(flood.stdout_text());
+    std::string sent_word, elapsed_word;
+    if (!(line >> sent_word >> result.sent >> elapsed_word >> result.elapsed))
+        throw std::runtime_error("cannot parse udp_flood's output: " + flood.stdout_text());
+    return result;
+}
+
+XdpCounters NetnsTest::counters() const {
+    std::string why;
+    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(pin_path_, why);
+    if (!maps) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + why);
+    return maps->read_stats().slots[0];
+}
+
+std::optional<sluice_block_entry> NetnsTest::block_entry(const std::string& ip) const {
+    std::string why;
+    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(pin_path_, why);
+    if (!maps) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + why);
+    // The program keys IPv4 sources IPv4-mapped.
+    const std::optional<IpAddress> mapped = parse_ip("::ffff:" + ip);
+    if (!mapped) throw std::runtime_error("not an IPv4 address: " + ip);
+    for (const BlockedSource& blocked : maps->blocked()) {
+        if (blocked.address == *mapped) return blocked.entry;
+    }
+    return std::nullopt;
+}
+
+bool NetnsTest::xdp_attached() const {
+    const unsigned ifindex = if_nametoindex(server_if_.c_str());
+    if (ifindex == 0) throw std::runtime_error("no interface " + server_if_);
+    LIBBPF_OPTS(bpf_xdp_query_opts, query);
+    if (const int error = bpf_xdp_query(static_cast<int>(ifindex), 0, &query); error != 0)
+        throw std::runtime_error("bpf_xdp_query " + server_if_ + ": " + std::to_string(error));
+    return query.attach_mode != XDP_ATTACHED_NONE;
+}
+
+std::string NetnsTest::ip_link_show() const {
+    return run_command(tool("ip"), {"-d", "link", "show", "dev", server_if_}).out;
+}
+
+ChildProcess& NetnsTest::keep(std::unique_ptr<ChildProcess> child, std::string name) {
+    others_.emplace_back(std::move(name), std::move(child));
+    return *others_.back().second;
+}
+
+}  // namespace sluice::test

@@ -1,0 +1,243 @@
+// sluiced and its XDP program end to end: real veth, real namespaces, real
+// kernel. Clients live in a namespace: .2 floods or abuses, .3 is a good
+// client that must stay served throughout.
+#include "netns_fixture.h"
+
+#include "controller/xdp_abi.h"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+namespace sluice::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t ns_per_s = 1'000'000'000;
+
+// Enough for every request a test makes, so only the XDP side limits.
+const nlohmann::json generous_quota = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}};
+// Three requests a minute, then the client is blocked for 30 s (in XDP too).
+const nlohmann::json strict_quota = {
+    {{"name", "per-ip"}, {"path", ""}, {"rate", 3}, {"interval", "1m"}, {"block_interval", "30s"}}};
+const nlohmann::json loose_xdp = {{"rate_pps", 100}, {"burst", 200}};
+
+// A curl from .3: SYN, ACK, request, ACKs, FIN, ACK; ten is a generous bound.
+constexpr std::uint64_t packets_per_request = 10;
+
+class XdpEndToEnd : public NetnsTest {
+protected:
+    // From .2: three 200s, then 429 and an XDP block; returns when the 429
+    // came, in xdp_now_ns() time.
+    std::uint64_t get_abuser_blocked_by_http() {
+        for (int i = 0; i < 3; ++i) {
+            const CurlResult ok = curl(abuser_ip());
+            EXPECT_EQ(ok.exit_code, 0) << "request " << i;
+            EXPECT_EQ(ok.status, 200) << "request " << i;
+        }
+        const CurlResult refused = curl(abuser_ip());
+        const std::uint64_t refused_at = xdp_now_ns();
+        EXPECT_EQ(refused.exit_code, 0);
+        EXPECT_EQ(refused.status, 429);
+        return refused_at;
+    }
+
+    // A connect from .2 that XDP drops: curl gives up on the SYN (exit 28).
+    void expect_abuser_cannot_connect(const char* when) {
+        const CurlResult blocked = curl(abuser_ip());
+        EXPECT_EQ(blocked.exit_code, 28) << when << ": curl from the blocked source (HTTP " << blocked.status << ")";
+    }
+
+    void expect_good_client_served(const char* when) {
+        const CurlResult good = curl(good_ip());
+        EXPECT_EQ(good.exit_code, 0) << when;
+        EXPECT_EQ(good.status, 200) << when;
+    }
+};
+
+TEST_F(XdpEndToEnd, FloodOverTheRateIsDroppedOtherSourceServed) {
+    constexpr double rate = 100;
+    constexpr double burst = 100;
+    constexpr unsigned long count = 20'000;
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, {{"rate_pps", rate}, {"burst", burst}})));
+    // Also resolves the server's MAC in the namespace: datagrams waiting for
+    // ARP would be dropped before they reach the veth.
+    expect_good_client_served("before the flood");
+    const XdpCounters before = counters();
+
+    auto flood = start_flood(abuser_ip(), count);
+    constexpr int requests_during = 3;
+    for (int i = 0; i < requests_during; ++i) expect_good_client_served("during the flood");
+    const FloodResult sent = flood_result(*flood);
+    const XdpCounters after = counters();
+    expect_good_client_served("after the flood");
+    expect_good_client_served("after the flood");
+
+    ASSERT_EQ(sent.sent, count);
+    const std::uint64_t passed = after[SLUICE_PASS_RATE_OK].packets - before[SLUICE_PASS_RATE_OK].packets;
+    const std::uint64_t dropped = after[SLUICE_DROP_RATE].packets - before[SLUICE_DROP_RATE].packets;
+    // What .2 may pass: its burst, what the rate refills while it floods (50 ms
+    // extra for the program running behind the sender and the coarse clock's
+    // tick), plus .3's requests, which count as passed too.
+    const double allowed = burst + rate * (sent.elapsed + 0.05) + 2;
+    const std::uint64_t good_packets = requests_during * packets_per_request;
+    RecordProperty("flood_seconds", std::to_string(sent.elapsed));
+    std::printf("flood: %lu datagrams in %.3f s; XDP passed %llu, rate-dropped %llu\n", sent.sent, sent.elapsed,
+                static_cast<unsigned long long>(passed), static_cast<unsigned long long>(dropped));
+
+    EXPECT_GT(dropped, 0u);
+    EXPECT_LE(dropped, count);  // only .2 is over its rate
+    EXPECT_GE(static_cast<double>(dropped), count - allowed);
+    EXPECT_GE(passed, static_cast<std::uint64_t>(burst));  // the burst is let through
+    EXPECT_LE(static_cast<double>(passed), allowed + good_packets);
+    // Every datagram reached the program: nothing was lost on the way.
+    EXPECT_GE(passed + dropped, count);
+    EXPECT_EQ(after[SLUICE_DROP_BLOCKED].packets, before[SLUICE_DROP_BLOCKED].packets);  // no block_on_exceed
+}
+
+TEST_F(XdpEndToEnd, HttpBlockEscalatesToXdp) {
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, loose_xdp)));
+    const std::uint64_t refused_at = get_abuser_blocked_by_http();
+    const std::uint64_t blocked_before = packets(SLUICE_DROP_BLOCKED);
+
+    expect_abuser_cannot_connect("after the 429");
+    EXPECT_GE(packets(SLUICE_DROP_BLOCKED), blocked_before + 1) << "the SYN was not dropped as blocked";
+
+    const std::optional<sluice_block_entry> entry = block_entry(abuser_ip());
+    ASSERT_TRUE(entry) << abuser_ip() << " is not in the block map";
+    EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_HTTP));
+    const std::int64_t expiry_error =
+        static_cast<std::int64_t>(entry->expires_ns) - static_cast<std::int64_t>(refused_at + 30 * ns_per_s);
+    EXPECT_LE(std::abs(expiry_error), static_cast<std::int64_t>(2 * ns_per_s))
+        << "expires " << expiry_error / 1e9 << " s away from 429 + 30 s";
+    EXPECT_FALSE(block_entry(good_ip()));
+
+    expect_good_client_served("while .2 is blocked");
+}
+
+TEST_F(XdpEndToEnd, RestartKeepsEnforcement) {
+    const nlohmann::json config = make_config(strict_quota, loose_xdp);
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(config));
+    ASSERT_TRUE(sluiced().wait_for_stderr("XDP attached to " + server_if() + " (native mode", 0ms))
+        << sluiced().stderr_text();
+    get_abuser_blocked_by_http();
+    expect_abuser_cannot_connect("before the restart");
+
+    kill_sluiced();
+    // Nothing of sluiced runs now; the pinned link keeps the program attached.
+    EXPECT_TRUE(xdp_attached());
+    EXPECT_TRUE(std::filesystem::exists(pin_path() + "/link_" + server_if()));
+    const XdpCounters down = counters();
+    expect_abuser_cannot_connect("while sluiced is down");
+    const XdpCounters before_restart = counters();
+    EXPECT_GT(before_restart[SLUICE_DROP_BLOCKED].packets, down[SLUICE_DROP_BLOCKED].packets)
+        << "no SYN dropped as blocked while sluiced was down";
+
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(config));
+    EXPECT_NE(sluiced().stderr_text().find("XDP adopted on " + server_if()), std::string::npos)
+        << sluiced().stderr_text();
+    const XdpCounters restarted = counters();
+    for (unsigned stat = 0; stat < SLUICE_STAT_COUNT; ++stat) {
+        EXPECT_GE(restarted[stat].packets, before_restart[stat].packets) << xdp_stat_name(stat) << " went back";
+        EXPECT_GE(restarted[stat].bytes, before_restart[stat].bytes) << xdp_stat_name(stat) << " went back";
+    }
+    const std::optional<sluice_block_entry> entry = block_entry(abuser_ip());
+    ASSERT_TRUE(entry) << "the restart lost the block of " << abuser_ip();
+    EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_HTTP));
+
+    expect_abuser_cannot_connect("after the restart");
+    EXPECT_GT(packets(SLUICE_DROP_BLOCKED), restarted[SLUICE_DROP_BLOCKED].packets);
+    expect_good_client_served("after the restart");
+}
+
+TEST_F(XdpEndToEnd, BlockOnExceedBlocksTheFlooder) {
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(
+        make_config(generous_quota, {{"rate_pps", 50}, {"burst", 50}, {"block_on_exceed", "30s"}})));
+    expect_good_client_served("before the flood");  // and ARP resolved
+
+    auto flood = start_flood(abuser_ip(), 2'000);
+    const FloodResult sent = flood_result(*flood);
+    const std::uint64_t flood_end = xdp_now_ns();
+    ASSERT_EQ(sent.sent, 2'000u);
+
+    const std::optional<sluice_block_entry> entry = block_entry(abuser_ip());
+    ASSERT_TRUE(entry) << abuser_ip() << " flooded but is not in the block map";
+    EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
+    // Blocked at the first packet over the rate, i.e. during the flood.
+    EXPECT_LE(entry->expires_ns, flood_end + 30 * ns_per_s);
+    EXPECT_GE(entry->expires_ns + static_cast<std::uint64_t>((sent.elapsed + 2) * ns_per_s),
+              flood_end + 30 * ns_per_s);
+    const XdpCounters after = counters();
+    // 51 packets at most pass (burst + one refill), one is rate-dropped and
+    // blocks, the rest hit the block.
+    EXPECT_GE(after[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_GE(after[SLUICE_DROP_BLOCKED].packets, 2'000u - 50 - 1 - static_cast<std::uint64_t>(50 * sent.elapsed) - 2);
+
+    expect_abuser_cannot_connect("after the flood");
+    expect_good_client_served("after the flood");
+    EXPECT_FALSE(block_entry(good_ip()));
+}
+
+TEST_F(XdpEndToEnd, DetachRemovesProgramAndPins) {
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, loose_xdp)));
+    get_abuser_blocked_by_http();
+    EXPECT_EQ(stop_sluiced(), 0);
+    // Stopped cleanly, yet (detach_on_exit is off) still attached and blocking.
+    ASSERT_TRUE(xdp_attached());
+    EXPECT_NE(ip_link_show().find("prog/xdp"), std::string::npos) << ip_link_show();
+    expect_abuser_cannot_connect("after sluiced stopped");
+
+    const CommandResult detach = sluiced_command({"--xdp-detach"});
+    EXPECT_EQ(detach.exit_code, 0) << detach.err;
+    EXPECT_NE(detach.out.find("detached XDP from " + server_if()), std::string::npos) << detach.out;
+    EXPECT_FALSE(xdp_attached());
+    const std::string link = ip_link_show();
+    EXPECT_EQ(link.find("xdp"), std::string::npos) << link;
+    EXPECT_FALSE(std::filesystem::exists(pin_path()));
+
+    // Something must accept on the port to tell "connected" from "refused":
+    // a demo_upstream where sluiced was. .2's SYN now reaches it.
+    ChildProcess& listener = keep(std::make_unique<ChildProcess>(
+                                      DEMO_UPSTREAM_BINARY,
+                                      std::vector<std::string>{"--listen", server_ip() + ":" + std::to_string(port())}),
+                                  "demo_upstream on the sluiced port");
+    ASSERT_TRUE(listener.wait_for_stderr("demo_upstream: listening on", 10s)) << listener.stderr_text();
+    const CurlResult again = curl(abuser_ip());
+    EXPECT_NE(again.exit_code, 28) << "still dropped after the detach";
+    EXPECT_NE(again.exit_code, 7) << "refused: nothing listening?";
+    EXPECT_EQ(again.status, 200);
+}
+
+TEST_F(XdpEndToEnd, WithoutPrivilegeXdpIsOffAndHttpStillServed) {
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, loose_xdp)));
+
+    // A second sluiced as nobody on another port, its own pin folder: it
+    // cannot load XDP and must say so, then serve anyway.
+    const std::uint16_t second_port = free_port();
+    nlohmann::json xdp = loose_xdp;
+    xdp.update({{"pin_path", pin_path() + "-nobody"}, {"ports", {second_port}}});
+    nlohmann::json config = make_config(generous_quota, xdp);
+    config["listen"] = {server_ip() + ":" + std::to_string(second_port)};
+    const std::filesystem::path file = dir().write("nobody.json", config.dump(2));
+    std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                           std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+    ChildProcess& nobody = keep(std::make_unique<ChildProcess>(
+                                    "/usr/bin/setpriv",
+                                    std::vector<std::string>{"--reuid=65534", "--regid=65534", "--clear-groups",
+                                                             "--pdeathsig", "KILL", SLUICED_BINARY, "--config",
+                                                             file.string()}),
+                                "sluiced as nobody");
+    ASSERT_TRUE(nobody.wait_for_stderr("sluiced: listening on", 10s)) << nobody.stderr_text();
+    EXPECT_NE(nobody.stderr_text().find("sluiced: XDP is off:"), std::string::npos) << nobody.stderr_text();
+    EXPECT_FALSE(std::filesystem::exists(pin_path() + "-nobody"));
+
+    const CurlResult served = curl(good_ip(), second_port);
+    EXPECT_EQ(served.exit_code, 0);
+    EXPECT_EQ(served.status, 200);
+    expect_good_client_served("by the root sluiced");
+}
+
+}  // namespace
+}  // namespace sluice::test
