@@ -151,8 +151,10 @@ XdpProgram::XdpProgram(const XdpSettings& settings) : skeleton_(std::make_unique
         ifindexes.push_back(if_nametoindex(interface.c_str()));
         if (ifindexes.back() == 0) throw std::runtime_error("xdp.interfaces: no interface named " + interface);
     }
-    // A first start that fails leaves nothing pinned behind.
-    const bool first_start = !fs::exists(settings.pin_path);
+    // A first start that fails leaves nothing pinned behind. (An unreadable
+    // /sys/fs/bpf counts as a first start; preparing the folder then says why.)
+    std::error_code unreadable;
+    const bool first_start = !fs::exists(settings.pin_path, unreadable);
     prepare_pin_folder(settings.pin_path);
     try {
         load(settings, ifindexes);
