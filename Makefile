@@ -22,8 +22,10 @@ run: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+# xdp_bench needs root (it loads BPF programs); without it, it says so.
 bench: build
 	$(BUILD_DIR)/bench/limiter_bench --benchmark_counters_tabular=true
+	$(BUILD_DIR)/bench/xdp_bench
 
 clean:
 	rm -rf $(BUILD_DIR)
