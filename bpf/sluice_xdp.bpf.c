@@ -107,33 +107,29 @@ static __always_inline int in_list(void *trie, __u32 entries, const struct parse
  * packet, while a real flooder, being many of the packets, is tracked within
  * a few intervals. */
 static __always_inline __u32 track_new_source(const struct sluice_source_key *key, __u64 now,
-                                              const struct sluice_xdp_config *cfg)
+                                              const struct sluice_xdp_config *cfg, __u64 blocked_until)
 {
     __u32 zero = 0;
     struct sluice_insert_budget *budget = bpf_map_lookup_elem(&insert_budget, &zero);
     if (!budget || !gcra_admit_local(&budget->tat_ns, now, cfg->insert_interval_ns, cfg->insert_burst_ns))
         return SLUICE_PASS_GATED;
-    struct sluice_source_state state = {.tat_ns = now + cfg->emission_ns};
+    struct sluice_source_state state = {.tat_ns = now + cfg->emission_ns, .blocked_until_ns = blocked_until};
     /* Losing a race with another CPU inserting the same source is fine: that
      * CPU's entry counts from now on. */
     bpf_map_update_elem(&sources, key, &state, BPF_NOEXIST);
     return SLUICE_PASS_RATE_OK;
 }
 
-/* Puts a source over its rate into the block map. An expired entry is
- * renewed in place; when the map is full the packet is still dropped (by the
- * rate), only the block is lost, and that is counted. */
-static __always_inline void block_source(const struct sluice_source_key *key, struct sluice_block_entry *expired,
+/* Blocks a source over its rate: in the block map, which survives LRU
+ * eviction, and in its own state, which the next packet reads. When the block
+ * map is full the packet is still dropped (by the rate) and the block holds
+ * while the source stays tracked; the loss is counted. */
+static __always_inline void block_source(const struct sluice_source_key *key, struct sluice_source_state *state,
                                          __u64 until, __u32 slot)
 {
-    if (expired) {
-        expired->origin = SLUICE_BLOCKED_BY_RATE;
-        *(volatile __u64 *)&expired->expires_ns = until;
-        return;
-    }
+    *(volatile __u64 *)&state->blocked_until_ns = until;
     struct sluice_block_entry entry = {.expires_ns = until, .origin = SLUICE_BLOCKED_BY_RATE};
-    long err = bpf_map_update_elem(&blocked, key, &entry, BPF_NOEXIST);
-    if (err && err != -17 /* EEXIST: another CPU blocked it first */)
+    if (bpf_map_update_elem(&blocked, key, &entry, BPF_ANY))
         count(slot, SLUICE_EVENT_BLOCK_FULL, 0);
 }
 
@@ -151,8 +147,18 @@ static __always_inline __u32 decide(const struct sluice_xdp_config *cfg, void *d
     struct sluice_source_key key;
     source_key(&key, &pkt, cfg);
     __u64 now = bpf_ktime_get_coarse_ns();
-    struct sluice_block_entry *block = bpf_map_lookup_elem(&blocked, &key);
-    if (block && now < *(volatile __u64 *)&block->expires_ns)
+    /* A tracked source carries its block; only an untracked one needs the
+     * block map. */
+    __u64 blocked_until = 0;
+    struct sluice_source_state *state = bpf_map_lookup_elem(&sources, &key);
+    if (state) {
+        blocked_until = *(volatile __u64 *)&state->blocked_until_ns;
+    } else {
+        struct sluice_block_entry *block = bpf_map_lookup_elem(&blocked, &key);
+        if (block)
+            blocked_until = *(volatile __u64 *)&block->expires_ns;
+    }
+    if (now < blocked_until)
         return SLUICE_DROP_BLOCKED;
 
     /* A later fragment carries no port; it counts against its source like
@@ -166,13 +172,12 @@ static __always_inline __u32 decide(const struct sluice_xdp_config *cfg, void *d
     if (!cfg->emission_ns)
         return SLUICE_PASS_RATE_OK;
 
-    struct sluice_source_state *state = bpf_map_lookup_elem(&sources, &key);
     if (!state)
-        return track_new_source(&key, now, cfg);
+        return track_new_source(&key, now, cfg, blocked_until);
     if (gcra_admit_shared(&state->tat_ns, now, cfg->emission_ns, cfg->burst_ns))
         return SLUICE_PASS_RATE_OK;
     if (cfg->block_ns)
-        block_source(&key, block, now + cfg->block_ns, slot);
+        block_source(&key, state, now + cfg->block_ns, slot);
     return SLUICE_DROP_RATE;
 }
 

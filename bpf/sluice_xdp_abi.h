@@ -51,9 +51,13 @@ struct sluice_source_key {
 };
 
 /* GCRA state: the theoretical arrival time, in bpf_ktime_get_coarse_ns()
- * time (CLOCK_MONOTONIC_COARSE). Updated in place with compare-and-swap. */
+ * time (CLOCK_MONOTONIC_COARSE), updated in place with compare-and-swap.
+ * blocked_until_ns mirrors the source's block map entry, so a tracked source
+ * costs one lookup per packet, not two; whoever blocks a source writes the
+ * block map first, then this field if the source is tracked. */
 struct sluice_source_state {
     __u64 tat_ns;
+    __u64 blocked_until_ns;
 };
 
 enum sluice_block_origin {
@@ -61,8 +65,9 @@ enum sluice_block_origin {
     SLUICE_BLOCKED_BY_HTTP = 2, /* a client_ip quota's block_interval */
 };
 
-/* Block map value, keyed by struct sluice_source_key. Packets are dropped
- * while now < expires_ns (CLOCK_MONOTONIC_COARSE); sluiced deletes expired
+/* Block map value, keyed by struct sluice_source_key: the authority on
+ * blocks (the sources LRU can lose entries). Packets are dropped while
+ * now < expires_ns (CLOCK_MONOTONIC_COARSE); sluiced deletes expired
  * entries. */
 struct sluice_block_entry {
     __u64 expires_ns;

@@ -16,7 +16,7 @@ namespace sluice {
 static_assert(sizeof(sluice_counter) == 16);
 static_assert(sizeof(sluice_lpm_key) == 20);
 static_assert(sizeof(sluice_source_key) == 16);
-static_assert(sizeof(sluice_source_state) == 8);
+static_assert(sizeof(sluice_source_state) == 16);
 static_assert(sizeof(sluice_block_entry) == 16);
 static_assert(sizeof(sluice_insert_budget) == 8);
 static_assert(offsetof(sluice_xdp_config, ifindex) == 56);

@@ -74,6 +74,7 @@ XdpMaps::XdpMaps(const sluice_xdp& skeleton)
       allow_(dup_fd(skeleton.maps.allow_cidrs)),
       deny_(dup_fd(skeleton.maps.deny_cidrs)),
       blocked_(dup_fd(skeleton.maps.blocked)),
+      sources_(dup_fd(skeleton.maps.sources)),
       stats_(dup_fd(skeleton.maps.stats)) {}
 
 std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::string& why) {
@@ -82,6 +83,7 @@ std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::st
                                                    {"allow_cidrs", &maps.allow_},
                                                    {"deny_cidrs", &maps.deny_},
                                                    {"blocked", &maps.blocked_},
+                                                   {"sources", &maps.sources_},
                                                    {"stats", &maps.stats_}};
     for (const auto& [name, fd] : wanted) {
         const std::string path = pin_path + "/" + name;
@@ -131,11 +133,21 @@ std::vector<Cidr> XdpMaps::read_list(XdpList which) const {
 
 bool XdpMaps::block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin) {
     sluice_block_entry entry{};
-    if (bpf_map_lookup_elem(blocked_.get(), &key, &entry) == 0 && entry.expires_ns >= until_ns) return true;
-    entry = {.expires_ns = until_ns, .origin = static_cast<__u32>(origin), .reserved = 0};
-    if (bpf_map_update_elem(blocked_.get(), &key, &entry, BPF_ANY) == 0) return true;
-    if (errno == E2BIG || errno == ENOMEM) return false;
-    fail("adding a block to the XDP block map", errno);
+    bool recorded = bpf_map_lookup_elem(blocked_.get(), &key, &entry) == 0 && entry.expires_ns >= until_ns;
+    if (!recorded) {
+        entry = {.expires_ns = until_ns, .origin = static_cast<__u32>(origin), .reserved = 0};
+        recorded = bpf_map_update_elem(blocked_.get(), &key, &entry, BPF_ANY) == 0;
+        if (!recorded && errno != E2BIG && errno != ENOMEM) fail("adding a block to the XDP block map", errno);
+    }
+    // Replacing a tracked source's state may lose a packet or two of its rate
+    // accounting that raced this write; the block is what matters here.
+    sluice_source_state state{};
+    if (bpf_map_lookup_elem(sources_.get(), &key, &state) == 0 && state.blocked_until_ns < until_ns) {
+        state.blocked_until_ns = until_ns;
+        if (bpf_map_update_elem(sources_.get(), &key, &state, BPF_EXIST) != 0 && errno != ENOENT)
+            fail("marking a tracked source blocked", errno);
+    }
+    return recorded;
 }
 
 std::vector<BlockedSource> XdpMaps::blocked() const {

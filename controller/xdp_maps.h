@@ -65,7 +65,9 @@ public:
     std::vector<Cidr> read_list(XdpList which) const;
 
     // Blocks `key` until `until_ns` (xdp_now_ns() time), replacing a shorter
-    // block. False when the map is full.
+    // block: in the block map, then in the source's state if it is tracked
+    // (the program reads a tracked source's block from there). False when the
+    // block map is full.
     bool block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin);
     std::vector<BlockedSource> blocked() const;
     // Deletes entries expired at `now_ns`; returns how many.
@@ -77,7 +79,7 @@ private:
     XdpMaps() = default;
     int list_fd(XdpList which) const { return which == XdpList::allow ? allow_.get() : deny_.get(); }
 
-    Fd config_, allow_, deny_, blocked_, stats_;
+    Fd config_, allow_, deny_, blocked_, sources_, stats_;
 };
 
 }  // namespace sluice

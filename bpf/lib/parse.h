@@ -44,7 +44,7 @@ struct parsed_packet {
     __u8 is_ipv6;
     __u8 has_port;    /* TCP or UDP header present and complete */
     __u8 later_fragment; /* a fragment after the first: no L4 header in it */
-    __u8 l4_truncated;   /* TCP/UDP announced but its ports are cut off */
+    __u8 l4_truncated;   /* cut before the TCP/UDP ports could be read */
 };
 
 static __always_inline int is_vlan(__be16 proto)
@@ -103,7 +103,7 @@ static __always_inline int parse_ipv6(struct parsed_packet *pkt, void *l3, void 
         if (next == IPPROTO_FRAGMENT) {
             struct ipv6_fragment *frag = cursor;
             if ((void *)(frag + 1) > data_end)
-                return 0; /* the source is known; the port is not */
+                goto truncated; /* the source is known; the port is not */
             if (frag->offset_flags & bpf_htons(0xfff8)) {
                 pkt->later_fragment = 1;
                 return 0;
@@ -113,13 +113,13 @@ static __always_inline int parse_ipv6(struct parsed_packet *pkt, void *l3, void 
         } else if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
             struct ipv6_ext *ext = cursor;
             if ((void *)(ext + 1) > data_end)
-                return 0;
+                goto truncated;
             next = ext->next_header;
             cursor += (ext->length + 1) * 8;
         } else if (next == IPPROTO_AH) {
             struct ipv6_ext *ext = cursor;
             if ((void *)(ext + 1) > data_end)
-                return 0;
+                goto truncated;
             next = ext->next_header;
             cursor += (ext->length + 2) * 4;
         } else {
@@ -127,6 +127,9 @@ static __always_inline int parse_ipv6(struct parsed_packet *pkt, void *l3, void 
         }
     }
     parse_ports(pkt, cursor, data_end, next);
+    return 0;
+truncated: /* cut inside the extension headers: like ports cut off */
+    pkt->l4_truncated = 1;
     return 0;
 }
 

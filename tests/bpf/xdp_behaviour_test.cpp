@@ -146,12 +146,12 @@ TEST_F(XdpFullBlockMapTest, ExcessIsStillDroppedAndCounted) {
     EXPECT_EQ(row[SLUICE_EVENT_BLOCK_FULL].bytes, 0u);
     EXPECT_FALSE(block_entry("192.0.2.1"));
 
-    // Not blocked, but still over its rate.
+    // Not in the block map, but blocked while it stays tracked.
     EXPECT_EQ(run(packet), XDP_DROP);
     row = stats();
-    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 2u);
-    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
-    EXPECT_EQ(row[SLUICE_EVENT_BLOCK_FULL].packets, 2u);
+    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 1u);
+    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 1u);
+    EXPECT_EQ(row[SLUICE_EVENT_BLOCK_FULL].packets, 1u);
 }
 
 TEST_F(XdpFullBlockMapTest, ExpiredEntryIsRenewedWithoutAFreeSlot) {
@@ -196,11 +196,23 @@ TEST_F(XdpPrecedenceTest, DenyBeatsBlock) {
     EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
 }
 
+TEST_F(XdpPrecedenceTest, BlockOfATrackedSourceIsReadFromItsState) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    ASSERT_EQ(run(from("192.0.2.1")), XDP_PASS);  // now tracked
+    ASSERT_TRUE(block("192.0.2.1", now_ns() + hour_ns));
+    const auto state = source_state("192.0.2.1");
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->blocked_until_ns, block_entry("192.0.2.1")->expires_ns);
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
+}
+
 TEST_F(XdpPrecedenceTest, BlockBeatsRate) {
     set_rate(config, hour_ns, 10);
     write_config();
+    set_source_state("192.0.2.1", now_ns() + 100 * hour_ns);  // far over its rate
     block("192.0.2.1", now_ns() + hour_ns);
-    set_source_state("192.0.2.1", now_ns() + 100 * hour_ns);
 
     EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
     const StatRow row = stats();

@@ -1,5 +1,7 @@
 #include "xdp_fixture.h"
 
+#include "controller/xdp_maps.h"
+
 #include "sluice_xdp.skel.h"
 
 #include <bpf/bpf.h>
@@ -126,10 +128,8 @@ sluice_source_key XdpFixture::source_key(std::string_view address) const {
     return key;
 }
 
-void XdpFixture::block(std::string_view address, std::uint64_t expires_ns, std::uint32_t origin) {
-    const sluice_source_key key = source_key(address);
-    const sluice_block_entry entry{.expires_ns = expires_ns, .origin = origin, .reserved = 0};
-    check(bpf_map__update_elem(skeleton_->maps.blocked, &key, sizeof key, &entry, sizeof entry, BPF_ANY), "add block");
+bool XdpFixture::block(std::string_view address, std::uint64_t expires_ns, std::uint32_t origin) {
+    return XdpMaps(*skeleton_).block(source_key(address), expires_ns, static_cast<sluice_block_origin>(origin));
 }
 
 std::optional<sluice_block_entry> XdpFixture::block_entry(std::string_view address) const {
@@ -141,7 +141,7 @@ std::optional<sluice_block_entry> XdpFixture::block_entry(std::string_view addre
 
 void XdpFixture::set_source_state(std::string_view address, std::uint64_t tat_ns) {
     const sluice_source_key key = source_key(address);
-    const sluice_source_state state{.tat_ns = tat_ns};
+    const sluice_source_state state{.tat_ns = tat_ns, .blocked_until_ns = 0};
     check(bpf_map__update_elem(skeleton_->maps.sources, &key, sizeof key, &state, sizeof state, BPF_ANY),
           "write source state");
 }
