@@ -203,11 +203,15 @@ nlohmann::json NetnsTest::make_config(const nlohmann::json& quotas, const nlohma
             {"xdp", section}};
 }
 
-void NetnsTest::start_sluiced(const nlohmann::json& config) {
-    if (sluiced_) sluiced_logs_.push_back(sluiced_->stderr_text());
+void NetnsTest::write_config(const nlohmann::json& config) {
     config_file_ = dir_->write("sluiced.json", config.dump(2)).string();
     fs::permissions(config_file_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                                       fs::perms::others_read);
+}
+
+void NetnsTest::start_sluiced(const nlohmann::json& config) {
+    if (sluiced_) sluiced_logs_.push_back(sluiced_->stderr_text());
+    write_config(config);
     sluiced_ = std::make_unique<ChildProcess>(SLUICED_BINARY, std::vector<std::string>{"--config", config_file_});
     ASSERT_TRUE(sluiced_->wait_for_stderr("sluiced: listening on", start_timeout))
         << "sluiced did not start: " << sluiced_->stderr_text();

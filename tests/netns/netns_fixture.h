@@ -58,6 +58,8 @@ protected:
     // test's pin path, ports [port()]) merged with `xdp`.
     nlohmann::json make_config(const nlohmann::json& quotas, const nlohmann::json& xdp) const;
 
+    // Writes `config` to the world-readable config file (for a reload).
+    void write_config(const nlohmann::json& config);
     // Writes `config` to the world-readable config file and starts sluiced
     // as root; returns once it is listening (fails the test otherwise).
     void start_sluiced(const nlohmann::json& config);

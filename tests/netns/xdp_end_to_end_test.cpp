@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 namespace sluice::test {
 namespace {
@@ -26,6 +27,12 @@ const nlohmann::json loose_xdp = {{"rate_pps", 100}, {"burst", 200}};
 
 // A curl from .3: SYN, ACK, request, ACKs, FIN, ACK; ten is a generous bound.
 constexpr std::uint64_t packets_per_request = 10;
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
 
 class XdpEndToEnd : public NetnsTest {
 protected:
@@ -56,6 +63,32 @@ protected:
         EXPECT_EQ(good.status, 200) << when;
     }
 };
+
+TEST_F(XdpEndToEnd, ReloadUpdatesTheDenyListInPlace) {
+    start_sluiced(make_config(generous_quota, loose_xdp));
+    ASSERT_EQ(curl(abuser_ip()).status, 200);
+    // Writes the config, sends SIGHUP, returns once sluiced has reloaded it.
+    std::size_t reloads = 0;
+    const auto reload = [&](const nlohmann::json& xdp) {
+        write_config(make_config(generous_quota, xdp));
+        sluiced().send_signal(SIGHUP);
+        ++reloads;
+        for (int i = 0; i < 50 && count_of(sluiced().stderr_text(), "sluiced: reloaded") < reloads; ++i)
+            std::this_thread::sleep_for(100ms);
+        ASSERT_EQ(count_of(sluiced().stderr_text(), "sluiced: reloaded"), reloads) << sluiced().stderr_text();
+    };
+
+    nlohmann::json deny_abuser = loose_xdp;
+    deny_abuser["deny"] = {abuser_ip() + "/32"};
+    reload(deny_abuser);
+    const std::uint64_t denied_before = packets(SLUICE_DROP_DENIED);
+    expect_abuser_cannot_connect("after the reload denied it");
+    EXPECT_GT(packets(SLUICE_DROP_DENIED), denied_before);
+    expect_good_client_served("after the reload");
+
+    reload(loose_xdp);
+    EXPECT_EQ(curl(abuser_ip()).status, 200) << "the deny entry is gone after the second reload";
+}
 
 TEST_F(XdpEndToEnd, FloodOverTheRateIsDroppedOtherSourceServed) {
     constexpr double rate = 100;
