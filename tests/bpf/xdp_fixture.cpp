@@ -98,21 +98,15 @@ void XdpFixture::write_config() {
           "write sluice_config");
 }
 
-void XdpFixture::allow(std::string_view cidr) {
-    const sluice_lpm_key key = lpm_key(cidr);
-    const std::uint8_t present = 1;
-    check(bpf_map__update_elem(skeleton_->maps.allow_cidrs, &key, sizeof key, &present, sizeof present, BPF_ANY),
-          "add allow CIDR");
-    ++config.allow_entries;
-    write_config();
-}
+void XdpFixture::allow(std::string_view cidr) { add_to_list(skeleton_->maps.allow_cidrs, cidr, config.allow_entries); }
 
-void XdpFixture::deny(std::string_view cidr) {
+void XdpFixture::deny(std::string_view cidr) { add_to_list(skeleton_->maps.deny_cidrs, cidr, config.deny_entries); }
+
+void XdpFixture::add_to_list(bpf_map* trie, std::string_view cidr, std::uint32_t& entries) {
     const sluice_lpm_key key = lpm_key(cidr);
     const std::uint8_t present = 1;
-    check(bpf_map__update_elem(skeleton_->maps.deny_cidrs, &key, sizeof key, &present, sizeof present, BPF_ANY),
-          "add deny CIDR");
-    ++config.deny_entries;
+    check(bpf_map__update_elem(trie, &key, sizeof key, &present, sizeof present, BPF_ANY), "add a CIDR");
+    ++entries;
     write_config();
 }
 

@@ -19,6 +19,7 @@
 #include <sched.h>
 
 struct sluice_xdp;
+struct bpf_map;
 
 namespace sluice::bpftest {
 
@@ -70,6 +71,8 @@ protected:
     virtual std::uint32_t blocked_max_entries() const { return 0; }
 
 private:
+    void add_to_list(bpf_map* trie, std::string_view cidr, std::uint32_t& entries);
+
     sluice_xdp* skeleton_ = nullptr;
     // The insert budget is per CPU: pinning keeps every run on one CPU, so a
     // spent budget stays spent between runs.
