@@ -143,13 +143,9 @@ std::string interface_name(std::uint32_t ifindex) {
     return if_indextoname(ifindex, name) ? name : "ifindex " + std::to_string(ifindex) + " (gone)";
 }
 
-int print_xdp_stats(const Config& config) {
-    if (!config.xdp) {
-        std::fprintf(stderr, "sluiced: the config has no \"xdp\" section\n");
-        return 1;
-    }
+int print_xdp_stats(const XdpSettings& xdp) {
     std::string why;
-    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(config.xdp->pin_path, why);
+    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(xdp.pin_path, why);
     if (!maps) {
         std::fprintf(stderr, "sluiced: no XDP program pinned (is sluiced running with xdp?): %s\n", why.c_str());
         return 1;
@@ -158,13 +154,9 @@ int print_xdp_stats(const Config& config) {
     return 0;
 }
 
-int detach_xdp(const Config& config) {
-    if (!config.xdp) {
-        std::fprintf(stderr, "sluiced: the config has no \"xdp\" section\n");
-        return 1;
-    }
-    const std::vector<std::string> removed = remove_xdp_pins(config.xdp->pin_path);
-    if (removed.empty()) std::printf("nothing pinned under %s\n", config.xdp->pin_path.c_str());
+int detach_xdp(const XdpSettings& xdp) {
+    const std::vector<std::string> removed = remove_xdp_pins(xdp.pin_path);
+    if (removed.empty()) std::printf("nothing pinned under %s\n", xdp.pin_path.c_str());
     for (const std::string& line : removed) std::printf("%s\n", line.c_str());
     return 0;
 }
@@ -225,13 +217,19 @@ int main(int argc, char** argv) {
 
     const std::optional<ConfigLoad> load = load_or_report(options.config);
     if (!load) return 1;
+    const bool xdp_action =
+        options.action == Options::Action::xdp_stats || options.action == Options::Action::xdp_detach;
+    if (xdp_action && !load->config.xdp) {
+        std::fprintf(stderr, "sluiced: the config has no \"xdp\" section\n");
+        return 1;
+    }
     try {
         switch (options.action) {
         case Options::Action::check:
             std::printf("%s: OK (%zu quotas)\n", options.config.c_str(), load->config.quotas.size());
             return 0;
-        case Options::Action::xdp_stats: return print_xdp_stats(load->config);
-        case Options::Action::xdp_detach: return detach_xdp(load->config);
+        case Options::Action::xdp_stats: return print_xdp_stats(*load->config.xdp);
+        case Options::Action::xdp_detach: return detach_xdp(*load->config.xdp);
         case Options::Action::serve: return serve(options.config, load->config);
         }
         return 1;

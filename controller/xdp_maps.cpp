@@ -125,12 +125,6 @@ void XdpMaps::sync_list(XdpList which, const std::vector<Cidr>& wanted) {
     }
 }
 
-std::vector<Cidr> XdpMaps::read_list(XdpList which) const {
-    std::vector<Cidr> cidrs;
-    for (const sluice_lpm_key& key : all_keys<sluice_lpm_key>(list_fd(which))) cidrs.push_back(cidr_of(key));
-    return cidrs;
-}
-
 bool XdpMaps::block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin) {
     sluice_block_entry entry{};
     bool recorded = bpf_map_lookup_elem(blocked_.get(), &key, &entry) == 0 && entry.expires_ns >= until_ns;
@@ -150,26 +144,27 @@ bool XdpMaps::block(const sluice_source_key& key, std::uint64_t until_ns, sluice
     return recorded;
 }
 
-std::vector<BlockedSource> XdpMaps::blocked() const {
+std::vector<BlockedSource> read_blocks(int blocked_fd) {
     std::vector<BlockedSource> out;
-    for (const sluice_source_key& key : all_keys<sluice_source_key>(blocked_.get())) {
+    for (const sluice_source_key& key : all_keys<sluice_source_key>(blocked_fd)) {
         sluice_block_entry entry{};
-        if (bpf_map_lookup_elem(blocked_.get(), &key, &entry) == 0) out.push_back({address_of(key), entry});
+        if (bpf_map_lookup_elem(blocked_fd, &key, &entry) == 0) out.push_back({key, entry});
     }
     return out;
 }
+
+std::vector<BlockedSource> XdpMaps::blocked() const { return read_blocks(blocked_.get()); }
 
 std::size_t XdpMaps::remove_expired_blocks(std::uint64_t now_ns) {
     std::size_t removed = 0;
     for (const BlockedSource& source : blocked()) {
         if (source.entry.expires_ns > now_ns) continue;
-        const sluice_source_key key = source_key(source.address, 128);
         // The program may have renewed it since it was read: delete only
         // while it is still expired. (A renewal racing this delete loses
         // the block, not the rate limit: the source is still rated.)
         sluice_block_entry current{};
-        if (bpf_map_lookup_elem(blocked_.get(), &key, &current) == 0 && current.expires_ns <= now_ns &&
-            bpf_map_delete_elem(blocked_.get(), &key) == 0)
+        if (bpf_map_lookup_elem(blocked_.get(), &source.key, &current) == 0 && current.expires_ns <= now_ns &&
+            bpf_map_delete_elem(blocked_.get(), &source.key) == 0)
             ++removed;
     }
     return removed;

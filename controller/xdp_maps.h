@@ -40,15 +40,14 @@ struct XdpStats {
 };
 
 struct BlockedSource {
-    IpAddress address;  // IPv6: the prefix the program blocks
+    sluice_source_key key;  // address_of(key): IPv4, or the IPv6 prefix the program blocks
     sluice_block_entry entry;
 };
 
-enum class XdpList { allow, deny };
+// Every entry of a block map (of this program, or of one pinned earlier).
+std::vector<BlockedSource> read_blocks(int blocked_fd);
 
-// The names the maps are pinned under, inside the pin folder.
-inline constexpr const char* kXdpMapNames[] = {"sluice_config", "allow_cidrs", "deny_cidrs", "blocked",
-                                               "sources",       "stats",       "insert_budget"};
+enum class XdpList { allow, deny };
 
 class XdpMaps {
 public:
@@ -62,7 +61,6 @@ public:
     // Makes `which` hold exactly `wanted`: adds the new blocks first, then
     // removes the gone ones, so a reload never leaves the list empty.
     void sync_list(XdpList which, const std::vector<Cidr>& wanted);
-    std::vector<Cidr> read_list(XdpList which) const;
 
     // Blocks `key` until `until_ns` (xdp_now_ns() time), replacing a shorter
     // block: in the block map, then in the source's state if it is tracked

@@ -62,18 +62,6 @@ bool same_shape(const bpf_map_info& pinned, const bpf_map* wanted) {
            pinned.map_flags == bpf_map__map_flags(wanted);
 }
 
-// Copies every entry of hash map `from` into `to`, as many as fit.
-void copy_entries(int from, const bpf_map* to, std::size_t key_size, std::size_t value_size) {
-    std::vector<unsigned char> key(key_size), next(key_size), value(value_size);
-    const void* previous = nullptr;
-    while (bpf_map_get_next_key(from, previous, next.data()) == 0) {
-        key = next;
-        previous = key.data();
-        if (bpf_map_lookup_elem(from, key.data(), value.data()) == 0)
-            bpf_map_update_elem(bpf_map__fd(to), key.data(), value.data(), BPF_NOEXIST);
-    }
-}
-
 std::string attach_mode_name(std::uint32_t ifindex) {
     LIBBPF_OPTS(bpf_xdp_query_opts, query);
     if (bpf_xdp_query(static_cast<int>(ifindex), 0, &query) != 0) return "unknown";
@@ -192,7 +180,10 @@ void XdpProgram::load(const XdpSettings& settings, const std::vector<std::uint32
         if (bpf_map__set_pin_path(map, pin.c_str()) != 0) unavailable_or_fail("setting the pin of " + pin, errno);
     }
     if (sluice_xdp__load(skeleton_->object) != 0) unavailable_or_fail("loading the XDP program", errno);
-    if (old_blocked) copy_entries(old_blocked.get(), object.maps.blocked, sizeof(sluice_source_key), sizeof(sluice_block_entry));
+    if (old_blocked) {  // as many as fit in the new size
+        for (const BlockedSource& source : read_blocks(old_blocked.get()))
+            bpf_map_update_elem(bpf_map__fd(object.maps.blocked), &source.key, &source.entry, BPF_NOEXIST);
+    }
     maps_ = std::make_unique<XdpMaps>(object);
 
     const int prog_fd = bpf_program__fd(object.progs.sluice_xdp);

@@ -276,7 +276,7 @@ std::optional<sluice_block_entry> NetnsTest::block_entry(const std::string& ip) 
     const std::optional<IpAddress> mapped = parse_ip("::ffff:" + ip);
     if (!mapped) throw std::runtime_error("not an IPv4 address: " + ip);
     for (const BlockedSource& blocked : maps->blocked()) {
-        if (blocked.address == *mapped) return blocked.entry;
+        if (address_of(blocked.key) == *mapped) return blocked.entry;
     }
     return std::nullopt;
 }
