@@ -100,6 +100,9 @@ bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now,
     };
     while (full()) {
         const std::size_t n = shard.slots.size();
+        // Full across shards, nothing here to evict: other shards are not
+        // touched (their locks are not ours to take in this order).
+        if (n == 0) return false;
         std::size_t victim = n;
         Nanos victim_idle_at = std::numeric_limits<Nanos>::max();
         std::size_t seen = 0;

@@ -74,6 +74,19 @@ TEST_F(LocalStoreTest, FullStoreNeverForgetsARefusedKeyAndFailsClosed) {
     EXPECT_EQ(store.evictions(), 1u);
 }
 
+TEST_F(LocalStoreTest, FullStoreRefusesAKeyOfAShardThatNeverHeldOne) {
+    LocalStore store(1);
+    const LimitParams p = fixed(5, 1min);
+    ASSERT_TRUE(hit(store, p, shard0_key(0)));
+    CheckResult result;
+    const std::uint64_t other_shard = std::uint64_t{1} << 58;
+    EXPECT_FALSE(hit(store, p, other_shard, &result));  // once crashed: a modulo by the empty shard's size
+    EXPECT_TRUE(result.store_full);
+    clock.advance(1min);
+    store.expire(clock.now());
+    EXPECT_TRUE(hit(store, p, other_shard));
+}
+
 TEST_F(LocalStoreTest, EvictsAKeyThatStillHasRoomBeforeOneThatIsRefused) {
     LocalStore store(2);
     const LimitParams p = fixed(2, 1min);
