@@ -63,6 +63,7 @@ struct sluice_source_state {
 enum sluice_block_origin {
     SLUICE_BLOCKED_BY_RATE = 1, /* xdp.block_on_exceed */
     SLUICE_BLOCKED_BY_HTTP = 2, /* a client_ip quota's block_interval */
+    SLUICE_BLOCKED_BY_API = 3,  /* the admin API (PUT /v1/sys/blocks/:ip) */
 };
 
 /* Block map value, keyed by struct sluice_source_key: the authority on

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 // Sections of the design that this version does not implement: naming them
 // beats calling them unknown.
-constexpr std::string_view kUnsupportedSections[] = {"admin", "state_dir", "store"};
+constexpr std::string_view kUnsupportedSections[] = {"store"};
 
 // Where a quota was defined, for messages that point at it.
 struct Origin {
@@ -164,6 +164,7 @@ void read_limits(const JsonField& limits, Config& config) {
     ProxySettings& proxy = config.proxy;
     const std::pair<std::string_view, std::size_t*> sizes[] = {
         {"max_keys", &config.max_keys},
+        {"max_blocks", &config.max_blocks},
         {"max_header_bytes", &proxy.max_header_bytes},
         {"max_body_bytes", &proxy.max_body_bytes},
         {"max_response_bytes", &proxy.max_response_bytes},
@@ -192,6 +193,35 @@ void read_limits(const JsonField& limits, Config& config) {
         }
         return false;
     });
+}
+
+// A file or folder named in the config: relative to the config's folder.
+std::optional<fs::path> parse_path(const JsonField& field, const fs::path& folder) {
+    const std::optional<std::string> text = field.string();
+    if (!text) return std::nullopt;
+    if (text->empty()) {
+        field.error("must not be empty");
+        return std::nullopt;
+    }
+    // Absolute, so the log names the file wherever sluiced was started.
+    return fs::absolute(folder / fs::path(*text));
+}
+
+AdminSettings parse_admin(const JsonField& admin, const fs::path& folder) {
+    AdminSettings settings;
+    admin.for_each_member([&](const std::string& name, const JsonField& value) {
+        if (name == "listen") {
+            if (auto address = parse_listen(value)) settings.listen = std::move(*address);
+        } else if (name == "token_file") {
+            if (auto path = parse_path(value, folder)) settings.token_file = std::move(*path);
+        } else if (name == "max_body_bytes") {
+            if (auto v = value.integer(1024, 64 * 1024 * 1024)) settings.max_body_bytes = static_cast<std::size_t>(*v);
+        } else {
+            return false;
+        }
+        return true;
+    });
+    return settings;
 }
 
 // glob(3) reports unreadable folders through a plain function pointer.
@@ -267,6 +297,10 @@ private:
                 read_limits(value, config_);
             } else if (name == "xdp") {
                 config_.xdp = parse_xdp_settings(value);
+            } else if (name == "admin") {
+                config_.admin = parse_admin(value, folder_);
+            } else if (name == "state_dir") {
+                config_.state_dir = parse_path(value, folder_);
             } else if (std::find(std::begin(kUnsupportedSections), std::end(kUnsupportedSections), name) !=
                        std::end(kUnsupportedSections)) {
                 value.error("not supported by this version of sluiced");
@@ -277,6 +311,10 @@ private:
         });
         if (is_object && !has_listen) root.missing("listen");
         if (is_object && !has_upstream) root.missing("upstream");
+        if (is_object && root.value().contains("admin") && !root.value().contains("state_dir"))
+            root.error_at("state_dir", "required with \"admin\": quotas made through the admin API are kept there");
+        if (config_.admin && config_.admin->token_file.empty() && config_.state_dir)
+            config_.admin->token_file = *config_.state_dir / "admin.token";
         return quota_files;
     }
 
@@ -327,6 +365,7 @@ private:
             }
             if (element.error_count() == errors_before) {
                 origins_.push_back({file, element.path()});
+                config_.quota_sources.push_back(file);
                 config_.quotas.push_back(std::move(quota));
             }
         });

@@ -21,13 +21,28 @@ struct ConfigError {
 };
 std::string to_string(const ConfigError&);  // "file: path: reason"
 
+// The admin API (Vault-compatible) and where its token is.
+struct AdminSettings {
+    ListenAddress listen{"127.0.0.1", 9901};
+    // Created with a random token (mode 0600) when missing. Default:
+    // <state_dir>/admin.token.
+    std::filesystem::path token_file;
+    std::size_t max_body_bytes = 64 * 1024;
+};
+
 struct Config {
     ProxySettings proxy;             // listen, upstream, trusted proxies, limits
     HeaderStyle headers = HeaderStyle::draft;
     std::vector<Quota> quotas;       // inline first, then quota files in glob order
+    std::vector<std::string> quota_sources;  // per quota: the file it is defined in
     std::size_t max_keys = 1'000'000;
     std::vector<std::string> quota_files;  // globs as configured
     std::optional<XdpSettings> xdp;        // absent: no XDP program
+    std::optional<AdminSettings> admin;    // absent: no admin API
+    // API-made quotas, quota settings and the block list live here; relative
+    // to the config file's folder when relative. Required with `admin`.
+    std::optional<std::filesystem::path> state_dir;
+    std::size_t max_blocks = 65536;  // limits.max_blocks: entries of the block list
 };
 
 // Either a valid config, or every error found (never both).

@@ -1,8 +1,14 @@
 // sluiced: loads the configuration, then serves the HTTP data path until
 // SIGINT or SIGTERM.
+#include "controller/admin_api.h"
+#include "controller/admin_server.h"
+#include "controller/admin_token.h"
 #include "controller/config.h"
+#include "controller/control_plane.h"
+#include "controller/metrics.h"
 #include "controller/xdp_controller.h"
 #include "controller/xdp_report.h"
+#include "proxy/block_list.h"
 #include "proxy/clock.h"
 #include "proxy/keyed_hash.h"
 #include "proxy/limiter.h"
@@ -72,19 +78,30 @@ sigset_t handled_signals() {
     return signals;
 }
 
+void reload_failed(const std::vector<std::string>& reasons) {
+    for (const std::string& reason : reasons) std::fprintf(stderr, "sluiced: reload: %s\n", reason.c_str());
+    std::fprintf(stderr, "sluiced: reload failed: the running configuration stays\n");
+}
+
 // SIGHUP: reads the config again. An invalid one is reported and the running
 // one stays. Quotas (counters of unchanged quotas kept), trusted proxies for
 // XDP blocks, and the XDP limits and lists apply at once; listen addresses,
-// upstream, threads, limits and XDP attachment apply on restart.
-void reload(const std::string& file, Limiter& limiter, XdpController* xdp) {
+// upstream, threads, limits, admin, state_dir and XDP attachment apply on
+// restart.
+void reload(const std::string& file, ControlPlane& control, XdpController* xdp) {
     const ConfigLoad load = load_config(file);
     if (!load.ok()) {
-        for (const ConfigError& error : load.errors) std::fprintf(stderr, "sluiced: reload: %s\n", to_string(error).c_str());
-        std::fprintf(stderr, "sluiced: reload failed: the running configuration stays\n");
+        control.count_failed_reload();
+        std::vector<std::string> reasons;
+        for (const ConfigError& error : load.errors) reasons.push_back(to_string(error));
+        reload_failed(reasons);
         return;
     }
     const Config& next = load.config;
-    limiter.set_policy(std::make_shared<const Policy>(next.quotas, next.headers));
+    if (const std::vector<std::string> clashes = control.reload(next); !clashes.empty()) {
+        reload_failed(clashes);
+        return;
+    }
     if (xdp && next.xdp) {
         try {
             for (const std::string& note : xdp->apply(*next.xdp)) std::fprintf(stderr, "sluiced: reload: %s\n", note.c_str());
@@ -103,7 +120,7 @@ void reload(const std::string& file, Limiter& limiter, XdpController* xdp) {
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
 // also expire idle quota state and XDP blocks once a second.
-void serve_until_stopped(const std::string& config_file, LocalStore& store, Limiter& limiter, XdpController* xdp,
+void serve_until_stopped(const std::string& config_file, LocalStore& store, ControlPlane& control, XdpController* xdp,
                          const Clock& clock) {
     const sigset_t signals = handled_signals();
     constexpr Nanos expire_every = 1'000'000'000;
@@ -112,9 +129,10 @@ void serve_until_stopped(const std::string& config_file, LocalStore& store, Limi
         const timespec tick{1, 0};
         const int signal = sigtimedwait(&signals, nullptr, &tick);
         if (signal == SIGINT || signal == SIGTERM) return;
-        if (signal == SIGHUP) reload(config_file, limiter, xdp);
+        if (signal == SIGHUP) reload(config_file, control, xdp);
         if (clock.now() >= next_expiry) {
             store.expire(clock.now());
+            control.tick();
             if (xdp) xdp->tick();
             next_expiry = clock.now() + expire_every;
         }
@@ -161,25 +179,58 @@ int detach_xdp(const XdpSettings& xdp) {
     return 0;
 }
 
+// The admin API, or nullptr when the config has no admin section.
+std::unique_ptr<AdminServer> start_admin(const Config& config, AdminApi& api) {
+    if (!config.admin) {
+        std::fprintf(stderr, "sluiced: admin API is off: the config has no \"admin\" section\n");
+        return nullptr;
+    }
+    auto server = std::make_unique<AdminServer>(*config.admin, api);
+    server->start();
+    const std::string where = host_port(config.admin->listen);
+    const std::optional<IpAddress> host = parse_ip(config.admin->listen.host);
+    const bool loopback = host && (host->is_v4() ? host->bytes[12] == 127 : *host == *parse_ip("::1"));
+    std::fprintf(stderr, "sluiced: admin API on http://%s%s\n", where.c_str(),
+                 loopback ? "" : " (not loopback: the token travels in clear; put TLS in front or bind 127.0.0.1)");
+    return server;
+}
+
 int serve(const std::string& config_file, const Config& config) {
     const sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
     SteadyClock clock;
     LocalStore store(config.max_keys);
-    Limiter limiter(std::make_shared<const Policy>(config.quotas, config.headers), store, clock,
+    // The control plane puts the quotas in force, with those of state_dir.
+    Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, config.headers), store, clock,
                     KeyedHasher::random());
+    BlockList blocks(config.max_blocks);
+    limiter.set_block_list(&blocks);
     const std::unique_ptr<XdpController> xdp = start_xdp(config);
-    if (xdp) limiter.set_block_listener(xdp.get());
+    if (xdp) blocks.set_listener(xdp.get());
+    ControlPlane control(limiter, blocks, xdp.get(), clock);
+    control.start(config);
     ProxyServer server(config.proxy, limiter);
     server.start();
+
+    std::string token;
+    if (config.admin) {
+        AdminToken loaded = load_admin_token(config.admin->token_file);
+        for (const std::string& note : loaded.notes) std::fprintf(stderr, "sluiced: %s\n", note.c_str());
+        token = std::move(loaded.value);
+    }
+    const MetricsSources metrics{limiter, store, server, blocks, control, xdp.get(), version};
+    AdminApi api(control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); },
+                 std::string(version));
+    const std::unique_ptr<AdminServer> admin = start_admin(config, api);
     for (const ListenAddress& address : config.proxy.listen) {
         std::fprintf(stderr, "sluiced: listening on %s, upstream %s, %zu quotas\n", host_port(address).c_str(),
-                     host_port(config.proxy.upstream).c_str(), config.quotas.size());
+                     host_port(config.proxy.upstream).c_str(), limiter.policy()->quotas().size());
     }
 
-    serve_until_stopped(config_file, store, limiter, xdp.get(), clock);
+    serve_until_stopped(config_file, store, control, xdp.get(), clock);
     std::fprintf(stderr, "sluiced: stopping\n");
+    if (admin) admin->stop();
     server.stop();
     server.wait();
     if (xdp) xdp->stop();

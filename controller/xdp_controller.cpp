@@ -4,6 +4,21 @@
 #include <cstdio>
 
 namespace sluice {
+namespace {
+
+// The block list's origin for blocks made through the admin API.
+constexpr std::string_view kApiOrigin = "api";
+
+const char* block_origin_name(std::uint32_t origin) {
+    switch (origin) {
+    case SLUICE_BLOCKED_BY_RATE: return "xdp";
+    case SLUICE_BLOCKED_BY_HTTP: return "http";
+    case SLUICE_BLOCKED_BY_API: return "api";
+    default: return "unknown";
+    }
+}
+
+}  // namespace
 
 XdpController::XdpController(const XdpSettings& settings, std::vector<Cidr> trusted_proxies)
     : started_(settings), settings_(settings), trusted_proxies_(std::move(trusted_proxies)), program_(settings) {
@@ -39,28 +54,62 @@ void XdpController::set_trusted_proxies(std::vector<Cidr> trusted_proxies) {
     trusted_proxies_ = std::move(trusted_proxies);
 }
 
-void XdpController::client_blocked(std::string_view client_ip, Nanos until) {
-    const std::optional<IpAddress> address = parse_ip(client_ip);
-    if (!address || until <= 0) return;
+unsigned XdpController::ipv6_prefix() const {
+    const std::lock_guard lock(mutex_);
+    return settings_.ipv6_prefix;
+}
+
+void XdpController::client_blocked(const IpAddress& client, Nanos until, std::string_view origin) {
+    if (until <= 0) return;
     unsigned ipv6_prefix = 0;
     {
         const std::lock_guard lock(mutex_);
         if (std::any_of(trusted_proxies_.begin(), trusted_proxies_.end(),
-                        [&](const Cidr& proxy) { return proxy.contains(*address); }))
+                        [&](const Cidr& proxy) { return proxy.contains(client); }))
             return;
         ipv6_prefix = settings_.ipv6_prefix;
     }
-    const sluice_source_key key = source_key(*address, ipv6_prefix);
+    const sluice_block_origin by = origin == kApiOrigin ? SLUICE_BLOCKED_BY_API : SLUICE_BLOCKED_BY_HTTP;
     // The limiter's clock and the program's are both CLOCK_MONOTONIC.
-    if (!program_.maps().block(key, static_cast<std::uint64_t>(until), SLUICE_BLOCKED_BY_HTTP)) ++blocks_lost_;
+    if (!program_.maps().block(source_key(client, ipv6_prefix), static_cast<std::uint64_t>(until), by)) ++blocks_lost_;
+}
+
+void XdpController::client_unblocked(const IpAddress& client) {
+    program_.maps().unblock(source_key(client, ipv6_prefix()));
+}
+
+std::vector<XdpBlock> XdpController::blocks() const {
+    const unsigned prefix = ipv6_prefix();
+    const std::uint64_t now = xdp_now_ns();
+    std::vector<XdpBlock> out;
+    for (const BlockedSource& source : program_.maps().blocked()) {
+        if (source.entry.expires_ns <= now) continue;
+        const IpAddress address = address_of(source.key);
+        out.push_back({address.is_v4() ? address.to_string() : Cidr{address, prefix}.to_string(),
+                       static_cast<Nanos>(source.entry.expires_ns), block_origin_name(source.entry.origin)});
+    }
+    return out;
+}
+
+std::vector<XdpInterfaceCounters> XdpController::interface_counters() const {
+    const XdpStats stats = program_.maps().read_stats();
+    std::vector<XdpInterfaceCounters> out;
+    // Stats slot i belongs to attachments()[i]; the spare slot counts the rest.
+    const std::vector<XdpAttachment>& attachments = program_.attachments();
+    for (std::size_t slot = 0; slot < attachments.size() && slot < SLUICE_MAX_INTERFACES; ++slot)
+        out.push_back({attachments[slot].interface, stats.slots[slot]});
+    const XdpCounters& other = stats.slots[SLUICE_MAX_INTERFACES];
+    if (std::any_of(other.begin(), other.end(), [](const sluice_counter& c) { return c.packets != 0; }))
+        out.push_back({"other", other});
+    return out;
 }
 
 void XdpController::tick() {
     program_.maps().remove_expired_blocks(xdp_now_ns());
     if (const std::uint64_t lost = blocks_lost_.exchange(0))
         std::fprintf(stderr,
-                     "sluiced: XDP block map full (xdp.max_blocked %u): %llu HTTP blocks were enforced by the proxy "
-                     "only\n",
+                     "sluiced: XDP block map full (xdp.max_blocked %u): %llu blocks of the block list were enforced "
+                     "by the proxy only\n",
                      started_.max_blocked, static_cast<unsigned long long>(lost));
 }
 

@@ -144,6 +144,19 @@ bool XdpMaps::block(const sluice_source_key& key, std::uint64_t until_ns, sluice
     return recorded;
 }
 
+bool XdpMaps::unblock(const sluice_source_key& key) {
+    bool was_blocked = bpf_map_delete_elem(blocked_.get(), &key) == 0;
+    if (!was_blocked && errno != ENOENT) fail("removing a block from the XDP block map", errno);
+    sluice_source_state state{};
+    if (bpf_map_lookup_elem(sources_.get(), &key, &state) == 0 && state.blocked_until_ns != 0) {
+        was_blocked = true;
+        state.blocked_until_ns = 0;
+        if (bpf_map_update_elem(sources_.get(), &key, &state, BPF_EXIST) != 0 && errno != ENOENT)
+            fail("clearing a tracked source's block", errno);
+    }
+    return was_blocked;
+}
+
 std::vector<BlockedSource> read_blocks(int blocked_fd) {
     std::vector<BlockedSource> out;
     for (const sluice_source_key& key : all_keys<sluice_source_key>(blocked_fd)) {

@@ -67,6 +67,9 @@ public:
     // (the program reads a tracked source's block from there). False when the
     // block map is full.
     bool block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin);
+    // Ends `key`'s block: deletes its block map entry, then clears the block
+    // in its state if it is tracked. Whether either held one (expired or not).
+    bool unblock(const sluice_source_key& key);
     std::vector<BlockedSource> blocked() const;
     // Deletes entries expired at `now_ns`; returns how many.
     std::size_t remove_expired_blocks(std::uint64_t now_ns);

@@ -41,6 +41,7 @@ public:
     XdpProgram& operator=(const XdpProgram&) = delete;
 
     XdpMaps& maps() { return *maps_; }
+    const XdpMaps& maps() const { return *maps_; }
     const std::vector<XdpAttachment>& attachments() const { return attachments_; }
     // Stats slot i belongs to attachments()[i].
     std::array<std::uint32_t, SLUICE_MAX_INTERFACES> ifindexes() const;

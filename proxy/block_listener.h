@@ -1,7 +1,8 @@
-// Told when a quota keyed by client IP blocks that client (block_interval),
-// so the controller can drop the client's packets at the NIC as well.
+// Told when a client is blocked or unblocked, so the next layer can follow:
+// the limiter tells the block list, the block list tells the XDP side.
 #pragma once
 
+#include "proxy/cidr.h"
 #include "proxy/clock.h"
 
 #include <string_view>
@@ -11,9 +12,11 @@ namespace sluice {
 class BlockListener {
 public:
     virtual ~BlockListener() = default;
-    // `client_ip` is canonical text; `until` is on the limiter's clock. Called
-    // for each refusal while the block lasts, from the proxy's threads.
-    virtual void client_blocked(std::string_view client_ip, Nanos until) = 0;
+    // Blocked until `until` (limiter's clock). `origin` says who blocked:
+    // "quota:<name>" for a quota's block_interval, "api" for the admin API.
+    // A quota reports each refusal while its block lasts, from proxy threads.
+    virtual void client_blocked(const IpAddress& client, Nanos until, std::string_view origin) = 0;
+    virtual void client_unblocked(const IpAddress& client) = 0;
 };
 
 }  // namespace sluice

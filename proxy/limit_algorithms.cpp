@@ -133,6 +133,39 @@ Evaluation sliding_window(const LimitParams& p, const LimitState& s, Nanos now) 
     return e;
 }
 
+// Token bucket: the credit in use is how far the theoretical arrival time is
+// ahead of now; what is left of the capacity admits whole requests.
+Usage token_bucket_usage(const LimitParams& p, const LimitState& s, Nanos now) {
+    const Nanos ahead = until(s.time, now);
+    Usage u;
+    u.used = static_cast<std::uint32_t>(std::min<Wide>(ceil_div(ahead, p.emission), p.limit));
+    u.remaining = static_cast<std::uint32_t>(std::clamp<Wide>((Wide{p.capacity} - ahead) / p.emission, 0, p.limit));
+    u.reset = ahead;
+    return u;
+}
+
+// Fixed window: a window that has ended counts nothing, and the next request
+// would open a whole new one.
+Usage fixed_window_usage(const LimitParams& p, const LimitState& s, Nanos now) {
+    if (now >= s.time) return {0, p.limit, p.interval};
+    const std::uint32_t used = std::min(s.current, p.limit);
+    return {used, p.limit - used, s.time - now};
+}
+
+// Sliding window: previous * (share of it still in the window) + current,
+// rounded up. The limit is whole again once nothing counted is in the window:
+// the end of the current window when only the previous one holds requests.
+Usage sliding_window_usage(const LimitParams& p, const LimitState& s, Nanos now) {
+    const LimitState r = roll_window(p, s, now);
+    const Wide free_scaled = sliding_headroom(p, r, now) + p.interval;  // with one request fewer counted
+    Usage u;
+    u.remaining = static_cast<std::uint32_t>(std::clamp<Wide>(free_scaled / p.interval, 0, p.limit));
+    u.used = p.limit - u.remaining;
+    const Nanos window_end = r.time - p.interval;
+    u.reset = r.current > 0 ? r.time - now : r.previous > 0 ? window_end - now : 0;
+    return u;
+}
+
 }  // namespace
 
 LimitParams LimitParams::from(const Quota& q) {
@@ -164,6 +197,16 @@ LimitState refused_state(const LimitParams& p, const LimitState& s, Nanos now) {
         r.hold_until = std::max(r.hold_until, add(now, p.block));
     }
     return r;
+}
+
+Usage usage(const LimitParams& p, const LimitState& s, Nanos now) {
+    if (s.blocked_at(now)) return {p.limit, 0, s.hold_until - now};
+    switch (p.algorithm) {
+    case Algorithm::token_bucket: return token_bucket_usage(p, s, now);
+    case Algorithm::fixed_window: return fixed_window_usage(p, s, now);
+    case Algorithm::sliding_window: return sliding_window_usage(p, s, now);
+    }
+    return {p.limit, 0, 0};
 }
 
 }  // namespace sluice

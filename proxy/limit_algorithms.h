@@ -53,4 +53,13 @@ Evaluation evaluate(const LimitParams&, const LimitState&, Nanos now);
 // interval starts blocking the key.
 LimitState refused_state(const LimitParams&, const LimitState&, Nanos now);
 
+// Where a key stands at `now`, without a request (the usage endpoint).
+struct Usage {
+    std::uint32_t used = 0;       // requests counted in the window (token bucket: credit in use)
+    std::uint32_t remaining = 0;  // requests that would pass now, one after the other
+    Nanos reset = 0;              // from now until the limit is whole again (blocked: until unblocked)
+};
+
+Usage usage(const LimitParams&, const LimitState&, Nanos now);
+
 }  // namespace sluice

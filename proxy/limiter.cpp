@@ -31,6 +31,20 @@ struct PolicyHolder {
     std::shared_ptr<const Policy> policy;
 };
 
+// Counts each applying quota's own verdict, for the metrics.
+void count_outcomes(const Decision& d) {
+    for (std::size_t i = 0; i < d.outcomes.size(); ++i) {
+        const QuotaOutcome& o = d.outcomes[i];
+        QuotaCounters& counters = *o.quota->counters;
+        std::atomic<std::uint64_t>& counter = o.allowed ? counters.allowed
+                                              : o.quota->spec.mode == QuotaMode::dry_run ? counters.dry_run
+                                                                                         : counters.limited;
+        counter.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+std::string block_origin(const CompiledQuota& q) { return "quota:" + q.spec.name; }
+
 }  // namespace
 
 Limiter::Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock,
@@ -68,6 +82,20 @@ Decision Limiter::decide(const RequestFacts& request) const {
     Decision d;
     d.policy = current_policy();
     const Policy& policy = *d.policy;
+    if (policy.exempt(request.path)) {
+        d.exempt = true;
+        return d;
+    }
+    if (blocks_ && !blocks_->empty()) {
+        const Nanos now = clock_.now();
+        const std::optional<IpAddress> client = parse_ip(request.client_ip);
+        const std::optional<Nanos> until = client ? blocks_->refused_until(*client, now) : std::nullopt;
+        if (until) {
+            d.allowed = false;
+            d.blocked_for = *until - now;
+            return d;
+        }
+    }
 
     thread_local std::vector<std::size_t> matched;
     policy.matcher().match(request.method, request.path, matched);
@@ -100,14 +128,33 @@ Decision Limiter::decide(const RequestFacts& request) const {
         if (!best || o.remaining < best->remaining || (o.remaining == best->remaining && o.reset > best->reset))
             d.headline = static_cast<int>(i);
     }
+    count_outcomes(d);
     if (d.refusing >= 0) {
         d.headline = d.refusing;
         const QuotaOutcome& refusal = d.outcomes[d.refusing];
-        if (block_listener_ && !refusal.store_full && refusal.quota->spec.key.kind == KeyKind::client_ip &&
-            refusal.quota->params.block > 0)
-            block_listener_->client_blocked(request.client_ip, now + refusal.retry_after);
+        if (blocks_ && !refusal.store_full && refusal.quota->spec.key.kind == KeyKind::client_ip &&
+            refusal.quota->params.block > 0) {
+            if (const std::optional<IpAddress> client = parse_ip(request.client_ip))
+                blocks_->client_blocked(*client, now + refusal.retry_after, block_origin(*refusal.quota));
+        }
     }
     return d;
+}
+
+std::optional<Limiter::KeyUsage> Limiter::usage(std::string_view name, std::string_view key) const {
+    std::shared_ptr<const Policy> policy = this->policy();
+    const CompiledQuota* quota = policy->find(name);
+    if (!quota) return std::nullopt;
+    const std::string_view text = quota->spec.key.kind == KeyKind::global ? std::string_view{} : key;
+    const Nanos now = clock_.now();
+    const LimitState state = store_.peek(hasher_(text, quota->id));
+    return KeyUsage{quota, sluice::usage(quota->params, state, now), now, std::move(policy)};
+}
+
+void Limiter::forgive(std::string_view client_ip) {
+    const std::shared_ptr<const Policy> policy = this->policy();
+    for (const CompiledQuota& q : policy->quotas())
+        if (q.spec.key.kind == KeyKind::client_ip && q.params.block > 0) store_.forget(hasher_(client_ip, q.id));
 }
 
 }  // namespace sluice

@@ -3,7 +3,7 @@
 // clock and state from the injected store.
 #pragma once
 
-#include "proxy/block_listener.h"
+#include "proxy/block_list.h"
 #include "proxy/clock.h"
 #include "proxy/keyed_hash.h"
 #include "proxy/policy.h"
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 namespace sluice {
@@ -44,6 +45,8 @@ struct QuotaOutcome {
 
 struct Decision {
     bool allowed = true;
+    bool exempt = false;       // the path is exempt from every quota
+    Nanos blocked_for = 0;     // > 0: refused because the client is on the block list, for this long
     boost::container::small_vector<QuotaOutcome, 4> outcomes;
     int headline = -1;  // most restrictive outcome (fewest remaining), for headers
     int refusing = -1;  // the enforcing outcome that refused the request
@@ -59,8 +62,23 @@ public:
 
     std::shared_ptr<const Policy> policy() const;
     void set_policy(std::shared_ptr<const Policy> policy);
-    // Not owned; set before the first decision, or nullptr.
-    void set_block_listener(BlockListener* listener) { block_listener_ = listener; }
+    // Not owned; set before the first decision, or nullptr. Blocked clients
+    // are refused before any quota; a client_ip quota's block is added to it.
+    void set_block_list(BlockList* blocks) { blocks_ = blocks; }
+
+    // Where `key` (the IP, token or header value in clear, as the quota
+    // counts it) stands with quota `name`; nullopt when there is no such quota.
+    struct KeyUsage {
+        const CompiledQuota* quota;
+        Usage usage;
+        Nanos now;
+        std::shared_ptr<const Policy> policy;  // keeps `quota` alive
+    };
+    std::optional<KeyUsage> usage(std::string_view name, std::string_view key) const;
+
+    // Ends the blocks that client_ip quotas hold on `client_ip` (their state
+    // starts afresh).
+    void forgive(std::string_view client_ip);
 
 private:
     // The policy as this thread holds it. Every decision keeps its policy
@@ -76,7 +94,7 @@ private:
     QuotaStore& store_;
     const Clock& clock_;
     KeyedHasher hasher_;
-    BlockListener* block_listener_ = nullptr;
+    BlockList* blocks_ = nullptr;
 };
 
 }  // namespace sluice

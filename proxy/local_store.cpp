@@ -215,6 +215,14 @@ LimitState LocalStore::peek(std::uint64_t key) const {
     return slot == kAbsent ? LimitState{} : shard.slots[slot].state;
 }
 
+void LocalStore::forget(std::uint64_t key) {
+    key = stored_key(key);
+    Shard& shard = shards_[shard_of(key)];
+    std::lock_guard lock(shard.mutex);
+    const std::size_t slot = find(shard, key);
+    if (slot != kAbsent) erase(shard, slot);
+}
+
 std::size_t LocalStore::expire(Nanos now) {
     std::size_t removed = 0;
     for (Shard& shard : shards_) {

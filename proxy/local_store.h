@@ -20,9 +20,11 @@ public:
     bool acquire(std::span<const QuotaCheck> checks, Nanos now,
                  std::span<CheckResult> results) override;
     LimitState peek(std::uint64_t key) const override;
+    void forget(std::uint64_t key) override;
     std::size_t expire(Nanos now) override;
     std::size_t tracked_keys() const override;
 
+    std::size_t max_keys() const { return max_keys_; }
     std::size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
     std::size_t memory_bytes() const;  // slot arrays, the bulk of the footprint
 

@@ -31,8 +31,15 @@ std::string default_refusal_body(const std::string& quota_name) {
            quota_name + "\"}";
 }
 
-Policy::Policy(std::vector<Quota> quotas, HeaderStyle default_style)
-    : matcher_(quotas), default_style_(default_style) {
+std::string exempt_path_error(std::string_view path) {
+    if (!path.starts_with('/')) return "must start with '/'";
+    const std::size_t star = path.find('*');
+    if (star != std::string_view::npos && star != path.size() - 1) return "'*' is only allowed at the end";
+    return "";
+}
+
+Policy::Policy(std::vector<Quota> quotas, HeaderStyle default_style, QuotaSettings settings, const Policy* previous)
+    : matcher_(quotas), default_style_(default_style), settings_(std::move(settings)) {
     quotas_.reserve(quotas.size());
     for (Quota& q : quotas) {
         CompiledQuota c;
@@ -43,9 +50,26 @@ Policy::Policy(std::vector<Quota> quotas, HeaderStyle default_style)
         c.id = counter_identity(q, c.params, c.header_name);
         c.refusal = q.response.value_or(RefusalResponse{});
         if (c.refusal.body.empty()) c.refusal.body = default_refusal_body(q.name);
+        const CompiledQuota* before = previous ? previous->find(q.name) : nullptr;
+        c.counters = before ? before->counters : std::make_shared<QuotaCounters>();
         c.spec = std::move(q);
         quotas_.push_back(std::move(c));
     }
+}
+
+bool Policy::exempt(std::string_view path) const {
+    for (const std::string& exempt : settings_.exempt_paths) {
+        if (exempt.ends_with('*') ? path.starts_with(std::string_view(exempt).substr(0, exempt.size() - 1))
+                                  : path == exempt)
+            return true;
+    }
+    return false;
+}
+
+const CompiledQuota* Policy::find(std::string_view name) const {
+    for (const CompiledQuota& q : quotas_)
+        if (q.spec.name == name) return &q;
+    return nullptr;
 }
 
 }  // namespace sluice

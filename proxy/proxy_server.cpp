@@ -1,6 +1,7 @@
 #include "proxy/proxy_server.h"
 
 #include "proxy/client_identity.h"
+#include "proxy/http_io.h"
 #include "proxy/quota_matcher.h"
 #include "proxy/rate_limit_headers.h"
 #include "proxy/upstream_pool.h"
@@ -151,10 +152,6 @@ std::optional<Response> unreadable_answer(const beast::error_code& ec, const Pro
     return std::nullopt;
 }
 
-bool expects_continue(const Request& request) {
-    return request.version() >= 11 && beast::iequals(request[http::field::expect], "100-continue");
-}
-
 // The limiter's view of a request's headers.
 class FieldLookup final : public HeaderLookup {
 public:
@@ -182,11 +179,30 @@ auto log_exception(const char* what) {
     };
 }
 
+// One structured line per refused request, when the quota settings ask for
+// it (Vault's enable_rate_limit_audit_logging). Never a token or key value.
+void audit_refusal(const Decision& decision, std::string_view method, std::string_view path,
+                   std::string_view client_ip) {
+    std::string line = "sluiced: audit {\"event\":\"refused\",\"reason\":";
+    if (decision.blocked_for > 0) {
+        line += "\"blocked\",\"retry_after\":" + std::to_string(ceil_seconds(decision.blocked_for));
+    } else {
+        const QuotaOutcome& o = decision.outcomes[decision.refusing];
+        line += "\"limited\",\"quota\":" + json_quote(o.quota->spec.name) +
+                ",\"key\":" + json_quote(to_string(o.quota->spec.key.kind)) +
+                ",\"retry_after\":" + std::to_string(ceil_seconds(o.retry_after));
+    }
+    line += ",\"client_ip\":" + json_quote(client_ip) + ",\"method\":" + json_quote(method) +
+            ",\"path\":" + json_quote(path) + "}\n";
+    std::fputs(line.c_str(), stderr);
+}
+
 // What every connection of one thread shares.
 struct ThreadContext {
     const ProxySettings& settings;
     const Limiter& limiter;
     UpstreamPool& pool;
+    ProxyStats& stats;
 };
 
 // One client connection: reads requests one after the other, answers each.
@@ -205,17 +221,18 @@ public:
 
         for (bool first = true;; first = false) {
             if (!first && !co_await next_request_arrives()) co_return;
-            http::request_parser<http::string_body> parser;
+            RequestParser parser;
             parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
             parser.body_limit(settings_.max_body_bytes);
-            ec = co_await read_request(parser);
+            stream_.expires_after(settings_.client_timeout);
+            ec = co_await read_request(stream_, buffer_, parser);
             if (ec) {
                 co_await reject(ec);
                 co_return;
             }
             if (!co_await serve(parser.get())) break;
         }
-        co_await close_gracefully();
+        co_await close_gracefully(stream_, linger_timeout, linger_bytes);
     }
 
 private:
@@ -231,31 +248,18 @@ private:
         co_return !ec;
     }
 
-    // Reads one whole request within client_timeout.
-    net::awaitable<beast::error_code> read_request(http::request_parser<http::string_body>& parser) {
-        beast::error_code ec;
-        stream_.expires_after(settings_.client_timeout);
-        co_await http::async_read_header(stream_, buffer_, parser, net::redirect_error(net::use_awaitable, ec));
-        if (ec || parser.is_done()) co_return ec;
-        if (expects_continue(parser.get())) {
-            http::response<http::empty_body> go_on{http::status::continue_, 11};
-            co_await http::async_write(stream_, go_on, net::redirect_error(net::use_awaitable, ec));
-            if (ec) co_return ec;
-        }
-        co_await http::async_read(stream_, buffer_, parser, net::redirect_error(net::use_awaitable, ec));
-        co_return ec;
-    }
-
     // Answers a request that could not be read, then closes.
     net::awaitable<void> reject(const beast::error_code& ec) {
         std::optional<Response> answer = unreadable_answer(ec, settings_);
         if (!answer) co_return;
+        context_.stats.count(context_.stats.bad_requests);
         answer->keep_alive(false);
-        if (co_await write(*answer)) co_await close_gracefully();
+        if (co_await write(*answer)) co_await close_gracefully(stream_, linger_timeout, linger_bytes);
     }
 
     // Answers one request; false when the connection is to be closed.
     net::awaitable<bool> serve(Request& request) {
+        const auto started = std::chrono::steady_clock::now();
         const bool keep_alive = request.keep_alive();
         const bool head = request.method() == http::verb::head;
         const unsigned version = request.version();
@@ -270,11 +274,16 @@ private:
         const Decision decision =
             context_.limiter.decide({view(request.method_string()), path, client_ip, &headers});
 
+        ProxyStats& stats = context_.stats;
         Response response;
         if (decision.allowed) {
+            stats.count(stats.forwarded);
             response = co_await forward(std::move(request), forwarded_for, head);
             set_fields(response, rate_limit_headers(decision));
         } else {
+            stats.count(decision.blocked_for > 0 ? stats.blocked : stats.limited);
+            if (decision.policy->settings().audit_logging)
+                audit_refusal(decision, view(request.method_string()), path, client_ip);
             response = refusal_response(decision);
         }
         response.version(version);
@@ -284,7 +293,10 @@ private:
         } else {
             response.prepare_payload();
         }
-        co_return co_await write(response) && keep_alive;
+        const bool written = co_await write(response);
+        stats.record_latency(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - started).count());
+        co_return written && keep_alive;
     }
 
     // The upstream's answer to an allowed request, or a JSON 502/504.
@@ -302,6 +314,7 @@ private:
 
         UpstreamResult result = co_await context_.pool.exchange(upstream, head);
         if (const auto* failure = std::get_if<UpstreamFailure>(&result)) {
+            context_.stats.count(failure->timed_out ? context_.stats.upstream_timeouts : context_.stats.upstream_failures);
             co_return failure->timed_out
                 ? json_error(http::status::gateway_timeout, "gateway_timeout", failure->message)
                 : json_error(http::status::bad_gateway, "bad_gateway", failure->message);
@@ -316,23 +329,6 @@ private:
         stream_.expires_after(settings_.client_timeout);
         co_await http::async_write(stream_, response, net::redirect_error(net::use_awaitable, ec));
         co_return !ec;
-    }
-
-    // Closing a socket with unread input resets the connection, and the reset
-    // can destroy our last answer before the client reads it (e.g. a 413 sent
-    // while the body still arrives). So: end our side, read and discard what
-    // the client still sends, briefly, then close.
-    net::awaitable<void> close_gracefully() {
-        beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        if (ec) co_return;
-        stream_.expires_after(linger_timeout);
-        std::size_t discarded = 0;
-        while (!ec && discarded < linger_bytes) {
-            buffer_.clear();
-            discarded += co_await stream_.async_read_some(buffer_.prepare(16 * 1024),
-                                                          net::redirect_error(net::use_awaitable, ec));
-        }
     }
 
     beast::tcp_stream stream_;
@@ -399,11 +395,12 @@ tcp::acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bo
 
 struct ProxyServer::Worker {
     Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream)
-        : pool(ioc.get_executor(), std::move(upstream), settings), context{settings, limiter, pool} {}
+        : pool(ioc.get_executor(), std::move(upstream), settings), context{settings, limiter, pool, stats} {}
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
     net::io_context ioc{1};
+    ProxyStats stats;
     UpstreamPool pool;
     ThreadContext context;
     std::vector<tcp::acceptor> acceptors;
@@ -469,6 +466,12 @@ void ProxyServer::start() {
             }
         });
     }
+}
+
+ProxyStatsSnapshot ProxyServer::stats() const {
+    ProxyStatsSnapshot total;
+    for (const auto& worker : workers_) worker->stats.add_to(total);
+    return total;
 }
 
 void ProxyServer::stop() {

@@ -9,6 +9,7 @@
 
 #include "proxy/limiter.h"
 #include "proxy/proxy_settings.h"
+#include "proxy/proxy_stats.h"
 
 #include <memory>
 #include <vector>
@@ -36,6 +37,9 @@ public:
     void wait();
 
     unsigned threads() const;
+
+    // Summed over the threads; safe from any thread while serving.
+    ProxyStatsSnapshot stats() const;
 
 private:
     struct Worker;

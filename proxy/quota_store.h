@@ -35,6 +35,9 @@ public:
     // Current state of one key without changing it (usage queries).
     virtual LimitState peek(std::uint64_t key) const = 0;
 
+    // Drops one key's state: it starts afresh (an unblock through the API).
+    virtual void forget(std::uint64_t key) = 0;
+
     // Drops state that has become equivalent to fresh; returns how many.
     virtual std::size_t expire(Nanos now) = 0;
 

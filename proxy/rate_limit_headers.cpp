@@ -35,7 +35,7 @@ std::string ietf_list(const Decision& d, bool policy) {
 long long ceil_seconds(Nanos n) { return n <= 0 ? 0 : (n + kSecond - 1) / kSecond; }
 
 HeaderFields rate_limit_headers(const Decision& d) {
-    if (d.headline < 0) return {};
+    if (d.headline < 0 || !d.policy->settings().response_headers) return {};
     const QuotaOutcome& o = d.outcomes[d.headline];
     const LimitParams& p = o.quota->params;
     switch (o.quota->spec.headers.value_or(d.policy->default_style())) {
@@ -57,6 +57,10 @@ HeaderFields rate_limit_headers(const Decision& d) {
 }
 
 Refusal make_refusal(const Decision& d) {
+    if (d.blocked_for > 0) {
+        return {429, R"({"error":"blocked","message":"This client is blocked. Retry later."})",
+                {{"Retry-After", std::to_string(std::max(1LL, ceil_seconds(d.blocked_for)))}}};
+    }
     const QuotaOutcome& o = d.outcomes[d.refusing];
     Refusal r;
     r.status = o.quota->refusal.status;

@@ -12,7 +12,8 @@ namespace sluice {
 
 using HeaderFields = std::vector<std::pair<std::string, std::string>>;
 
-// Rate-limit fields for an allowed or refused request (none for style `none`).
+// Rate-limit fields for an allowed or refused request (none for style `none`,
+// or when the policy's settings turn response headers off).
 HeaderFields rate_limit_headers(const Decision&);
 
 struct Refusal {
@@ -21,7 +22,8 @@ struct Refusal {
     HeaderFields headers;   // Retry-After, rate-limit fields, configured extras
 };
 
-// Only for a decision that refused.
+// Only for a decision that refused: by a quota, or because the client is
+// blocked (429, Retry-After until the block ends).
 Refusal make_refusal(const Decision&);
 
 // Whole seconds for a header: rounded up, so a client that waits that long is

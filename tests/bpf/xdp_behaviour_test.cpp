@@ -220,6 +220,46 @@ TEST_F(XdpPrecedenceTest, BlockBeatsRate) {
     EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 0u);
 }
 
+using XdpUnblockTest = XdpFixture;
+
+TEST_F(XdpUnblockTest, UnblockedTrackedSourcePassesAgain) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    ASSERT_EQ(run(from("192.0.2.1")), XDP_PASS);  // now tracked
+    ASSERT_TRUE(block("192.0.2.1", now_ns() + hour_ns, SLUICE_BLOCKED_BY_API));
+    ASSERT_EQ(run(from("192.0.2.1")), XDP_DROP);
+
+    EXPECT_TRUE(unblock("192.0.2.1"));
+    EXPECT_FALSE(block_entry("192.0.2.1"));
+    EXPECT_EQ(source_state("192.0.2.1")->blocked_until_ns, 0u) << "the block the program reads for a tracked source";
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+    EXPECT_FALSE(unblock("192.0.2.1")) << "nothing left to unblock";
+    const StatRow row = stats();
+    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 1u);
+    EXPECT_EQ(row[SLUICE_PASS_RATE_OK].packets, 2u);
+}
+
+TEST_F(XdpUnblockTest, UnblockEndsTheBlockOfTheWholeIpv6Prefix) {
+    set_rate(config, hour_ns, 10);
+    write_config();
+    ASSERT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);  // its /64 now tracked
+    ASSERT_TRUE(block("2001:db8:1:2::5", now_ns() + hour_ns));
+    ASSERT_EQ(run(from("2001:db8:1:2::1")), XDP_DROP);
+
+    EXPECT_TRUE(unblock("2001:db8:1:2::9"));
+    EXPECT_FALSE(block_entry("2001:db8:1:2::1"));
+    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
+    EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
+}
+
+TEST_F(XdpUnblockTest, UnblockOfAnUntrackedSourceDeletesItsBlock) {
+    block("192.0.2.1", now_ns() + hour_ns);
+    ASSERT_EQ(run(from("192.0.2.1")), XDP_DROP);
+    EXPECT_TRUE(unblock("192.0.2.1"));
+    EXPECT_FALSE(source_state("192.0.2.1"));
+    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
+}
+
 using XdpIpv6PrefixTest = XdpFixture;
 
 TEST_F(XdpIpv6PrefixTest, SourcesInOneSlash64ShareABudget) {

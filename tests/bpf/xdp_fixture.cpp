@@ -126,6 +126,8 @@ bool XdpFixture::block(std::string_view address, std::uint64_t expires_ns, std::
     return XdpMaps(*skeleton_).block(source_key(address), expires_ns, static_cast<sluice_block_origin>(origin));
 }
 
+bool XdpFixture::unblock(std::string_view address) { return XdpMaps(*skeleton_).unblock(source_key(address)); }
+
 std::optional<sluice_block_entry> XdpFixture::block_entry(std::string_view address) const {
     const sluice_source_key key = source_key(address);
     sluice_block_entry entry{};

@@ -50,6 +50,8 @@ public:
     sluice_source_key source_key(std::string_view address) const;
     // As sluiced blocks a client (XdpMaps::block); false when the map is full.
     bool block(std::string_view address, std::uint64_t expires_ns, std::uint32_t origin = SLUICE_BLOCKED_BY_HTTP);
+    // As sluiced unblocks a client (XdpMaps::unblock); whether it was blocked.
+    bool unblock(std::string_view address);
     std::optional<sluice_block_entry> block_entry(std::string_view address) const;
     void set_source_state(std::string_view address, std::uint64_t tat_ns);
     std::optional<sluice_source_state> source_state(std::string_view address) const;

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 
@@ -30,9 +32,17 @@ std::unique_ptr<ChildProcess> start_listening(const std::string& program, const 
 }  // namespace
 
 std::uint16_t free_port() {
-    net::io_context ioc;
-    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    return acceptor.local_endpoint().port();
+    // The kernel may hand out a port again once its socket is closed, before
+    // the test had it taken: never the same port twice in one test process.
+    static std::mutex mutex;
+    static std::set<std::uint16_t> handed_out;
+    const std::lock_guard lock(mutex);
+    for (;;) {
+        net::io_context ioc;
+        tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+        const std::uint16_t port = acceptor.local_endpoint().port();
+        if (handed_out.insert(port).second) return port;
+    }
 }
 
 nlohmann::json example_config(const std::string& name) {
@@ -54,6 +64,7 @@ TempDir::~TempDir() {
 
 std::filesystem::path TempDir::write(const std::string& name, const std::string& text) const {
     const std::filesystem::path file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
     std::ofstream(file) << text;
     return file;
 }

@@ -58,6 +58,9 @@ public:
     std::filesystem::path write_config(nlohmann::json config) const;
     void write_config_text(const std::string& text) const;
 
+    // The folder of sluiced's config file (quota files, state_dir, tokens).
+    const TempDir& dir() const { return dir_; }
+
     // SIGTERM to sluiced; returns its exit code.
     int stop_sluiced();
     ChildProcess& sluiced() { return *sluiced_; }

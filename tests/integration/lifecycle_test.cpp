@@ -61,6 +61,30 @@ TEST(Lifecycle, SighupReloadsQuotasAndKeepsCountersOfUnchangedOnes) {
     EXPECT_EQ(sluice.stop_sluiced(), 0);
 }
 
+TEST(Lifecycle, InvalidQuotaFileOnReloadIsNamedAndTheOldQuotasStayEnforced) {
+    const nlohmann::json with_files = {{"quota_files", {"quotas.d/*.json"}}};
+    Deployment sluice(with_files);
+    const auto quota_file = sluice.dir().write("quotas.d/api.json",
+        R"({"quotas": [{"name": "api", "path": "/api/*", "rate": 2, "interval": "1h"}]})");
+    sluice.sluiced().send_signal(SIGHUP);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reloaded", std::chrono::seconds(5)));
+    HttpClient client = sluice.client();
+    EXPECT_EQ(client.get("/api/a").result_int(), 200);
+
+    sluice.dir().write("quotas.d/api.json",
+                       R"({"quotas": [{"name": "api", "path": "/api/*", "rate": 0, "interval": "1h"}]})");
+    sluice.sluiced().send_signal(SIGHUP);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reload failed: the running configuration stays",
+                                                 std::chrono::seconds(5)));
+    EXPECT_NE(sluice.sluiced().stderr_text().find("sluiced: reload: " + quota_file.string() +
+                                                  ": quotas[0].rate: must be greater than 0\n"),
+              std::string::npos)
+        << sluice.sluiced().stderr_text();
+    EXPECT_EQ(client.get("/api/a").result_int(), 200);  // the second of the old two
+    EXPECT_EQ(client.get("/api/a").result_int(), 429);
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
 TEST(Lifecycle, InvalidConfigOnReloadIsReportedAndTheRunningOneStays) {
     Deployment sluice(config);
     sluice.write_config_text(R"({"listen": ["127.0.0.1:1"], "upstream": "http://127.0.0.1:2", "quotas": [{"name": "x"}]})");

@@ -57,6 +57,25 @@ protected:
         EXPECT_EQ(blocked.exit_code, 28) << when << ": curl from the blocked source (HTTP " << blocked.status << ")";
     }
 
+    // As expect_abuser_cannot_connect, and the SYN counted as blocked.
+    void expect_abuser_dropped_as_blocked(const char* when) {
+        const std::uint64_t blocked_before = packets(SLUICE_DROP_BLOCKED);
+        expect_abuser_cannot_connect(when);
+        EXPECT_GE(packets(SLUICE_DROP_BLOCKED), blocked_before + 1) << when << ": the SYN was not dropped as blocked";
+    }
+
+    // .2's block map entry: made by `origin`, expiring within 2 s of
+    // `expected_ns` (xdp_now_ns() time).
+    void expect_abuser_block(sluice_block_origin origin, std::uint64_t expected_ns) {
+        const std::optional<sluice_block_entry> entry = block_entry(abuser_ip());
+        ASSERT_TRUE(entry) << abuser_ip() << " is not in the block map";
+        EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(origin));
+        const std::int64_t expiry_error =
+            static_cast<std::int64_t>(entry->expires_ns) - static_cast<std::int64_t>(expected_ns);
+        EXPECT_LE(std::abs(expiry_error), static_cast<std::int64_t>(2 * ns_per_s))
+            << "expires " << expiry_error / 1e9 << " s away from the expected end";
+    }
+
     void expect_good_client_served(const char* when) {
         const CurlResult good = curl(good_ip());
         EXPECT_EQ(good.exit_code, 0) << when;
@@ -133,21 +152,41 @@ TEST_F(XdpEndToEnd, FloodOverTheRateIsDroppedOtherSourceServed) {
 TEST_F(XdpEndToEnd, HttpBlockEscalatesToXdp) {
     ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, loose_xdp)));
     const std::uint64_t refused_at = get_abuser_blocked_by_http();
-    const std::uint64_t blocked_before = packets(SLUICE_DROP_BLOCKED);
-
-    expect_abuser_cannot_connect("after the 429");
-    EXPECT_GE(packets(SLUICE_DROP_BLOCKED), blocked_before + 1) << "the SYN was not dropped as blocked";
-
-    const std::optional<sluice_block_entry> entry = block_entry(abuser_ip());
-    ASSERT_TRUE(entry) << abuser_ip() << " is not in the block map";
-    EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_HTTP));
-    const std::int64_t expiry_error =
-        static_cast<std::int64_t>(entry->expires_ns) - static_cast<std::int64_t>(refused_at + 30 * ns_per_s);
-    EXPECT_LE(std::abs(expiry_error), static_cast<std::int64_t>(2 * ns_per_s))
-        << "expires " << expiry_error / 1e9 << " s away from 429 + 30 s";
+    expect_abuser_dropped_as_blocked("after the 429");
+    expect_abuser_block(SLUICE_BLOCKED_BY_HTTP, refused_at + 30 * ns_per_s);  // 429 + block_interval
     EXPECT_FALSE(block_entry(good_ip()));
 
     expect_good_client_served("while .2 is blocked");
+}
+
+TEST_F(XdpEndToEnd, AdminApiBlockDropsAtXdpAndDeleteLiftsIt) {
+    const std::string token = "netns-admin-token";
+    const std::filesystem::path token_file = dir().write("admin.token", token + "\n");
+    std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const std::uint16_t admin_port = free_port();
+    nlohmann::json config = make_config(generous_quota, loose_xdp);
+    config["admin"] = {{"listen", "127.0.0.1:" + std::to_string(admin_port)}, {"token_file", token_file.string()}};
+    config["state_dir"] = (dir().path() / "state").string();
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(config));
+    const CurlResult before = curl(abuser_ip());
+    ASSERT_EQ(before.status, 200) << "served before the block (curl exit " << before.exit_code << ")";
+
+    HttpClient admin(admin_port);
+    const Headers auth = {{"X-Vault-Token", token}};
+    const std::uint64_t put_at = xdp_now_ns();
+    const HttpResponse put = admin.request("PUT", "/v1/sys/blocks/" + abuser_ip(), auth, R"({"duration":"1m"})");
+    ASSERT_EQ(put.result_int(), 204) << put.body();
+
+    expect_abuser_block(SLUICE_BLOCKED_BY_API, put_at + 60 * ns_per_s);
+    expect_abuser_dropped_as_blocked("after the PUT");
+    expect_good_client_served("while .2 is blocked");
+
+    const HttpResponse removed = admin.request("DELETE", "/v1/sys/blocks/" + abuser_ip(), auth);
+    ASSERT_EQ(removed.result_int(), 204) << removed.body();
+    EXPECT_FALSE(block_entry(abuser_ip()));
+    const CurlResult after = curl(abuser_ip());
+    EXPECT_EQ(after.exit_code, 0) << "still dropped after the DELETE";
+    EXPECT_EQ(after.status, 200);
 }
 
 TEST_F(XdpEndToEnd, RestartKeepsEnforcement) {

@@ -463,10 +463,40 @@ TEST_F(ConfigTest, BadIntegers) {
 }
 
 TEST_F(ConfigTest, UnsupportedSections) {
-    EXPECT_THAT(errors(config_with(R"("admin": {}, "state_dir": "/var/lib/sluice", "store": {"type": "redis"})")),
-                ElementsAre(in_main("admin: not supported by this version of sluiced"),
-                            in_main("state_dir: not supported by this version of sluiced"),
-                            in_main("store: not supported by this version of sluiced")));
+    EXPECT_THAT(errors(config_with(R"("store": {"type": "redis"})")),
+                ElementsAre(in_main("store: not supported by this version of sluiced")));
+}
+
+TEST_F(ConfigTest, AdminDefaults) {
+    const Config config = loaded(config_with(R"("admin": {}, "state_dir": "/var/lib/sluice")"));
+    ASSERT_TRUE(config.admin);
+    EXPECT_EQ(config.admin->listen, (ListenAddress{"127.0.0.1", 9901}));
+    EXPECT_EQ(config.admin->token_file, "/var/lib/sluice/admin.token");
+    EXPECT_EQ(config.admin->max_body_bytes, 65536u);
+    EXPECT_EQ(config.state_dir, std::filesystem::path("/var/lib/sluice"));
+}
+
+TEST_F(ConfigTest, AdminAllFieldsAndRelativePaths) {
+    const Config config = loaded(config_with(
+        R"("admin": {"listen": "[::1]:9999", "token_file": "secret/admin.token", "max_body_bytes": 4096},
+           "state_dir": "state", "limits": {"max_blocks": 10})"));
+    ASSERT_TRUE(config.admin);
+    EXPECT_EQ(config.admin->listen, (ListenAddress{"::1", 9999}));
+    EXPECT_EQ(config.admin->token_file, fs::path(path("secret/admin.token")));
+    EXPECT_EQ(config.admin->max_body_bytes, 4096u);
+    EXPECT_EQ(config.state_dir, fs::path(path("state")));
+    EXPECT_EQ(config.max_blocks, 10u);
+}
+
+TEST_F(ConfigTest, AdminErrors) {
+    EXPECT_THAT(errors(config_with(R"("admin": {"listen": "localhost:9901", "token_file": "", "max_body_bytes": 10,
+                                              "colour": 1})")),
+                ElementsAre(in_main(R"(admin.listen: "localhost:9901" is not an IP address and port, e.g. "127.0.0.1:8080" or "[::1]:8080")"),
+                            in_main("admin.token_file: must not be empty"),
+                            in_main("admin.max_body_bytes: must be between 1024 and 67108864"),
+                            in_main("admin.colour: unknown field"),
+                            in_main(R"(state_dir: required with "admin": quotas made through the admin API are kept there)")));
+    EXPECT_THAT(errors(config_with(R"("state_dir": 7)")), ElementsAre(in_main("state_dir: must be a string")));
 }
 
 TEST_F(ConfigTest, XdpSectionAllFields) {

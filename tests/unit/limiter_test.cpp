@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
 
 using namespace std::chrono_literals;
 
@@ -190,34 +191,53 @@ TEST_F(LimiterTest, BlockIntervalRefusesForTheWholeBlock) {
     EXPECT_TRUE(request("GET", "/v1/secret/a").allowed);
 }
 
-// Records what the limiter reports, as the XDP controller would receive it.
+// Records what reaches the block list's listener, as the XDP controller
+// would receive it.
 class RecordingBlockListener final : public BlockListener {
 public:
-    std::vector<std::pair<std::string, Nanos>> blocks;
-    void client_blocked(std::string_view client_ip, Nanos until) override { blocks.emplace_back(client_ip, until); }
+    std::vector<std::tuple<std::string, Nanos, std::string>> blocks;
+    void client_blocked(const IpAddress& client, Nanos until, std::string_view origin) override {
+        blocks.emplace_back(client.to_string(), until, origin);
+    }
+    void client_unblocked(const IpAddress& client) override { blocks.emplace_back(client.to_string(), 0, "unblocked"); }
 };
 
-TEST_F(LimiterTest, ClientIpBlockIsReportedWithItsEnd) {
+class LimiterBlockTest : public LimiterTest {
+protected:
+    void use_with_blocks(std::vector<Quota> quotas) {
+        use(std::move(quotas));
+        blocks.set_listener(&listener);
+        limiter->set_block_list(&blocks);
+    }
+    BlockList blocks{100};
+    RecordingBlockListener listener;
+};
+
+TEST_F(LimiterBlockTest, ClientIpBlockGoesOnTheBlockListWithItsEndAndOrigin) {
     Quota q = fixed("per-ip", "", 2, 10s);
     q.block_interval = 30s;
-    use({q});
-    RecordingBlockListener listener;
-    limiter->set_block_listener(&listener);
+    use_with_blocks({q});
     request("GET", "/a", "198.51.100.7");
     request("GET", "/a", "198.51.100.7");
     EXPECT_TRUE(listener.blocks.empty());  // allowed requests report nothing
     const Nanos refused_at = clock.now();
     ASSERT_FALSE(request("GET", "/a", "198.51.100.7").allowed);
     clock.advance(10s);
-    ASSERT_FALSE(request("GET", "/a", "198.51.100.7").allowed);
-    const std::vector<std::pair<std::string, Nanos>> expected = {
-        {"198.51.100.7", refused_at + Nanos{30'000'000'000}},
-        {"198.51.100.7", refused_at + Nanos{30'000'000'000}},  // the same block, not extended
+    const Decision still = request("GET", "/a", "198.51.100.7");
+    ASSERT_FALSE(still.allowed);
+    EXPECT_EQ(still.blocked_for, 0) << "refused by the quota (within its paths, as Vault), not outright";
+    EXPECT_EQ(make_refusal(still).headers.front(), (std::pair<std::string, std::string>{"Retry-After", "20"}));
+
+    const Nanos until = refused_at + Nanos{30'000'000'000};
+    const std::vector<BlockEntry> entries = {{*parse_ip("198.51.100.7"), until, "quota:per-ip"}};
+    EXPECT_EQ(blocks.entries(clock.now()), entries);
+    const std::vector<std::tuple<std::string, Nanos, std::string>> expected = {
+        {"198.51.100.7", until, "quota:per-ip"},  // once: the block, not each refusal
     };
     EXPECT_EQ(listener.blocks, expected);
 }
 
-TEST_F(LimiterTest, OnlyEnforcedClientIpBlocksAreReported) {
+TEST_F(LimiterBlockTest, OnlyEnforcedClientIpBlocksGoOnTheBlockList) {
     Quota by_token = fixed("per-token", "/t", 1, 10s);
     by_token.key = {KeyKind::bearer_token, ""};
     by_token.block_interval = 30s;
@@ -225,9 +245,7 @@ TEST_F(LimiterTest, OnlyEnforcedClientIpBlocksAreReported) {
     dry.mode = QuotaMode::dry_run;
     dry.block_interval = 30s;
     Quota no_block = fixed("plain", "/p", 1, 10s);
-    use({by_token, dry, no_block});
-    RecordingBlockListener listener;
-    limiter->set_block_listener(&listener);
+    use_with_blocks({by_token, dry, no_block});
     headers.fields["authorization"] = "Bearer A";
     for (const char* path : {"/t", "/d", "/p"}) {
         request("GET", path);
@@ -235,6 +253,7 @@ TEST_F(LimiterTest, OnlyEnforcedClientIpBlocksAreReported) {
     }
     EXPECT_FALSE(request("GET", "/t").allowed);
     EXPECT_FALSE(request("GET", "/p").allowed);
+    EXPECT_TRUE(blocks.empty());
     EXPECT_TRUE(listener.blocks.empty());
 }
 
@@ -248,6 +267,94 @@ TEST_F(LimiterTest, NewPolicyKeepsCountersOfUnchangedQuotas) {
     limiter->set_policy(std::make_shared<const Policy>(std::vector<Quota>{kept, changed}, HeaderStyle::draft));
     EXPECT_EQ(request("GET", "/a").outcomes[0].remaining, 3u);
     EXPECT_EQ(request("GET", "/b").outcomes[0].remaining, 6u);
+}
+
+TEST_F(LimiterTest, ExemptPathsAreNeitherCountedNorGivenHeaders) {
+    QuotaSettings settings;
+    settings.exempt_paths = {"/health", "/v1/sys/*"};
+    limiter = std::make_unique<Limiter>(
+        std::make_shared<const Policy>(std::vector<Quota>{fixed("all", "", 1, 1min)}, HeaderStyle::draft, settings),
+        store, clock, KeyedHasher(1, 2));
+    for (const char* path : {"/health", "/v1/sys/x", "/v1/sys/"}) {
+        const Decision d = request("GET", path);
+        EXPECT_TRUE(d.allowed && d.exempt) << path;
+        EXPECT_TRUE(rate_limit_headers(d).empty()) << path;
+    }
+    EXPECT_TRUE(request("GET", "/healthz").allowed);  // exact: not a prefix
+    EXPECT_FALSE(request("GET", "/health/x").allowed);
+}
+
+TEST_F(LimiterTest, ResponseHeadersOffLeavesRefusalsOnlyRetryAfter) {
+    QuotaSettings settings;
+    settings.response_headers = false;
+    limiter = std::make_unique<Limiter>(
+        std::make_shared<const Policy>(std::vector<Quota>{fixed("q", "", 1, 1min)}, HeaderStyle::draft, settings),
+        store, clock, KeyedHasher(1, 2));
+    EXPECT_TRUE(rate_limit_headers(request("GET", "/")).empty());
+    EXPECT_EQ(make_refusal(request("GET", "/")).headers, (HeaderFields{{"Retry-After", "60"}}));
+}
+
+TEST_F(LimiterTest, CountersHoldEachQuotasOwnVerdictAcrossPolicyChanges) {
+    Quota per_ip = fixed("per-ip", "", 2, 1min);
+    Quota dry = fixed("dry", "/d", 1, 1min);
+    dry.key = {KeyKind::global, ""};
+    dry.mode = QuotaMode::dry_run;
+    use({per_ip, dry});
+    for (int i = 0; i < 3; ++i) request("GET", "/d");
+    const CompiledQuota& counted = *limiter->policy()->find("per-ip");
+    EXPECT_EQ(counted.counters->allowed, 2u);
+    EXPECT_EQ(counted.counters->limited, 1u);
+    const QuotaCounters& dry_counters = *limiter->policy()->find("dry")->counters;
+    EXPECT_EQ(dry_counters.allowed, 1u);
+    EXPECT_EQ(dry_counters.dry_run, 2u);  // its own verdict: the third was refused by per-ip as well
+
+    per_ip.rate = 5;
+    const Policy* before = limiter->policy().get();
+    limiter->set_policy(std::make_shared<const Policy>(std::vector<Quota>{per_ip}, HeaderStyle::draft, QuotaSettings{}, before));
+    request("GET", "/x");
+    EXPECT_EQ(limiter->policy()->find("per-ip")->counters->allowed, 3u);
+}
+
+TEST_F(LimiterBlockTest, BlockedClientIsRefusedWithTheBlocksRetryAfter) {
+    use_with_blocks({fixed("q", "", 100, 1min)});
+    blocks.add(*parse_ip("198.51.100.9"), clock.now() + Nanos{90'500'000'000}, "api");
+    const Decision d = request("GET", "/", "198.51.100.9");
+    EXPECT_FALSE(d.allowed);
+    EXPECT_TRUE(d.outcomes.empty()) << "no quota consumed";
+    const Refusal r = make_refusal(d);
+    EXPECT_EQ(r.status, 429u);
+    EXPECT_EQ(r.body, R"({"error":"blocked","message":"This client is blocked. Retry later."})");
+    EXPECT_EQ(r.headers, (HeaderFields{{"Retry-After", "91"}}));
+    EXPECT_TRUE(request("GET", "/", "198.51.100.10").allowed);
+}
+
+TEST_F(LimiterBlockTest, ForgiveEndsTheQuotaBlockOfThatClientOnly) {
+    Quota q = fixed("per-ip", "", 1, 1h);
+    q.block_interval = 1h;
+    use_with_blocks({q});
+    for (const char* ip : {"198.51.100.7", "198.51.100.8"}) {
+        request("GET", "/", ip);
+        request("GET", "/", ip);
+    }
+    blocks.client_unblocked(*parse_ip("198.51.100.7"));
+    limiter->forgive("198.51.100.7");
+    EXPECT_TRUE(request("GET", "/", "198.51.100.7").allowed);
+    EXPECT_FALSE(request("GET", "/", "198.51.100.8").allowed);
+}
+
+TEST_F(LimiterTest, UsageReadsAKeyWithoutCountingIt) {
+    Quota by_key = fixed("by-key", "", 10, 1min);
+    by_key.key = {KeyKind::header, "X-API-Key"};
+    use({by_key});
+    headers.fields["x-api-key"] = "secret";
+    for (int i = 0; i < 4; ++i) request("GET", "/");
+    const std::optional<Limiter::KeyUsage> usage = limiter->usage("by-key", "secret");
+    ASSERT_TRUE(usage);
+    EXPECT_EQ(usage->usage.used, 4u);
+    EXPECT_EQ(usage->usage.remaining, 6u);
+    EXPECT_EQ(limiter->usage("by-key", "secret")->usage.used, 4u);
+    EXPECT_EQ(limiter->usage("by-key", "other")->usage.used, 0u);
+    EXPECT_FALSE(limiter->usage("absent", "secret"));
 }
 
 }  // namespace

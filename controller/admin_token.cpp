@@ -1,0 +1,118 @@
+#include "controller/admin_token.h"
+
+#include "controller/random_id.h"
+#include "controller/state_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kTokenBytes = 32;  // 256 bits
+
+[[noreturn]] void fail(const fs::path& file, const std::string& reason) {
+    throw std::runtime_error("admin token file " + file.string() + ": " + reason);
+}
+
+// Closes on every path out.
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+struct TokenFile {
+    std::string text;
+    mode_t mode = 0;
+};
+
+// nullopt when the file does not exist.
+std::optional<TokenFile> read_file(const fs::path& file) {
+    const Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0 && errno == ENOENT) return std::nullopt;
+    if (fd.get() < 0) fail(file, std::strerror(errno));
+    TokenFile read;
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) fail(file, std::strerror(errno));
+    read.mode = st.st_mode & 07777;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(file, std::strerror(errno));
+        if (n == 0) break;
+        read.text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return read;
+}
+
+// Writes a complete token file under a unique temporary name, then links it
+// into place: the link fails when the file exists, so a concurrent start
+// never sees a half-written token and never replaces one. False when the
+// file appeared meanwhile.
+bool create_file(const fs::path& file) {
+    const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) fail(file, "cannot create folder " + folder.string() + ": " + ec.message());
+
+    const fs::path temporary = file.string() + ".new-" + random_hex(8);
+    try {
+        write_file_atomically(temporary, random_hex(kTokenBytes) + "\n");  // mode 0600
+    } catch (const std::exception& e) {
+        fail(file, e.what());
+    }
+    const bool linked = ::link(temporary.c_str(), file.c_str()) == 0;
+    const int link_error = errno;
+    ::unlink(temporary.c_str());
+    if (!linked && link_error != EEXIST) fail(file, "cannot create: " + std::string(std::strerror(link_error)));
+    return linked;
+}
+
+std::string octal(mode_t mode) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
+
+}  // namespace
+
+AdminToken load_admin_token(const fs::path& file) {
+    AdminToken token;
+    std::optional<TokenFile> read = read_file(file);
+    if (!read) {
+        if (create_file(file))
+            token.notes.push_back("admin token created in " + file.string() + " (mode 0600)");
+        read = read_file(file);
+        if (!read) fail(file, "disappeared while it was being created");
+    }
+    std::string& text = read->text;
+    text.erase(text.find_last_not_of(" \t\r\n") + 1);
+    if (text.empty()) fail(file, "is empty");
+    if (read->mode & (S_IRGRP | S_IROTH))
+        token.notes.push_back("admin token file " + file.string() + " is readable by others (mode " +
+                              octal(read->mode) + "): chmod 600 it");
+    token.value = std::move(text);
+    return token;
+}
+
+}  // namespace sluice

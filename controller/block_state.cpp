@@ -1,0 +1,136 @@
+#include "controller/block_state.h"
+
+#include "controller/quota_json.h"
+#include "controller/state_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
+
+Nanos unix_ns(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// base + delta, held at the ends of Nanos: a block of a hundred years must
+// not wrap into the past.
+Nanos shifted(Nanos base, Nanos delta) {
+    Nanos sum = 0;
+    if (!__builtin_add_overflow(base, delta, &sum)) return sum;
+    return delta > 0 ? kNever : std::numeric_limits<Nanos>::min();
+}
+
+std::optional<BlockEntry> parse_entry(const JsonField& object, const ClockReading& now) {
+    const std::size_t errors_before = object.error_count();
+    BlockEntry entry;
+    bool has_client = false, has_expiry = false, has_origin = false;
+    object.for_each_member([&](const std::string& name, const JsonField& value) {
+        if (name == "client") {
+            has_client = true;
+            const std::optional<std::string> text = value.string();
+            const std::optional<IpAddress> address = text ? parse_ip(*text) : std::nullopt;
+            if (address)
+                entry.client = *address;
+            else if (text)
+                value.error(value.value().dump() + " is not an IP address");
+        } else if (name == "expires_unix_ns") {
+            has_expiry = true;
+            if (const std::optional<std::int64_t> expires = value.integer(0))
+                entry.until = shifted(now.steady, shifted(*expires, -unix_ns(now.wall)));
+        } else if (name == "origin") {
+            has_origin = true;
+            if (std::optional<std::string> origin = value.string()) {
+                if (origin->empty()) value.error("must not be empty");
+                entry.origin = std::move(*origin);
+            }
+        } else {
+            return false;
+        }
+        return true;
+    });
+    if (object.value().is_object()) {
+        if (!has_client) object.missing("client");
+        if (!has_expiry) object.missing("expires_unix_ns");
+        if (!has_origin) object.missing("origin");
+    }
+    if (object.error_count() != errors_before) return std::nullopt;
+    return entry;
+}
+
+std::string read_file(const fs::path& file) {
+    std::error_code error;
+    if (!fs::is_regular_file(file, error))
+        throw std::runtime_error(file.string() + ": " + (error ? error.message() : "not a regular file"));
+    std::ifstream in(file, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw std::runtime_error(file.string() + ": " + std::strerror(errno));
+    return text;
+}
+
+}  // namespace
+
+ClockReading ClockReading::now(const Clock& steady) {
+    return {steady.now(), std::chrono::system_clock::now()};
+}
+
+fs::path blocks_file(const fs::path& state_dir) { return state_dir / "blocks.json"; }
+
+void save_blocks(const fs::path& state_dir, const std::vector<BlockEntry>& entries, const ClockReading& now) {
+    Json blocks = Json::array();
+    for (const BlockEntry& entry : entries) {
+        blocks.push_back({{"client", entry.client.to_string()},
+                          {"expires_unix_ns", shifted(unix_ns(now.wall), shifted(entry.until, -now.steady))},
+                          {"origin", entry.origin}});
+    }
+    write_file_atomically(blocks_file(state_dir), Json{{"blocks", std::move(blocks)}}.dump(2) + "\n");
+}
+
+std::vector<BlockEntry> load_blocks(const fs::path& state_dir, const ClockReading& now) {
+    const fs::path file = blocks_file(state_dir);
+    std::error_code error;
+    if (!fs::exists(fs::symlink_status(file, error))) return {};
+    const std::string text = read_file(file);
+
+    Json document;
+    try {
+        document = Json::parse(text);
+    } catch (const Json::exception& e) {
+        // nlohmann's message after its "[json.exception.parse_error.101] " tag.
+        const std::string what = e.what();
+        const std::size_t tag_end = what.find("] ");
+        throw std::runtime_error(file.string() + ": invalid JSON: " +
+                                 (tag_end == std::string::npos ? what : what.substr(tag_end + 2)));
+    }
+
+    std::vector<ConfigError> errors;
+    std::vector<BlockEntry> entries;
+    const JsonField root(document, "", errors);
+    bool has_blocks = false;
+    const bool is_object = root.for_each_member([&](const std::string& name, const JsonField& value) {
+        if (name != "blocks") return false;
+        has_blocks = true;
+        value.for_each_element([&](const JsonField& element) {
+            std::optional<BlockEntry> entry = parse_entry(element, now);
+            if (entry && entry->until > now.steady) entries.push_back(std::move(*entry));
+        });
+        return true;
+    });
+    if (is_object && !has_blocks) root.missing("blocks");
+    if (!errors.empty()) {
+        errors.front().file = file.string();
+        throw std::runtime_error(to_string(errors.front()));
+    }
+    return entries;
+}
+
+}  // namespace sluice

@@ -1,0 +1,30 @@
+// GET /metrics: everything sluiced counts, in the Prometheus text format
+// (version 0.0.4), with conventional names: the sluice_ prefix, _total for
+// counters, seconds and bytes as units.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+class BlockList;
+class ControlPlane;
+class Limiter;
+class LocalStore;
+class ProxyServer;
+class XdpController;
+
+struct MetricsSources {
+    const Limiter& limiter;         // the policy's quotas and their counters
+    const LocalStore& store;        // tracked keys, evictions
+    const ProxyServer& proxy;       // request outcomes, upstream errors, latency
+    const BlockList& blocks;
+    const ControlPlane& control;    // reloads, API changes
+    const XdpController* xdp;       // nullptr when XDP is off
+    std::string_view version = {};  // sluiced's SLUICE_VERSION; empty reads "unknown"
+};
+
+std::string render_metrics(const MetricsSources& sources);
+
+}  // namespace sluice

@@ -1,0 +1,16 @@
+// Files in state_dir are replaced atomically: a crash (kill -9, power loss)
+// at any moment leaves either the old content or the new, never a mix.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace sluice {
+
+// Writes `text` to a temporary file in `file`'s folder, fsyncs it, renames it
+// over `file` and fsyncs the folder. Throws std::runtime_error naming the file
+// and the reason (e.g. "cannot write /var/lib/sluice/quotas.json: No space
+// left on device"); `file` is then unchanged.
+void write_file_atomically(const std::filesystem::path& file, std::string_view text);
+
+}  // namespace sluice
