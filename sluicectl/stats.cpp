@@ -1,0 +1,133 @@
+#include "sluicectl/stats.h"
+
+#include "sluicectl/format.h"
+#include "sluicectl/table.h"
+
+#include <algorithm>
+
+namespace sluice::ctl {
+
+namespace {
+
+void add(LabeledCounts& counts, const std::string& label, double value) {
+    const auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& count) { return count.first == label; });
+    if (it == counts.end())
+        counts.emplace_back(label, value);
+    else
+        it->second += value;
+}
+
+// Summed per interface and reason, whatever other labels split them.
+void add(std::vector<XdpPackets>& xdp, const std::string& interface, const std::string& reason, double packets) {
+    const auto it = std::find_if(xdp.begin(), xdp.end(),
+                                 [&](const auto& row) { return row.interface == interface && row.reason == reason; });
+    if (it == xdp.end())
+        xdp.push_back({interface, reason, packets});
+    else
+        it->packets += packets;
+}
+
+QuotaOutcomes& outcomes_of(std::vector<QuotaOutcomes>& quotas, const std::string& quota) {
+    const auto it = std::find_if(quotas.begin(), quotas.end(), [&](const auto& q) { return q.quota == quota; });
+    return it != quotas.end() ? *it : quotas.emplace_back(QuotaOutcomes{quota});
+}
+
+// Counters are whole numbers: written as JSON integers.
+nlohmann::ordered_json number_json(double value) {
+    if (is_whole_number(value)) return static_cast<long long>(value);
+    return value;
+}
+
+nlohmann::ordered_json optional_json(const std::optional<double>& value) {
+    return value ? number_json(*value) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json counts_json(const LabeledCounts& counts) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const auto& [label, value] : counts) object[label] = number_json(value);
+    return object;
+}
+
+std::string optional_cell(const std::optional<double>& value) { return value ? format_number(*value) : "-"; }
+
+}  // namespace
+
+Stats summarize(const std::vector<Sample>& samples) {
+    Stats stats;
+    for (const Sample& sample : samples) {
+        const std::string& name = sample.name;
+        if (name == "sluice_requests_total") {
+            QuotaOutcomes& quota = outcomes_of(stats.quotas, sample.label("quota"));
+            const std::string outcome = sample.label("outcome");
+            if (outcome == "allowed") quota.allowed += sample.value;
+            if (outcome == "limited") quota.limited += sample.value;
+            if (outcome == "dry_run") quota.dry_run += sample.value;
+        } else if (name == "sluice_proxy_requests_total") {
+            add(stats.requests, sample.label("result"), sample.value);
+        } else if (name == "sluice_upstream_errors_total") {
+            add(stats.upstream_errors, sample.label("kind"), sample.value);
+        } else if (name == "sluice_xdp_packets_total") {
+            add(stats.xdp, sample.label("interface"), sample.label("reason"), sample.value);
+        } else if (name == "sluice_tracked_keys") {
+            stats.tracked_keys = sample.value;
+        } else if (name == "sluice_tracked_keys_limit") {
+            stats.tracked_keys_limit = sample.value;
+        } else if (name == "sluice_key_evictions_total") {
+            stats.key_evictions = sample.value;
+        } else if (name == "sluice_blocks") {
+            stats.blocks = sample.value;
+        }
+    }
+    return stats;
+}
+
+nlohmann::ordered_json stats_json(const Stats& stats) {
+    nlohmann::ordered_json quotas = nlohmann::ordered_json::array();
+    for (const QuotaOutcomes& quota : stats.quotas) {
+        quotas.push_back({{"quota", quota.quota},
+                          {"allowed", number_json(quota.allowed)},
+                          {"limited", number_json(quota.limited)},
+                          {"dry_run", number_json(quota.dry_run)}});
+    }
+    nlohmann::ordered_json xdp = nlohmann::ordered_json::array();
+    for (const XdpPackets& packets : stats.xdp) {
+        xdp.push_back(
+            {{"interface", packets.interface}, {"reason", packets.reason}, {"packets", number_json(packets.packets)}});
+    }
+    return {{"quotas", std::move(quotas)},
+            {"tracked_keys", optional_json(stats.tracked_keys)},
+            {"tracked_keys_limit", optional_json(stats.tracked_keys_limit)},
+            {"key_evictions", optional_json(stats.key_evictions)},
+            {"blocks", optional_json(stats.blocks)},
+            {"requests", counts_json(stats.requests)},
+            {"upstream_errors", counts_json(stats.upstream_errors)},
+            {"xdp", std::move(xdp)}};
+}
+
+std::string render_stats(const Stats& stats) {
+    Table quotas({"QUOTA", "ALLOWED", "LIMITED", "DRY_RUN"});
+    for (const QuotaOutcomes& quota : stats.quotas) {
+        quotas.add_row(
+            {quota.quota, format_number(quota.allowed), format_number(quota.limited), format_number(quota.dry_run)});
+    }
+
+    Table counters({"COUNTER", "VALUE"});
+    counters.add_row({"tracked keys", optional_cell(stats.tracked_keys)});
+    counters.add_row({"tracked keys limit", optional_cell(stats.tracked_keys_limit)});
+    counters.add_row({"key evictions", optional_cell(stats.key_evictions)});
+    counters.add_row({"blocks", optional_cell(stats.blocks)});
+    for (const auto& [result, count] : stats.requests) counters.add_row({"requests " + result, format_number(count)});
+    for (const auto& [kind, count] : stats.upstream_errors)
+        counters.add_row({"upstream errors " + kind, format_number(count)});
+
+    std::string text = (stats.quotas.empty() ? "no quotas\n" : quotas.render()) + "\n" + counters.render();
+    if (!stats.xdp.empty()) {
+        Table xdp({"INTERFACE", "REASON", "PACKETS"});
+        for (const XdpPackets& packets : stats.xdp)
+            xdp.add_row({packets.interface, packets.reason, format_number(packets.packets)});
+        text += "\n" + xdp.render();
+    }
+    return text;
+}
+
+}  // namespace sluice::ctl

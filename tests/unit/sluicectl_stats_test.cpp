@@ -1,0 +1,89 @@
+#include "sluicectl/prometheus.h"
+#include "sluicectl/stats.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::ctl {
+namespace {
+
+const char* const metrics_text = R"(# TYPE sluice_requests_total counter
+sluice_requests_total{quota="per-ip",outcome="allowed"} 12
+sluice_requests_total{quota="per-ip",outcome="limited"} 3
+sluice_requests_total{quota="per-ip",outcome="dry_run"} 0
+sluice_requests_total{quota="scans",outcome="allowed"} 1000000
+sluice_requests_total{quota="scans",outcome="limited"} 0
+sluice_requests_total{quota="scans",outcome="dry_run"} 4
+sluice_proxy_requests_total{result="forwarded"} 12
+sluice_proxy_requests_total{result="limited"} 3
+sluice_proxy_requests_total{result="blocked"} 1
+sluice_upstream_errors_total{kind="timeout"} 0
+sluice_upstream_errors_total{kind="failure"} 2
+sluice_request_duration_seconds_bucket{le="0.001"} 10
+sluice_tracked_keys 5
+sluice_tracked_keys_limit 1000000
+sluice_key_evictions_total 0
+sluice_blocks 1
+sluice_xdp_packets_total{interface="eth0",reason="rate_ok"} 100
+sluice_xdp_packets_total{interface="eth0",reason="rate"} 7
+sluice_xdp_bytes_total{interface="eth0",reason="rate"} 700
+)";
+
+TEST(SluicectlStats, SummaryForPeople) {
+    EXPECT_EQ(render_stats(summarize(parse_prometheus_text(metrics_text))),
+              "QUOTA   ALLOWED  LIMITED  DRY_RUN\n"
+              "per-ip  12       3        0\n"
+              "scans   1000000  0        4\n"
+              "\n"
+              "COUNTER                  VALUE\n"
+              "tracked keys             5\n"
+              "tracked keys limit       1000000\n"
+              "key evictions            0\n"
+              "blocks                   1\n"
+              "requests forwarded       12\n"
+              "requests limited         3\n"
+              "requests blocked         1\n"
+              "upstream errors timeout  0\n"
+              "upstream errors failure  2\n"
+              "\n"
+              "INTERFACE  REASON   PACKETS\n"
+              "eth0       rate_ok  100\n"
+              "eth0       rate     7\n");
+}
+
+TEST(SluicectlStats, SummaryAsJson) {
+    EXPECT_EQ(stats_json(summarize(parse_prometheus_text(metrics_text))).dump(),
+              R"({"quotas":[{"quota":"per-ip","allowed":12,"limited":3,"dry_run":0},)"
+              R"({"quota":"scans","allowed":1000000,"limited":0,"dry_run":4}],)"
+              R"("tracked_keys":5,"tracked_keys_limit":1000000,"key_evictions":0,"blocks":1,)"
+              R"("requests":{"forwarded":12,"limited":3,"blocked":1},)"
+              R"("upstream_errors":{"timeout":0,"failure":2},)"
+              R"("xdp":[{"interface":"eth0","reason":"rate_ok","packets":100},)"
+              R"({"interface":"eth0","reason":"rate","packets":7}]})");
+}
+
+TEST(SluicectlStats, XdpSectionOnlyWhenThereAreXdpCountersAndMissingFiguresShowAsDashes) {
+    const Stats stats = summarize(parse_prometheus_text("sluice_proxy_requests_total{result=\"forwarded\"} 2\n"));
+    EXPECT_EQ(render_stats(stats),
+              "no quotas\n"
+              "\n"
+              "COUNTER             VALUE\n"
+              "tracked keys        -\n"
+              "tracked keys limit  -\n"
+              "key evictions       -\n"
+              "blocks              -\n"
+              "requests forwarded  2\n");
+    EXPECT_EQ(stats_json(stats).dump(),
+              R"({"quotas":[],"tracked_keys":null,"tracked_keys_limit":null,"key_evictions":null,"blocks":null,)"
+              R"("requests":{"forwarded":2},"upstream_errors":{},"xdp":[]})");
+}
+
+TEST(SluicectlStats, XdpCountersSplitByOtherLabelsAreSummedPerInterfaceAndReason) {
+    const Stats stats =
+        summarize(parse_prometheus_text("sluice_xdp_packets_total{interface=\"eth0\",reason=\"rate\",cpu=\"0\"} 2\n"
+                                        "sluice_xdp_packets_total{interface=\"eth0\",reason=\"rate\",cpu=\"1\"} 3\n"));
+    ASSERT_EQ(stats.xdp.size(), 1u);
+    EXPECT_EQ(stats.xdp[0].packets, 5);
+}
+
+}  // namespace
+}  // namespace sluice::ctl
