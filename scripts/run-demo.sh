@@ -9,14 +9,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 config=$root/configs/demo.json
 proxy_port=8080     # as in configs/demo.json
 upstream_port=9000  # as in configs/demo.json
+admin_port=9901     # as in configs/demo.json (state_dir /tmp/sluice-demo)
 
-for binary in sluiced demo_upstream; do
+for binary in sluiced demo_upstream sluicectl/sluicectl; do
   [ -x "$build/$binary" ] || { echo "run-demo: $build/$binary is missing; build first (make build)" >&2; exit 1; }
 done
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for port in $upstream_port $proxy_port; do
+for port in $upstream_port $proxy_port $admin_port; do
   if listening "$port"; then
     echo "run-demo: 127.0.0.1:$port is already in use; stop what listens there (ss -ltnp 'sport = :$port')" >&2
     exit 1
@@ -74,6 +75,13 @@ per minute per bearer token. Try, from another terminal:
   # another token still passes.
   for i in 1 2 3 4; do curl -s -o /dev/null -w '%{http_code}\n' -X POST -H 'Authorization: Bearer demo-token' $url/v1/auth/exchange; done
   curl -s -o /dev/null -w '%{http_code}\n' -X POST -H 'Authorization: Bearer other-token' $url/v1/auth/exchange
+
+  # The admin API (token in /tmp/sluice-demo/admin.token): quotas, usage, blocks, metrics.
+  $build/sluicectl/sluicectl --config $config quota list
+  $build/sluicectl/sluicectl --config $config quota set burst-test path=/v1/burst rate=2 interval=10s
+  $build/sluicectl/sluicectl --config $config usage per-ip 127.0.0.1
+  $build/sluicectl/sluicectl --config $config stats
+  curl -s -H "X-Vault-Token: \$(cat /tmp/sluice-demo/admin.token)" http://127.0.0.1:$admin_port/metrics
 
 Ctrl-C stops both.
 EOF
