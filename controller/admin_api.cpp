@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <iterator>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -275,6 +276,10 @@ AdminResponse AdminApi::write_quota(const std::string& name, const std::string& 
         root.error_at("name", json_text(*given) + " differs from the name in the URL, " + json_text(name));
     }
     object["name"] = name;
+    // What GET answers can be written back as it is (read, edit, write):
+    // null is "not set" and defined_in is the server's to say.
+    object.erase("defined_in");
+    for (auto it = object.begin(); it != object.end();) it = it->is_null() ? object.erase(it) : std::next(it);
     const Quota quota = parse_quota(root);
     if (!errors.empty()) return invalid_fields(errors, vault_quota_message);
     return change_response(control_.put_quota(quota));

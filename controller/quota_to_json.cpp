@@ -79,10 +79,13 @@ Json quota_view_json(const Quota& quota, std::string_view defined_in) {
     data["block_interval"] = seconds_json(quota.block_interval);
     data["role"] = quota.role;
     data["inheritable"] = quota.inheritable;
-    data["method"] = quota.method;
+    data["method"] = quota.method.empty() ? Json(nullptr) : Json(quota.method);  // null: any method
     data["key"] = key_text(quota.key);
     data["algorithm"] = to_string(quota.algorithm);
-    data["burst"] = json_number(quota.burst.value_or(quota.rate));
+    // Only the token bucket has a burst; null elsewhere, so that a GET's data
+    // can be written back as it is.
+    data["burst"] = quota.algorithm == Algorithm::token_bucket ? json_number(quota.burst.value_or(quota.rate))
+                                                               : Json(nullptr);
     data["mode"] = to_string(quota.mode);
     data["cumulative"] = quota.cumulative;
     data["response"] = quota.response ? response_json(*quota.response) : Json(nullptr);

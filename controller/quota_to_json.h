@@ -18,7 +18,8 @@ Json quota_to_json(const Quota& quota);
 
 // The `data` of GET /v1/sys/quotas/rate-limit/:name: Vault's fields first
 // (intervals in seconds, "type": "rate-limit"), then Sluice's, with the
-// effective burst and where the quota is defined ("api" or a file).
+// effective burst (token bucket; null otherwise) and where the quota is
+// defined ("api" or a file). Written back, it makes the same quota.
 Json quota_view_json(const Quota& quota, std::string_view defined_in);
 
 // A duration in the largest unit that states it exactly: "2m", "1500ms".

@@ -169,7 +169,7 @@ TEST_F(AdminApiTest, PutCreatesAQuotaEnforcedOnTheNextRequestAndGetShowsItInVaul
     EXPECT_FALSE(request("/v1/x").allowed);
     expect_envelope(call("GET", "/v1/sys/quotas/rate-limit/per-ip"),
                     R"({"name":"per-ip","path":"/v1/*","type":"rate-limit","rate":2,"interval":60,"block_interval":300,)"
-                    R"("role":"","inheritable":false,"method":"","key":"client_ip","algorithm":"token_bucket","burst":2,)"
+                    R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":2,)"
                     R"("mode":"enforce","cumulative":false,"response":null,"headers":null,"defined_in":"api"})");
 }
 
@@ -191,6 +191,17 @@ TEST_F(AdminApiTest, PostWithEverySluiceFieldAndFractionalSecondsRoundTrips) {
                     R"("algorithm":"token_bucket","burst":15,"mode":"dry_run","cumulative":true,)"
                     R"("response":{"status":503,"body":{"slow":"down"},"headers":{"X-A":"b"}},"headers":"x-ratelimit",)"
                     R"("defined_in":"api"})");
+}
+
+TEST_F(AdminApiTest, WhatGetAnswersCanBeWrittenBackAsItIs) {
+    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/w",
+                           R"({"path": "/w", "rate": 3, "interval": "1m", "algorithm": "fixed_window"})"));
+    const Quota before = control.quota("w")->quota;
+    const Json data = Json::parse(call("GET", "/v1/sys/quotas/rate-limit/w").body)["data"];
+    EXPECT_EQ(data["burst"], nullptr);
+    EXPECT_EQ(data["response"], nullptr);
+    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/w", data.dump()));
+    EXPECT_EQ(control.quota("w")->quota, before);
 }
 
 TEST_F(AdminApiTest, UpdateReplacesTheWholeQuota) {
@@ -232,7 +243,7 @@ TEST_F(AdminApiTest, AFileQuotaCannotBeChangedOrDeletedThroughTheApi) {
     expect_error(call("DELETE", "/v1/sys/quotas/rate-limit/file-quota"), 400, message);
     expect_envelope(call("GET", "/v1/sys/quotas/rate-limit/file-quota"),
                     R"({"name":"file-quota","path":"/file","type":"rate-limit","rate":2,"interval":60,"block_interval":0,)"
-                    R"("role":"","inheritable":false,"method":"","key":"client_ip","algorithm":"token_bucket","burst":2,)"
+                    R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":2,)"
                     R"("mode":"enforce","cumulative":false,"response":null,"headers":null,)"
                     R"("defined_in":"/etc/sluice/sluice.json"})");
 }

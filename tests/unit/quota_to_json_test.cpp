@@ -78,7 +78,7 @@ TEST(QuotaViewJson, VaultFieldsFirstWithIntervalsInSeconds) {
     q.block_interval = 5min;
     EXPECT_EQ(quota_view_json(q, "api").dump(),
               R"({"name":"per-ip","path":"/v1/*","type":"rate-limit","rate":200,"interval":60,"block_interval":300,)"
-              R"("role":"","inheritable":false,"method":"","key":"client_ip","algorithm":"token_bucket","burst":200,)"
+              R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":200,)"
               R"("mode":"enforce","cumulative":false,"response":null,"headers":null,"defined_in":"api"})");
 }
 
