@@ -28,6 +28,7 @@ struct AdminSettings {
     // <state_dir>/admin.token.
     std::filesystem::path token_file;
     std::size_t max_body_bytes = 64 * 1024;
+    bool operator==(const AdminSettings&) const = default;
 };
 
 struct Config {

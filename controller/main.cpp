@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <net/if.h>
 #include <time.h>
@@ -88,7 +89,22 @@ void reload_failed(const std::vector<std::string>& reasons) {
 // XDP blocks, and the XDP limits and lists apply at once; listen addresses,
 // upstream, threads, limits, admin, state_dir and XDP attachment apply on
 // restart.
-void reload(const std::string& file, ControlPlane& control, XdpController* xdp) {
+// Says which settings of `next` wait for a restart.
+void note_restart_settings(const Config& started, const Config& next) {
+    const std::pair<bool, const char*> changes[] = {
+        {next.proxy.listen != started.proxy.listen, "listen"},
+        {next.proxy.upstream != started.proxy.upstream, "upstream"},
+        {next.proxy.threads != started.proxy.threads, "threads"},
+        {next.max_keys != started.max_keys, "limits.max_keys"},
+        {next.max_blocks != started.max_blocks, "limits.max_blocks"},
+        {next.admin != started.admin, "admin"},
+        {next.state_dir != started.state_dir, "state_dir"},
+    };
+    for (const auto& [changed, what] : changes)
+        if (changed) std::fprintf(stderr, "sluiced: reload: %s changed: it takes effect when sluiced restarts\n", what);
+}
+
+void reload(const std::string& file, const Config& started, ControlPlane& control, XdpController* xdp) {
     const ConfigLoad load = load_config(file);
     if (!load.ok()) {
         control.count_failed_reload();
@@ -102,6 +118,7 @@ void reload(const std::string& file, ControlPlane& control, XdpController* xdp) 
         reload_failed(clashes);
         return;
     }
+    note_restart_settings(started, next);
     if (xdp && next.xdp) {
         try {
             for (const std::string& note : xdp->apply(*next.xdp)) std::fprintf(stderr, "sluiced: reload: %s\n", note.c_str());
@@ -120,8 +137,8 @@ void reload(const std::string& file, ControlPlane& control, XdpController* xdp) 
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
 // also expire idle quota state and XDP blocks once a second.
-void serve_until_stopped(const std::string& config_file, LocalStore& store, ControlPlane& control, XdpController* xdp,
-                         const Clock& clock) {
+void serve_until_stopped(const std::string& config_file, const Config& started, LocalStore& store,
+                         ControlPlane& control, XdpController* xdp, const Clock& clock) {
     const sigset_t signals = handled_signals();
     constexpr Nanos expire_every = 1'000'000'000;
     Nanos next_expiry = clock.now() + expire_every;
@@ -129,7 +146,7 @@ void serve_until_stopped(const std::string& config_file, LocalStore& store, Cont
         const timespec tick{1, 0};
         const int signal = sigtimedwait(&signals, nullptr, &tick);
         if (signal == SIGINT || signal == SIGTERM) return;
-        if (signal == SIGHUP) reload(config_file, control, xdp);
+        if (signal == SIGHUP) reload(config_file, started, control, xdp);
         if (clock.now() >= next_expiry) {
             store.expire(clock.now());
             control.tick();
@@ -228,7 +245,7 @@ int serve(const std::string& config_file, const Config& config) {
                      host_port(config.proxy.upstream).c_str(), limiter.policy()->quotas().size());
     }
 
-    serve_until_stopped(config_file, store, control, xdp.get(), clock);
+    serve_until_stopped(config_file, config, store, control, xdp.get(), clock);
     std::fprintf(stderr, "sluiced: stopping\n");
     if (admin) admin->stop();
     server.stop();

@@ -85,6 +85,21 @@ TEST(Lifecycle, InvalidQuotaFileOnReloadIsNamedAndTheOldQuotasStayEnforced) {
     EXPECT_EQ(sluice.stop_sluiced(), 0);
 }
 
+TEST(Lifecycle, ReloadSaysWhichChangesWaitForARestart) {
+    Deployment sluice(config);
+    nlohmann::json next = config;
+    next["limits"] = {{"max_keys", 10}};
+    sluice.write_config(next);
+    sluice.sluiced().send_signal(SIGHUP);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reloaded", std::chrono::seconds(5)));
+    const std::string log = sluice.sluiced().stderr_text();
+    EXPECT_NE(log.find("sluiced: reload: limits.max_keys changed: it takes effect when sluiced restarts\n"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("listen changed"), std::string::npos) << log;
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
+}
+
 TEST(Lifecycle, InvalidConfigOnReloadIsReportedAndTheRunningOneStays) {
     Deployment sluice(config);
     sluice.write_config_text(R"({"listen": ["127.0.0.1:1"], "upstream": "http://127.0.0.1:2", "quotas": [{"name": "x"}]})");
