@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -239,6 +240,40 @@ TEST(AdminApi, ApiQuotasSurviveARestart) {
     EXPECT_EQ(proxy.get("/k").result_int(), 429);
     EXPECT_EQ(nlohmann::json::parse(sluice.call("GET", "/v1/sys/quotas/config").body())["data"]["rate_limit_exempt_paths"],
               nlohmann::json::array({"/free"}));
+}
+
+TEST(AdminApi, QuotaSettingsApplyToTheProxyAtOnce) {
+    AdminSluice sluice(per_ip_file_quota);
+    HttpClient proxy = sluice.proxy();
+    EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "4");
+
+    ASSERT_EQ(sluice.call("POST", "/v1/sys/quotas/config",
+                          R"({"enable_rate_limit_response_headers": false, "enable_rate_limit_audit_logging": true,)"
+                          R"( "rate_limit_exempt_paths": ["/v1/health"]})")
+                  .result_int(),
+              204);
+    const HttpResponse allowed = proxy.get("/v1/a");
+    EXPECT_EQ(allowed.result_int(), 200);
+    EXPECT_EQ(header(allowed, "RateLimit-Limit"), "");
+    EXPECT_EQ(header(allowed, "RateLimit-Remaining"), "");
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(proxy.get("/v1/health").result_int(), 200) << "exempt, never counted";
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(proxy.get("/v1/a").result_int(), 200);
+    const HttpResponse refused = proxy.get("/v1/a?secret=1");
+    EXPECT_EQ(refused.result_int(), 429);
+    EXPECT_NE(header(refused, "Retry-After"), "");
+    EXPECT_EQ(header(refused, "RateLimit-Remaining"), "");
+
+    ChildProcess& sluiced = sluice.deployment().sluiced();
+    ASSERT_TRUE(sluiced.wait_for_stderr("sluiced: audit ", std::chrono::seconds(5)));
+    const std::string expected =
+        R"(sluiced: audit {"event":"refused","reason":"limited","quota":"per-ip","key":"client_ip","retry_after":)";
+    const std::string log = sluiced.stderr_text();
+    const std::size_t at = log.find(expected);
+    ASSERT_NE(at, std::string::npos) << log;
+    EXPECT_EQ(log.substr(log.find(',', at + expected.size()), log.find('\n', at) - log.find(',', at + expected.size())),
+              R"(,"client_ip":"127.0.0.1","method":"GET","path":"/v1/a"})");
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n') - std::count(log.begin(), log.begin() + at, '\n'), 1)
+        << "one line per refusal, and one refusal so far";
 }
 
 TEST(AdminApi, ABlockAddedThroughTheApiIsRefusedAtHttp) {
