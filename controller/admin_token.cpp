@@ -85,6 +85,11 @@ bool create_file(const fs::path& file) {
     const int link_error = errno;
     ::unlink(temporary.c_str());
     if (!linked && link_error != EEXIST) fail(file, "cannot create: " + std::string(std::strerror(link_error)));
+    try {
+        sync_folder_of(file);  // a power cut must not lose the token once it was logged
+    } catch (const std::exception& e) {
+        fail(file, e.what());
+    }
     return linked;
 }
 

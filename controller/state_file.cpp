@@ -29,6 +29,10 @@ int write_all(int fd, std::string_view text) {
     return 0;
 }
 
+std::filesystem::path folder_of(const std::filesystem::path& file) {
+    return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+}
+
 // The rename is durable only once the folder's entry is on disk.
 int sync_folder(const std::filesystem::path& folder) {
     const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -41,7 +45,7 @@ int sync_folder(const std::filesystem::path& folder) {
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& file, std::string_view text) {
-    const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    const std::filesystem::path folder = folder_of(file);
     // mkostemp: a unique name, created with O_CREAT | O_EXCL and mode 0600.
     // In the same folder, so the rename stays on one filesystem.
     std::string temp = (folder / ("." + file.filename().string() + ".XXXXXX")).string();
@@ -58,6 +62,10 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view t
     }
     // The new content is in place, but not yet certain to survive a crash.
     if (const int folder_error = sync_folder(folder)) fail(file, folder_error);
+}
+
+void sync_folder_of(const std::filesystem::path& file) {
+    if (const int error = sync_folder(folder_of(file))) fail(file, error);
 }
 
 }  // namespace sluice

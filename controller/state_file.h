@@ -13,4 +13,8 @@ namespace sluice {
 // left on device"); `file` is then unchanged.
 void write_file_atomically(const std::filesystem::path& file, std::string_view text);
 
+// Makes the folder entries of `file` (a new name, a rename, an unlink)
+// survive a crash: fsyncs its folder. Throws std::runtime_error as above.
+void sync_folder_of(const std::filesystem::path& file);
+
 }  // namespace sluice
