@@ -67,11 +67,16 @@ std::vector<BlockEntry> BlockList::entries(Nanos now) const {
     std::vector<BlockEntry> out;
     {
         const std::shared_lock lock(mutex_);
-        for (const auto& [client, value] : entries_)
+        for (const auto& [client, value] : entries_) {
             if (value.until > now) out.push_back({client, value.until, value.origin});
+            // An API block under a longer quota block is a block of its own.
+            if (value.refused_until > now && value.origin != kApiBlockOrigin)
+                out.push_back({client, value.refused_until, std::string(kApiBlockOrigin)});
+        }
     }
-    std::sort(out.begin(), out.end(),
-              [](const BlockEntry& a, const BlockEntry& b) { return a.client.bytes < b.client.bytes; });
+    std::sort(out.begin(), out.end(), [](const BlockEntry& a, const BlockEntry& b) {
+        return a.client.bytes != b.client.bytes ? a.client.bytes < b.client.bytes : a.until < b.until;
+    });
     return out;
 }
 

@@ -53,7 +53,9 @@ public:
     // (an API block), until when.
     std::optional<Nanos> refused_until(const IpAddress& client, Nanos now) const;
 
-    // Unexpired entries, sorted by address.
+    // Unexpired entries, sorted by address. A client with both a quota's
+    // block and a shorter API block has an entry for each (as the proxy
+    // treats them apart), so saving and loading them keeps both.
     std::vector<BlockEntry> entries(Nanos now) const;
     // Drops expired entries; returns how many.
     std::size_t expire(Nanos now);

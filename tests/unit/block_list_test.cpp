@@ -66,11 +66,19 @@ TEST_F(BlockListTest, QuotaBlocksAreListedButOnlyApiBlocksRefuseOutright) {
     EXPECT_TRUE(blocks.add(ip("192.0.2.1"), 200, "api"));  // shorter than the quota's, still a change
     EXPECT_EQ(blocks.refused_until(ip("192.0.2.1"), 0), 200);
     EXPECT_EQ(blocks.refused_until(ip("192.0.2.1"), 200), std::nullopt);
-    const std::vector<BlockEntry> expected = {{ip("192.0.2.1"), 500, "quota:per-ip"}};
-    EXPECT_EQ(blocks.entries(0), expected);
+    const std::vector<BlockEntry> both = {{ip("192.0.2.1"), 200, "api"}, {ip("192.0.2.1"), 500, "quota:per-ip"}};
+    EXPECT_EQ(blocks.entries(0), both);
     EXPECT_EQ(listener.calls, std::vector<std::string>{"blocked 192.0.2.1 500 quota:per-ip"})
         << "XDP already drops everything until 500";
     EXPECT_EQ(blocks.version(), 2u);
+
+    // Loaded back (a restart) from its entries, the list is the same.
+    BlockList reloaded(3);
+    for (const BlockEntry& e : both) reloaded.client_blocked(e.client, e.until, e.origin);
+    EXPECT_EQ(reloaded.entries(0), both);
+    EXPECT_EQ(reloaded.refused_until(ip("192.0.2.1"), 0), 200);
+    const std::vector<BlockEntry> quota_only = {{ip("192.0.2.1"), 500, "quota:per-ip"}};
+    EXPECT_EQ(blocks.entries(200), quota_only);
 }
 
 TEST_F(BlockListTest, FullListRefusesANewClientButExtendsAListedOne) {
