@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -223,6 +224,45 @@ TEST(AdminApi, ChangesThroughTheApiKeepTheCountersOfUntouchedQuotas) {
     ASSERT_EQ(sluice.call("DELETE", "/v1/sys/quotas/rate-limit/other").result_int(), 204);
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "0");
     EXPECT_EQ(proxy.get("/v1/a").result_int(), 429);
+}
+
+// Traffic on two threads, API changes on a third: the untouched quota counts
+// every request of the whole run (its counters never restart), and every
+// quota the API makes refuses on the first request past it.
+TEST(AdminApi, ChangesWhileTrafficFlowsKeepUntouchedCountersExact) {
+    const nlohmann::json steady = {
+        {{"name", "steady"}, {"path", "/steady"}, {"rate", 1000000}, {"interval", "1h"}, {"algorithm", "fixed_window"}}};
+    AdminSluice sluice(steady);
+    std::atomic<int> admitted{0};
+    std::atomic<int> other{0};
+    std::atomic<bool> done{false};
+    std::vector<std::thread> traffic;
+    for (int t = 0; t < 2; ++t) {
+        traffic.emplace_back([&] {
+            HttpClient client = sluice.proxy();
+            while (!done) ++(client.get("/steady").result_int() == 200 ? admitted : other);
+        });
+    }
+    for (int i = 0; i < 20; ++i) {
+        const std::string name = "made-" + std::to_string(i);
+        ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/" + name,
+                              R"({"path": "/)" + name + R"(", "rate": 1, "interval": "1h", "algorithm": "fixed_window"})")
+                      .result_int(),
+                  204);
+        HttpClient client = sluice.proxy();
+        EXPECT_EQ(client.get("/" + name).result_int(), 200) << name;
+        EXPECT_EQ(client.get("/" + name).result_int(), 429) << name;
+        if (i % 2 == 1)
+            ASSERT_EQ(sluice.call("DELETE", "/v1/sys/quotas/rate-limit/made-" + std::to_string(i - 1)).result_int(), 204);
+    }
+    const int admitted_during_changes = admitted;
+    done = true;
+    for (std::thread& t : traffic) t.join();
+    EXPECT_GT(admitted_during_changes, 0) << "the traffic ran while the quotas changed";
+    EXPECT_EQ(other, 0);
+    const nlohmann::json usage =
+        nlohmann::json::parse(sluice.call("GET", "/v1/sys/quotas/rate-limit/steady/usage?key=127.0.0.1").body());
+    EXPECT_EQ(usage["current_usage"]["requests_in_window"], admitted.load());
 }
 
 TEST(AdminApi, ApiQuotasSurviveARestart) {
