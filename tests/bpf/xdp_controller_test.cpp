@@ -42,6 +42,11 @@ protected:
         pin_path_ = "/sys/fs/bpf/sluice-bpftest-" + pid;
         ASSERT_EQ(shell("ip link add " + attached_ + " type veth peer name " + peer_), 0);
         veth_created_ = true;
+        // No IPv6 on the pair: its neighbour discovery would send frames of
+        // its own, some in the moment between attach and the first config
+        // write, which the program counts under "other".
+        for (const std::string& end : {attached_, peer_})
+            ASSERT_EQ(shell("sysctl -qw net.ipv6.conf." + end + ".disable_ipv6=1"), 0);
         ASSERT_EQ(shell("ip link set " + attached_ + " up && ip link set " + peer_ + " up"), 0);
     }
 
