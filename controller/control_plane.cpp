@@ -275,7 +275,12 @@ Change ControlPlane::block(std::string_view client, std::chrono::nanoseconds dur
 Change ControlPlane::unblock(std::string_view client) {
     const std::optional<IpAddress> ip = parse_ip(client);
     if (!ip) return {Change::Status::invalid, in_quotes(std::string(client)) + " is not an IP address"};
-    blocks_.client_unblocked(*ip);
+    blocks_.client_unblocked(*ip);  // XDP lifts the block of the client's whole IPv6 prefix
+    if (xdp_ && !ip->is_v4()) {
+        // Other listed clients in that prefix get theirs back.
+        for (const BlockEntry& entry : blocks_.entries(clock_.now()))
+            if (!entry.client.is_v4()) xdp_->client_blocked(entry.client, entry.until, entry.origin);
+    }
     limiter_.forgive(ip->to_string());
     const std::lock_guard lock(mutex_);
     ++counters_.api_changes;

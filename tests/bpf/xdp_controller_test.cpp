@@ -4,6 +4,7 @@
 // Frames are sent into the other end with a packet socket. Root only.
 #include "packet_builder.h"
 
+#include "controller/control_plane.h"
 #include "controller/xdp_abi.h"
 #include "controller/xdp_controller.h"
 
@@ -116,6 +117,30 @@ TEST_F(XdpControllerTest, UnblockEndsTheBlockOfTheClientsIpv6Prefix) {
 
     const std::vector<XdpBlock> expected = {{"192.0.2.7", until, "api"}};
     EXPECT_EQ(sorted_blocks(), expected);
+}
+
+TEST_F(XdpControllerTest, UnblockingOneClientOfAPrefixKeepsTheOtherListedOnesBlocked) {
+    XdpController& xdp = start();
+    SteadyClock clock;
+    LocalStore store(100);
+    Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, HeaderStyle::draft), store, clock,
+                    KeyedHasher(1, 2));
+    BlockList blocks(100);
+    blocks.set_listener(&xdp);
+    limiter.set_block_list(&blocks);
+    ControlPlane control(limiter, blocks, &xdp, clock);
+    control.start(Config{});
+
+    ASSERT_TRUE(control.block("2001:db8:1:2::5", 1min).ok());
+    ASSERT_TRUE(control.block("2001:db8:1:2::6", 2min).ok());
+    ASSERT_TRUE(control.unblock("2001:db8:1:2::5").ok());
+    const std::vector<XdpBlock> left = xdp.blocks();
+    ASSERT_EQ(left.size(), 1u) << "::6 is still on the list, so its /64 stays dropped";
+    EXPECT_EQ(left[0].client, "2001:db8:1:2::/64");
+    EXPECT_EQ(left[0].origin, "api");
+
+    ASSERT_TRUE(control.unblock("2001:db8:1:2::6").ok());
+    EXPECT_TRUE(xdp.blocks().empty());
 }
 
 TEST_F(XdpControllerTest, CountersAreNamedByInterfaceAndTheProgramsBlockIsListed) {
