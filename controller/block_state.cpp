@@ -3,9 +3,6 @@
 #include "controller/quota_json.h"
 #include "controller/state_file.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -67,16 +64,6 @@ std::optional<BlockEntry> parse_entry(const JsonField& object, const ClockReadin
     return entry;
 }
 
-std::string read_file(const fs::path& file) {
-    std::error_code error;
-    if (!fs::is_regular_file(file, error))
-        throw std::runtime_error(file.string() + ": " + (error ? error.message() : "not a regular file"));
-    std::ifstream in(file, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw std::runtime_error(file.string() + ": " + std::strerror(errno));
-    return text;
-}
-
 }  // namespace
 
 ClockReading ClockReading::now(const Clock& steady) {
@@ -97,24 +84,12 @@ void save_blocks(const fs::path& state_dir, const std::vector<BlockEntry>& entri
 
 std::vector<BlockEntry> load_blocks(const fs::path& state_dir, const ClockReading& now) {
     const fs::path file = blocks_file(state_dir);
-    std::error_code error;
-    if (!fs::exists(fs::symlink_status(file, error))) return {};
-    const std::string text = read_file(file);
-
-    Json document;
-    try {
-        document = Json::parse(text);
-    } catch (const Json::exception& e) {
-        // nlohmann's message after its "[json.exception.parse_error.101] " tag.
-        const std::string what = e.what();
-        const std::size_t tag_end = what.find("] ");
-        throw std::runtime_error(file.string() + ": invalid JSON: " +
-                                 (tag_end == std::string::npos ? what : what.substr(tag_end + 2)));
-    }
+    const std::optional<Json> document = read_state_json(file);
+    if (!document) return {};
 
     std::vector<ConfigError> errors;
     std::vector<BlockEntry> entries;
-    const JsonField root(document, "", errors);
+    const JsonField root(*document, "", errors);
     bool has_blocks = false;
     const bool is_object = root.for_each_member([&](const std::string& name, const JsonField& value) {
         if (name != "blocks") return false;
@@ -126,10 +101,7 @@ std::vector<BlockEntry> load_blocks(const fs::path& state_dir, const ClockReadin
         return true;
     });
     if (is_object && !has_blocks) root.missing("blocks");
-    if (!errors.empty()) {
-        errors.front().file = file.string();
-        throw std::runtime_error(to_string(errors.front()));
-    }
+    throw_first_error(file, std::move(errors));
     return entries;
 }
 

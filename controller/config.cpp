@@ -62,10 +62,9 @@ std::string line_and_column(std::string_view text, std::size_t offset) {
     return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
-// nlohmann's message without its "[json.exception...] parse error at ...:" preamble.
-std::string json_error_detail(const std::string& what) {
-    const std::size_t id_end = what.find("] ");
-    std::string detail = id_end == std::string::npos ? what : what.substr(id_end + 2);
+// nlohmann's detail without "parse error at ...:" (the caller says where).
+std::string parse_error_detail(const std::string& what) {
+    std::string detail = json_error_detail(what);
     if (detail.starts_with("parse error")) {
         const std::size_t colon = detail.find(": ");
         if (colon != std::string::npos) detail.erase(0, colon + 2);
@@ -400,9 +399,9 @@ private:
             // e.byte counts the characters read, the offending one included.
             const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
             errors_.push_back({file, "", "invalid JSON at " + line_and_column(*text, offset) + ": " +
-                                             json_error_detail(e.what())});
+                                             parse_error_detail(e.what())});
         } catch (const Json::exception& e) {  // e.g. a number too large for a double
-            errors_.push_back({file, "", "invalid JSON: " + json_error_detail(e.what())});
+            errors_.push_back({file, "", "invalid JSON: " + parse_error_detail(e.what())});
         }
         return std::nullopt;
     }

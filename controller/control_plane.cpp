@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -25,21 +23,6 @@ constexpr const char* kQuotasFile = "quotas.json";
 
 std::string in_quotes(const std::string& text) { return "\"" + text + "\""; }
 
-std::string read_whole(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error(file.string() + ": cannot read: " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The first error of a state file as "file: path: reason".
-[[noreturn]] void state_error(const fs::path& file, const std::vector<ConfigError>& errors) {
-    ConfigError first = errors.front();
-    first.file = file.string();
-    throw std::runtime_error(to_string(first));
-}
-
 struct SavedQuotas {
     std::vector<Quota> quotas;
     QuotaSettings settings;
@@ -48,15 +31,10 @@ struct SavedQuotas {
 // <state_dir>/quotas.json: the API's quotas and the quota settings.
 SavedQuotas load_saved_quotas(const fs::path& file) {
     SavedQuotas saved;
-    if (!fs::exists(file)) return saved;
-    Json root;
-    try {
-        root = Json::parse(read_whole(file));
-    } catch (const Json::exception& e) {
-        throw std::runtime_error(file.string() + ": invalid JSON: " + e.what());
-    }
+    const std::optional<Json> root = read_state_json(file);
+    if (!root) return saved;
     std::vector<ConfigError> errors;
-    const JsonField object(root, "", errors);
+    const JsonField object(*root, "", errors);
     object.for_each_member([&](const std::string& name, const JsonField& value) {
         if (name == "version") {
             value.integer(kStateVersion, kStateVersion);
@@ -69,7 +47,7 @@ SavedQuotas load_saved_quotas(const fs::path& file) {
         }
         return true;
     });
-    if (!errors.empty()) state_error(file, errors);
+    throw_first_error(file, std::move(errors));
     return saved;
 }
 

@@ -221,6 +221,11 @@ bool JsonField::for_each_member(const std::function<bool(const std::string&, con
     return true;
 }
 
+std::string json_error_detail(const std::string& what) {
+    const std::size_t tag_end = what.find("] ");
+    return tag_end == std::string::npos ? what : what.substr(tag_end + 2);
+}
+
 Quota parse_quota(const JsonField& object) {
     Quota quota;
     bool has_name = false;

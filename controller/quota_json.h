@@ -66,6 +66,9 @@ private:
     std::vector<ConfigError>& errors_;
 };
 
+// nlohmann's exception message without its "[json.exception...] " tag.
+std::string json_error_detail(const std::string& what);
+
 // Parses one quota object (fields as in the design's quota table). The quota
 // is valid only if no error was recorded; its name is set whenever the name
 // itself is valid, so that callers can still check names for uniqueness.

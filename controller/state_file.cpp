@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -62,6 +64,27 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view t
     }
     // The new content is in place, but not yet certain to survive a crash.
     if (const int folder_error = sync_folder(folder)) fail(file, folder_error);
+}
+
+std::optional<Json> read_state_json(const std::filesystem::path& file) {
+    std::error_code error;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(file, error))) return std::nullopt;
+    if (!std::filesystem::is_regular_file(file, error))
+        throw std::runtime_error(file.string() + ": " + (error ? error.message() : "not a regular file"));
+    std::ifstream in(file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw std::runtime_error(file.string() + ": " + std::strerror(errno));
+    try {
+        return Json::parse(text);
+    } catch (const Json::exception& e) {
+        throw std::runtime_error(file.string() + ": invalid JSON: " + json_error_detail(e.what()));
+    }
+}
+
+void throw_first_error(const std::filesystem::path& file, std::vector<ConfigError> errors) {
+    if (errors.empty()) return;
+    errors.front().file = file.string();
+    throw std::runtime_error(to_string(errors.front()));
 }
 
 void sync_folder_of(const std::filesystem::path& file) {

@@ -2,8 +2,12 @@
 // at any moment leaves either the old content or the new, never a mix.
 #pragma once
 
+#include "controller/quota_json.h"
+
 #include <filesystem>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 namespace sluice {
 
@@ -12,6 +16,15 @@ namespace sluice {
 // and the reason (e.g. "cannot write /var/lib/sluice/quotas.json: No space
 // left on device"); `file` is then unchanged.
 void write_file_atomically(const std::filesystem::path& file, std::string_view text);
+
+// The JSON document of a state file; nullopt when the file does not exist.
+// Throws std::runtime_error "<file>: <reason>" when it is not a regular file,
+// cannot be read, or is not valid JSON ("invalid JSON: ...").
+std::optional<Json> read_state_json(const std::filesystem::path& file);
+
+// After checking a state file's document: throws the first of `errors` as
+// "<file>: <JSON path>: <reason>"; nothing when there are none.
+void throw_first_error(const std::filesystem::path& file, std::vector<ConfigError> errors);
 
 // Makes the folder entries of `file` (a new name, a rename, an unlink)
 // survive a crash: fsyncs its folder. Throws std::runtime_error as above.
