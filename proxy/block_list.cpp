@@ -29,10 +29,12 @@ bool BlockList::add(const IpAddress& client, Nanos until, std::string_view origi
             const bool refused_longer = v.refused_until < refused_until;
             if (!longer && !refused_longer) return true;
             if (longer) v.until = until, v.origin = origin;
+            if (refused_longer && v.refused_until == 0) refusing_.fetch_add(1, std::memory_order_relaxed);
             if (refused_longer) v.refused_until = refused_until;
         } else {
             if (entries_.size() >= max_entries_) return false;
             entries_.emplace(client, Value{until, std::string(origin), refused_until});
+            if (refused_until != 0) refusing_.fetch_add(1, std::memory_order_relaxed);
             count_.store(entries_.size(), std::memory_order_relaxed);
         }
         version_.fetch_add(1, std::memory_order_relaxed);
@@ -46,7 +48,9 @@ void BlockList::client_unblocked(const IpAddress& client) {
     const std::lock_guard change(change_mutex_);
     {
         const std::unique_lock lock(mutex_);
-        if (entries_.erase(client) != 0) {
+        if (const auto it = entries_.find(client); it != entries_.end()) {
+            forget_refusal(it->second);
+            entries_.erase(it);
             count_.store(entries_.size(), std::memory_order_relaxed);
             version_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -55,8 +59,12 @@ void BlockList::client_unblocked(const IpAddress& client) {
     if (listener_) listener_->client_unblocked(client);
 }
 
+void BlockList::forget_refusal(const Value& value) {
+    if (value.refused_until != 0) refusing_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 std::optional<Nanos> BlockList::refused_until(const IpAddress& client, Nanos now) const {
-    if (empty()) return std::nullopt;
+    if (!refuses_anyone()) return std::nullopt;
     const std::shared_lock lock(mutex_);
     const auto it = entries_.find(client);
     if (it == entries_.end() || it->second.refused_until <= now) return std::nullopt;
@@ -83,7 +91,11 @@ std::vector<BlockEntry> BlockList::entries(Nanos now) const {
 std::size_t BlockList::expire(Nanos now) {
     const std::lock_guard change(change_mutex_);
     const std::unique_lock lock(mutex_);
-    const std::size_t removed = std::erase_if(entries_, [&](const auto& entry) { return entry.second.until <= now; });
+    const std::size_t removed = std::erase_if(entries_, [&](const auto& entry) {
+        if (entry.second.until > now) return false;
+        forget_refusal(entry.second);
+        return true;
+    });
     if (removed != 0) {
         count_.store(entries_.size(), std::memory_order_relaxed);
         version_.fetch_add(1, std::memory_order_relaxed);

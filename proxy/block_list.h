@@ -62,6 +62,9 @@ public:
 
     std::size_t size() const;
     bool empty() const { return count_.load(std::memory_order_relaxed) == 0; }
+    // Whether any entry refuses outright (an API block, maybe expired): the
+    // hot path skips the address lookup while only quota blocks are listed.
+    bool refuses_anyone() const { return refusing_.load(std::memory_order_relaxed) != 0; }
     std::size_t max_entries() const { return max_entries_; }
     std::uint64_t lost() const { return lost_.load(std::memory_order_relaxed); }
     // Counts every change (add, extend, remove, expire): a persister writes
@@ -89,7 +92,10 @@ private:
     std::mutex change_mutex_;
     mutable std::shared_mutex mutex_;
     std::unordered_map<IpAddress, Value, Hash> entries_;
-    std::atomic<std::size_t> count_{0};  // lets the hot path skip the lock when empty
+    void forget_refusal(const Value& value);  // before `value`'s entry is erased
+
+    std::atomic<std::size_t> count_{0};
+    std::atomic<std::size_t> refusing_{0};  // entries with a refused_until
     std::atomic<std::uint64_t> lost_{0};
     std::atomic<std::uint64_t> version_{0};
 };

@@ -86,7 +86,7 @@ Decision Limiter::decide(const RequestFacts& request) const {
         d.exempt = true;
         return d;
     }
-    if (blocks_ && !blocks_->empty()) {
+    if (blocks_ && blocks_->refuses_anyone()) {
         const Nanos now = clock_.now();
         const std::optional<IpAddress> client = parse_ip(request.client_ip);
         const std::optional<Nanos> until = client ? blocks_->refused_until(*client, now) : std::nullopt;
