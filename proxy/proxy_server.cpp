@@ -2,19 +2,22 @@
 
 #include "proxy/client_identity.h"
 #include "proxy/http_io.h"
+#include "proxy/http_wire.h"
+#include "proxy/timed_socket.h"
 #include "proxy/quota_matcher.h"
 #include "proxy/rate_limit_headers.h"
 #include "proxy/upstream_pool.h"
 
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <sys/socket.h>
 
@@ -38,7 +41,9 @@ using tcp = net::ip::tcp;
 namespace {
 
 using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+using Acceptor = net::basic_socket_acceptor<tcp, ProxyExecutor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
+                                        ProxyExecutor>;
 
 // After an error answer, how long the client may go on sending before the
 // connection is closed anyway (see close_gracefully).
@@ -50,7 +55,10 @@ constexpr std::chrono::milliseconds accept_backoff{100};
 
 constexpr beast::string_view x_forwarded_for = "X-Forwarded-For";
 
+auto redirect(beast::error_code& ec) { return net::redirect_error(net::use_awaitable_t<ProxyExecutor>{}, ec); }
+
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+beast::string_view beast_view(std::string_view s) { return {s.data(), s.size()}; }
 
 IpAddress to_ip_address(const net::ip::address& address) {
     IpAddress ip;
@@ -75,21 +83,141 @@ std::string joined_values(const http::fields& fields, beast::string_view name) {
 }
 
 // Headers that describe one connection, not the message: never passed on.
-void strip_hop_by_hop(http::fields& fields) {
-    std::vector<std::string> listed;
-    for (const auto& token : http::token_list{fields[http::field::connection]}) {
-        listed.emplace_back(token.data(), token.size());
+// Those that Connection names included.
+class HopByHop {
+public:
+    explicit HopByHop(beast::string_view connection) {
+        for (const auto& token : http::token_list{connection}) listed_.push_back(token);
     }
-    for (const auto& name : listed) fields.erase(name);
-    for (const auto name : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-                            http::field::te, http::field::trailer, http::field::transfer_encoding,
-                            http::field::upgrade}) {
-        fields.erase(name);
+
+    bool contains(http::field name, beast::string_view name_text) const {
+        switch (name) {
+        case http::field::connection: case http::field::keep_alive: case http::field::proxy_connection:
+        case http::field::te: case http::field::trailer: case http::field::transfer_encoding:
+        case http::field::upgrade: return true;
+        default: break;
+        }
+        for (const beast::string_view listed : listed_)
+            if (beast::iequals(listed, name_text)) return true;
+        return false;
     }
+
+private:
+    boost::container::small_vector<beast::string_view, 4> listed_;  // views into the Connection value
+};
+
+// What the client's request says about how to answer it.
+struct Framing {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;  // a HEAD request: the answer has no body
+};
+
+// Ends the head of an answer to the client: Connection, as its version
+// needs it to keep (or not keep) the connection, and Content-Length.
+void end_answer_head(std::string& out, const Framing& framing, std::optional<std::size_t> content_length) {
+    if (framing.version >= 11 && !framing.keep_alive) append_field(out, http::field::connection, "close");
+    if (framing.version < 11 && framing.keep_alive) append_field(out, http::field::connection, "keep-alive");
+    if (content_length) append_content_length(out, *content_length);
+    end_head(out);
 }
 
-void set_fields(http::fields& fields, const HeaderFields& values) {
-    for (const auto& [name, value] : values) fields.set(name, value);
+// 1xx, 204 and 304 answers have no body.
+bool may_have_body(unsigned status) { return status >= 200 && status != 204 && status != 304; }
+
+// Whether `fields[i]` is overridden by a later field of the same name (set
+// semantics: the last value given for a name is the one sent).
+bool overridden(const HeaderFields& fields, std::size_t i) {
+    for (std::size_t later = i + 1; later < fields.size(); ++later)
+        if (beast::iequals(fields[later].first, fields[i].first)) return true;
+    return false;
+}
+
+bool names(const HeaderFields& fields, beast::string_view name) {
+    for (const auto& field : fields)
+        if (beast::iequals(field.first, name)) return true;
+    return false;
+}
+
+// An answer the proxy makes itself (a refusal or an error): a JSON body and
+// `fields` (Retry-After, rate-limit fields, a quota's configured ones).
+void append_json_answer(std::string& out, unsigned status, std::string_view body, const HeaderFields& fields,
+                        const Framing& framing) {
+    append_status_line(out, framing.version, status, view(http::obsolete_reason(static_cast<http::status>(status))));
+    if (!names(fields, "Content-Type")) append_field(out, http::field::content_type, "application/json");
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const std::string& name = fields[i].first;
+        // The framing fields are the proxy's to set.
+        if (overridden(fields, i) || beast::iequals(name, "Content-Length") || beast::iequals(name, "Connection"))
+            continue;
+        append_field(out, name, fields[i].second);
+    }
+    const bool body_allowed = may_have_body(status);
+    end_answer_head(out, framing, body_allowed ? std::optional(body.size()) : std::nullopt);
+    if (body_allowed && !framing.head) out += body;
+}
+
+// The upstream's answer as the client gets it: its end-to-end fields, the
+// rate-limit fields (in place of any of the same name), the body.
+void append_forwarded_response(std::string& out, const UpstreamResponse& response, const HeaderFields& rate_limit,
+                               const Framing& framing) {
+    append_status_line(out, framing.version, response.status,
+                       response.reason.empty()
+                           ? view(http::obsolete_reason(static_cast<http::status>(response.status)))
+                           : std::string_view(response.reason));
+    // The body's length is the proxy's to state when it sends a body. A HEAD
+    // or 304 answer's Content-Length describes what GET would get: kept.
+    const bool with_body = may_have_body(response.status) && !framing.head;
+    const HopByHop hop_by_hop(beast_view(response.value(http::field::connection)));
+    for (const UpstreamResponse::Field& field : response.fields) {
+        const std::string_view name = response.name(field);
+        if (hop_by_hop.contains(field.name, beast_view(name)) || names(rate_limit, beast_view(name))) continue;
+        if (field.name == http::field::content_length && with_body) continue;
+        append_field(out, name, response.value(field));
+    }
+    for (const auto& [name, value] : rate_limit) append_field(out, name, value);
+    end_answer_head(out, framing, with_body ? std::optional(response.body.size()) : std::nullopt);
+    if (with_body) out += response.body;
+}
+
+// The request as the upstream gets it: HTTP/1.1, its end-to-end fields (the
+// proxy answered Expect already), X-Forwarded-For with the peer appended,
+// Host when an HTTP/1.0 client left it out, the body's length.
+void append_upstream_request(std::string& out, const Request& request, std::string_view forwarded_for,
+                             std::string_view peer, std::string_view default_host) {
+    append_request_line(out, view(request.method_string()), view(request.target()));
+    const HopByHop hop_by_hop(request[http::field::connection]);
+    bool has_host = false;
+    bool has_length = false;
+    for (const auto& field : request) {
+        if (hop_by_hop.contains(field.name(), field.name_string())) continue;
+        switch (field.name()) {
+        case http::field::expect: continue;
+        case http::field::content_length: has_length = true; continue;
+        case http::field::host: has_host = true; break;
+        case http::field::unknown:
+            if (beast::iequals(field.name_string(), x_forwarded_for)) continue;
+            break;
+        default: break;
+        }
+        append_field(out, view(field.name_string()), view(field.value()));
+    }
+    out += view(x_forwarded_for);
+    out += ": ";
+    if (!forwarded_for.empty()) {
+        out += forwarded_for;
+        out += ", ";
+    }
+    out += peer;
+    out += "\r\n";
+    if (!has_host) append_field(out, http::field::host, default_host);
+    // As Beast's prepare_payload: a length for a body, and for methods that
+    // expect one; an empty body's "Content-Length: 0" as the client sent it.
+    const http::verb method = request.method();
+    const bool body_expected = method == http::verb::post || method == http::verb::put || method == http::verb::options;
+    if (!request.body().empty() || body_expected || has_length) append_content_length(out, request.body().size());
+    end_head(out);
+    out += request.body();
 }
 
 std::string json_quote(std::string_view text) {
@@ -109,26 +237,14 @@ std::string json_quote(std::string_view text) {
     return quoted + '"';
 }
 
-Response json_response(unsigned status, std::string body) {
-    Response response;
-    response.result(status);
-    response.set(http::field::content_type, "application/json");
-    response.body() = std::move(body);
-    response.prepare_payload();
-    return response;
-}
-
 // The one shape of every error the proxy itself answers.
-Response json_error(http::status status, std::string_view error, std::string_view message) {
-    return json_response(static_cast<unsigned>(status),
-                         "{\"error\":" + json_quote(error) + ",\"message\":" + json_quote(message) + "}");
-}
+struct ErrorAnswer {
+    http::status status;
+    std::string body;
+};
 
-Response refusal_response(const Decision& decision) {
-    Refusal refusal = make_refusal(decision);
-    Response response = json_response(refusal.status, std::move(refusal.body));
-    set_fields(response, refusal.headers);
-    return response;
+ErrorAnswer json_error(http::status status, std::string_view error, std::string_view message) {
+    return {status, "{\"error\":" + json_quote(error) + ",\"message\":" + json_quote(message) + "}"};
 }
 
 bool is_http_error(const beast::error_code& ec) {
@@ -137,7 +253,7 @@ bool is_http_error(const beast::error_code& ec) {
 
 // The answer to a request that could not be read; none when the client went
 // away or was too slow (there is nobody left to answer).
-std::optional<Response> unreadable_answer(const beast::error_code& ec, const ProxySettings& settings) {
+std::optional<ErrorAnswer> unreadable_answer(const beast::error_code& ec, const ProxySettings& settings) {
     if (ec == http::error::header_limit) {
         return json_error(http::status::request_header_fields_too_large, "request_header_fields_too_large",
                           "request header exceeds " + std::to_string(settings.max_header_bytes) + " bytes");
@@ -208,12 +324,12 @@ struct ThreadContext {
 // One client connection: reads requests one after the other, answers each.
 class Session {
 public:
-    Session(tcp::socket socket, const ThreadContext& context)
-        : stream_(std::move(socket)), context_(context), settings_(context.settings) {}
+    Session(ProxySocket socket, const ThreadContext& context)
+        : socket_(std::move(socket)), context_(context), settings_(context.settings) {}
 
-    net::awaitable<void> run() {
+    ProxyTask<void> run() {
         beast::error_code ec;
-        const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+        const tcp::endpoint remote = socket_.socket().remote_endpoint(ec);
         if (ec) co_return;  // gone already
         peer_ = to_ip_address(remote.address());
         peer_text_ = peer_.to_string();
@@ -224,45 +340,45 @@ public:
             RequestParser parser;
             parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
             parser.body_limit(settings_.max_body_bytes);
-            stream_.expires_after(settings_.client_timeout);
-            ec = co_await read_request(stream_, buffer_, parser);
+            socket_.expires_after(settings_.client_timeout);
+            ec = co_await read_request(socket_, buffer_, parser);
             if (ec) {
                 co_await reject(ec);
                 co_return;
             }
+            socket_.expires_never();  // while the upstream answers
             if (!co_await serve(parser.get())) break;
         }
-        co_await close_gracefully(stream_, linger_timeout, linger_bytes);
+        co_await close_gracefully(socket_, linger_timeout, linger_bytes);
     }
 
 private:
     // Waits, up to idle_timeout, for the first byte of the next request on a
     // kept-alive connection.
-    net::awaitable<bool> next_request_arrives() {
+    ProxyTask<bool> next_request_arrives() {
         if (buffer_.size() > 0) co_return true;  // pipelined
+        co_await let_others_run();
         beast::error_code ec;
-        stream_.expires_after(settings_.idle_timeout);
-        const std::size_t n = co_await stream_.async_read_some(
-            buffer_.prepare(4096), net::redirect_error(net::use_awaitable, ec));
+        socket_.expires_after(settings_.idle_timeout);
+        const std::size_t n = co_await socket_.async_read_some(buffer_.prepare(4096), redirect(ec));
         buffer_.commit(n);
         co_return !ec;
     }
 
     // Answers a request that could not be read, then closes.
-    net::awaitable<void> reject(const beast::error_code& ec) {
-        std::optional<Response> answer = unreadable_answer(ec, settings_);
+    ProxyTask<void> reject(const beast::error_code& ec) {
+        const std::optional<ErrorAnswer> answer = unreadable_answer(ec, settings_);
         if (!answer) co_return;
         context_.stats.count(context_.stats.bad_requests);
-        answer->keep_alive(false);
-        if (co_await write(*answer)) co_await close_gracefully(stream_, linger_timeout, linger_bytes);
+        out_.clear();
+        append_json_answer(out_, static_cast<unsigned>(answer->status), answer->body, {}, Framing{});
+        if (co_await write()) co_await close_gracefully(socket_, linger_timeout, linger_bytes);
     }
 
     // Answers one request; false when the connection is to be closed.
-    net::awaitable<bool> serve(Request& request) {
+    ProxyTask<bool> serve(const Request& request) {
         const auto started = std::chrono::steady_clock::now();
-        const bool keep_alive = request.keep_alive();
-        const bool head = request.method() == http::verb::head;
-        const unsigned version = request.version();
+        const Framing framing{request.version(), request.keep_alive(), request.method() == http::verb::head};
         const std::string forwarded_for = joined_values(request, x_forwarded_for);
         // The peer is fixed per connection: only a trusted proxy's requests
         // need X-Forwarded-For read.
@@ -275,64 +391,57 @@ private:
             context_.limiter.decide({view(request.method_string()), path, client_ip, &headers});
 
         ProxyStats& stats = context_.stats;
-        Response response;
+        out_.clear();
         if (decision.allowed) {
             stats.count(stats.forwarded);
-            response = co_await forward(std::move(request), forwarded_for, head);
-            set_fields(response, rate_limit_headers(decision));
+            co_await forward(request, forwarded_for, decision, framing);
         } else {
             stats.count(decision.blocked_for > 0 ? stats.blocked : stats.limited);
             if (decision.policy->settings().audit_logging)
                 audit_refusal(decision, view(request.method_string()), path, client_ip);
-            response = refusal_response(decision);
+            const Refusal refusal = make_refusal(decision);
+            append_json_answer(out_, refusal.status, refusal.body, refusal.headers, framing);
         }
-        response.version(version);
-        response.keep_alive(keep_alive);
-        if (head) {
-            response.body().clear();  // Content-Length stays: it describes what GET would get
-        } else {
-            response.prepare_payload();
-        }
-        const bool written = co_await write(response);
+        const bool written = co_await write();
         stats.record_latency(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now() - started).count());
-        co_return written && keep_alive;
+        co_return written && framing.keep_alive;
     }
 
-    // The upstream's answer to an allowed request, or a JSON 502/504.
-    net::awaitable<Response> forward(Request&& request, const std::string& forwarded_for, bool head) {
-        UpstreamRequest upstream = std::move(request);
-        upstream.version(11);
-        strip_hop_by_hop(upstream);
-        upstream.erase(http::field::expect);  // answered here already; the body is complete
-        upstream.set(x_forwarded_for,
-                     forwarded_for.empty() ? peer_text_ : forwarded_for + ", " + peer_text_);
-        if (upstream.find(http::field::host) == upstream.end()) {
-            upstream.set(http::field::host, context_.pool.name());  // HTTP/1.0 clients may omit it
-        }
-        upstream.prepare_payload();
-
-        UpstreamResult result = co_await context_.pool.exchange(upstream, head);
-        if (const auto* failure = std::get_if<UpstreamFailure>(&result)) {
-            context_.stats.count(failure->timed_out ? context_.stats.upstream_timeouts : context_.stats.upstream_failures);
-            co_return failure->timed_out
+    // Puts into out_ the upstream's answer to an allowed request, or a JSON
+    // 502/504. out_ holds the request sent upstream until then.
+    ProxyTask<void> forward(const Request& request, const std::string& forwarded_for, const Decision& decision,
+                            const Framing& framing) {
+        append_upstream_request(out_, request, forwarded_for, peer_text_, context_.pool.name());
+        const std::optional<UpstreamFailure> failure =
+            co_await context_.pool.exchange(out_, request.method(), framing.head, response_);
+        out_.clear();
+        const HeaderFields rate_limit = rate_limit_headers(decision);
+        if (failure) {
+            ProxyStats& stats = context_.stats;
+            stats.count(failure->timed_out ? stats.upstream_timeouts : stats.upstream_failures);
+            const ErrorAnswer error = failure->timed_out
                 ? json_error(http::status::gateway_timeout, "gateway_timeout", failure->message)
                 : json_error(http::status::bad_gateway, "bad_gateway", failure->message);
+            append_json_answer(out_, static_cast<unsigned>(error.status), error.body, rate_limit, framing);
+            co_return;
         }
-        Response response = std::move(std::get<UpstreamResponse>(result));
-        strip_hop_by_hop(response);
-        co_return response;
+        append_forwarded_response(out_, response_, rate_limit, framing);
     }
 
-    net::awaitable<bool> write(Response& response) {
+    // Sends out_ to the client; false when that failed.
+    ProxyTask<bool> write() {
+        socket_.expires_after(settings_.client_timeout);
         beast::error_code ec;
-        stream_.expires_after(settings_.client_timeout);
-        co_await http::async_write(stream_, response, net::redirect_error(net::use_awaitable, ec));
+        const std::size_t sent = socket_.send_now(out_, ec);
+        if (!ec && sent < out_.size()) ec = co_await socket_.send_rest(std::string_view(out_).substr(sent));
         co_return !ec;
     }
 
-    beast::tcp_stream stream_;
+    TimedSocket socket_;
     beast::flat_buffer buffer_;
+    std::string out_;  // the message being sent (upstream, then to the client); its memory is reused
+    UpstreamResponse response_;  // the upstream's latest answer; its memory is reused
     const ThreadContext& context_;
     const ProxySettings& settings_;
     IpAddress peer_;
@@ -340,20 +449,20 @@ private:
     bool peer_is_proxy_ = false;
 };
 
-net::awaitable<void> serve_connection(tcp::socket socket, const ThreadContext& context) {
+ProxyTask<void> serve_connection(ProxySocket socket, const ThreadContext& context) {
     Session session(std::move(socket), context);
     co_await session.run();
 }
 
-net::awaitable<void> accept_connections(tcp::acceptor& acceptor, const ThreadContext& context) {
+ProxyTask<void> accept_connections(Acceptor& acceptor, const ThreadContext& context) {
     for (;;) {
         beast::error_code ec;
-        tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
+        ProxySocket socket = co_await acceptor.async_accept(redirect(ec));
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             std::fprintf(stderr, "sluiced: accept: %s\n", ec.message().c_str());
-            net::steady_timer pause(acceptor.get_executor(), accept_backoff);
-            co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+            Timer pause(acceptor.get_executor(), accept_backoff);
+            co_await pause.async_wait(redirect(ec));
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
@@ -369,13 +478,13 @@ net::awaitable<void> accept_connections(tcp::acceptor& acceptor, const ThreadCon
 // A bound (not yet listening) socket for `address`. With `shared`, other
 // sockets of this process may bind the same address (SO_REUSEPORT) and the
 // kernel spreads connections over them.
-tcp::acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bool shared) {
+Acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bool shared) {
     beast::error_code ec;
     const auto ip = net::ip::make_address(address.host, ec);
     if (ec) listen_failed(address, "not an IP address");
     const tcp::endpoint endpoint(ip, address.port);
 
-    tcp::acceptor acceptor(ioc);
+    Acceptor acceptor(ioc.get_executor());
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
     // "[::]" and "0.0.0.0" are two listen entries, not one dual-stack socket.
@@ -399,11 +508,13 @@ struct ProxyServer::Worker {
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
-    net::io_context ioc{1};
+    // Only this thread touches its sockets: the reactor needs no locks
+    // (stop() from another thread still may, it goes through the scheduler).
+    net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     ProxyStats stats;
     UpstreamPool pool;
     ThreadContext context;
-    std::vector<tcp::acceptor> acceptors;
+    std::vector<Acceptor> acceptors;
     std::thread thread;
 };
 
@@ -436,7 +547,7 @@ void ProxyServer::start() {
         for (unsigned i = 0; i < threads(); ++i) {
             auto worker = std::make_unique<Worker>(settings_, limiter_, upstream);
             for (const ListenAddress& address : settings_.listen) {
-                tcp::acceptor acceptor = bind_socket(worker->ioc, address, true);
+                Acceptor acceptor = bind_socket(worker->ioc, address, true);
                 beast::error_code ec;
                 acceptor.listen(net::socket_base::max_listen_connections, ec);
                 if (ec) listen_failed(address, ec.message());
@@ -450,7 +561,7 @@ void ProxyServer::start() {
     }
 
     for (auto& worker : workers_) {
-        for (tcp::acceptor& acceptor : worker->acceptors) {
+        for (Acceptor& acceptor : worker->acceptors) {
             net::co_spawn(worker->ioc, accept_connections(acceptor, worker->context),
                           log_exception("accept loop"));
         }

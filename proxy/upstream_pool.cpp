@@ -1,14 +1,13 @@
 #include "proxy/upstream_pool.h"
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include <optional>
 
@@ -36,8 +35,8 @@ bool idempotent(http::verb method) {
 
 // An idle connection the upstream has closed (or sent something unasked on)
 // shows as readable; checking costs one non-blocking syscall and saves a
-// failed request.
-bool still_open(tcp::socket& socket) {
+// request that could not be retried.
+bool still_open(ProxySocket& socket) {
     char byte;
     const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -45,10 +44,82 @@ bool still_open(tcp::socket& socket) {
 
 // Upstream response headers are trusted more than a client's, but still bounded.
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
+// Memory a connection keeps between answers; an unusually large answer's is
+// given back.
+constexpr std::size_t kept_bytes = 64 * 1024;
+
+void give_back_if_large(std::string& text) {
+    if (text.capacity() > kept_bytes) std::string().swap(text);
+}
+
+// Parses an answer straight into an UpstreamResponse: names and values are
+// copied into one string instead of a node allocated per field.
+class ResponseParser final : public http::basic_parser<false> {
+public:
+    explicit ResponseParser(UpstreamResponse& response) : response_(response) { response_.clear(); }
+
+private:
+    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
+
+    void on_response_impl(int code, beast::string_view reason, int, beast::error_code&) override {
+        response_.status = static_cast<unsigned>(code);
+        response_.reason.assign(reason.data(), reason.size());
+    }
+
+    void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
+                       beast::error_code&) override {
+        std::string& text = response_.text;
+        const std::size_t name_at = text.size();
+        text.append(name_text.data(), name_text.size());
+        const std::size_t value_at = text.size();
+        text.append(value.data(), value.size());
+        response_.fields.push_back({name, name_at, name_text.size(), value_at, value.size()});
+    }
+
+    void on_header_impl(beast::error_code&) override {}
+
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
+        // The parser has checked the length against the body limit.
+        if (length) response_.body.reserve(static_cast<std::size_t>(*length));
+    }
+
+    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override { return append_body(body); }
+
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+        return append_body(body);
+    }
+
+    void on_finish_impl(beast::error_code&) override {}
+
+    std::size_t append_body(beast::string_view body) {
+        response_.body.append(body.data(), body.size());
+        return body.size();
+    }
+
+    UpstreamResponse& response_;
+};
 
 std::string milliseconds(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 }  // namespace
+
+std::string_view UpstreamResponse::value(http::field name) const {
+    for (const Field& f : fields)
+        if (f.name == name) return value(f);
+    return {};
+}
+
+void UpstreamResponse::clear() {
+    status = 0;
+    reason.clear();
+    fields.clear();
+    text.clear();
+    body.clear();
+    give_back_if_large(text);
+    give_back_if_large(body);
+}
 
 std::vector<tcp::endpoint> resolve_upstream(const ListenAddress& upstream) {
     net::io_context ioc;
@@ -68,10 +139,9 @@ struct UpstreamPool::RoundTrip {
     beast::error_code ec;
     bool responded = false;  // some byte of a response arrived
     bool reusable = false;   // the upstream keeps the connection open
-    UpstreamResponse response;
 };
 
-UpstreamPool::UpstreamPool(net::any_io_executor executor, std::vector<tcp::endpoint> endpoints,
+UpstreamPool::UpstreamPool(ProxyExecutor executor, std::vector<tcp::endpoint> endpoints,
                            const ProxySettings& settings)
     : executor_(std::move(executor)),
       endpoints_(std::move(endpoints)),
@@ -81,77 +151,81 @@ UpstreamPool::UpstreamPool(net::any_io_executor executor, std::vector<tcp::endpo
       connect_timeout_(settings.upstream_connect_timeout),
       response_timeout_(settings.upstream_timeout) {}
 
-net::awaitable<UpstreamResult> UpstreamPool::exchange(const UpstreamRequest& request, bool head) {
-    std::optional<beast::tcp_stream> stream;
-    while (!stream && !idle_.empty()) {
-        if (still_open(idle_.back().socket())) stream.emplace(std::move(idle_.back()));
+ProxyTask<std::optional<UpstreamFailure>> UpstreamPool::exchange(std::string_view request, http::verb method,
+                                                                 bool head, UpstreamResponse& response) {
+    // An idempotent request that finds its connection closed is retried
+    // (below); only the others pay a syscall to check first.
+    const bool retriable = idempotent(method);
+    std::optional<Connection> connection;
+    while (!connection && !idle_.empty()) {
+        if (retriable || still_open(idle_.back().socket.socket())) connection.emplace(std::move(idle_.back()));
         idle_.pop_back();
     }
-    const bool reused = stream.has_value();
+    const bool reused = connection.has_value();
     for (bool retried = false;; retried = true) {
-        if (!stream) {
-            stream.emplace(executor_);
-            const beast::error_code ec = co_await connect(*stream);
+        if (!connection) {
+            connection.emplace(Connection{TimedSocket(executor_), {}});
+            const beast::error_code ec = co_await connect(*connection);
             if (ec) co_return connect_failure(ec);
         }
-        RoundTrip trip = co_await round_trip(*stream, request, head);
+        const RoundTrip trip = co_await round_trip(*connection, request, head, response);
         if (!trip.ec) {
-            if (trip.reusable) keep(std::move(*stream));
-            co_return UpstreamResult{std::move(trip.response)};
+            if (trip.reusable) keep(std::move(*connection));
+            co_return std::nullopt;
         }
         // The upstream may have closed an idle connection just as we reused
         // it: the request fails before any response byte. An idempotent one
         // is retried once on a fresh connection (a POST might have been acted
         // on, as nginx assumes too); a slow upstream is not retried.
-        const bool stale = reused && !retried && !trip.responded && trip.ec != beast::error::timeout &&
-                           idempotent(request.method());
+        const bool stale = reused && !retried && !trip.responded && trip.ec != beast::error::timeout && retriable;
         if (!stale) co_return exchange_failure(trip.ec);
-        stream.reset();
+        connection.reset();
     }
 }
 
-net::awaitable<beast::error_code> UpstreamPool::connect(beast::tcp_stream& stream) {
+ProxyTask<beast::error_code> UpstreamPool::connect(Connection& connection) {
     beast::error_code ec;
-    stream.expires_after(connect_timeout_);
-    co_await stream.async_connect(endpoints_, net::redirect_error(net::use_awaitable, ec));
-    if (!ec) stream.socket().set_option(tcp::no_delay(true), ec);
+    TimedSocket& socket = connection.socket;
+    socket.expires_after(connect_timeout_);
+    co_await net::async_connect(socket.socket(), endpoints_,
+                                net::redirect_error(net::use_awaitable_t<ProxyExecutor>{}, ec));
+    if (socket.timed_out()) co_return beast::error::timeout;
+    if (!ec) socket.socket().set_option(tcp::no_delay(true), ec);
     co_return ec;
 }
 
-net::awaitable<UpstreamPool::RoundTrip> UpstreamPool::round_trip(beast::tcp_stream& stream,
-                                                                 const UpstreamRequest& request,
-                                                                 bool head) {
+ProxyTask<UpstreamPool::RoundTrip> UpstreamPool::round_trip(Connection& connection, std::string_view request,
+                                                            bool head, UpstreamResponse& response) {
     RoundTrip trip;
-    stream.expires_after(response_timeout_);
-    co_await http::async_write(stream, request, net::redirect_error(net::use_awaitable, trip.ec));
-    if (trip.ec) co_return trip;
-
-    beast::flat_buffer buffer;
+    TimedSocket& socket = connection.socket;
+    socket.expires_after(response_timeout_);
+    const std::size_t sent = socket.send_now(request, trip.ec);
+    if (!trip.ec && sent < request.size()) trip.ec = co_await socket.send_rest(request.substr(sent));
+    if (!trip.ec) co_await let_others_run();
     // Interim 1xx responses (e.g. 103 Early Hints) are skipped: the client
     // gets the final one.
-    for (;;) {
-        http::response_parser<http::string_body> parser;
+    while (!trip.ec) {
+        ResponseParser parser(response);
         parser.header_limit(upstream_header_limit);
         parser.body_limit(max_response_bytes_);
         if (head) parser.skip(true);
-        co_await http::async_read(stream, buffer, parser,
-                                  net::redirect_error(net::use_awaitable, trip.ec));
+        trip.ec = co_await read_message(socket, connection.buffer, parser);
         trip.responded = trip.responded || parser.got_some();
-        if (trip.ec) co_return trip;
-        if (http::to_status_class(parser.get().result()) == http::status_class::informational) {
-            continue;
-        }
+        if (trip.ec) break;
+        if (http::to_status_class(response.status) == http::status_class::informational) continue;
         // Bytes after the response were never asked for: do not reuse.
-        trip.reusable = parser.keep_alive() && buffer.size() == 0;
-        trip.response = parser.release();
+        trip.reusable = parser.keep_alive() && connection.buffer.size() == 0;
+        socket.expires_never();
         co_return trip;
     }
+    if (socket.timed_out()) trip.ec = beast::error::timeout;
+    co_return trip;
 }
 
-void UpstreamPool::keep(beast::tcp_stream&& stream) {
+void UpstreamPool::keep(Connection&& connection) {
     if (idle_.size() >= max_idle_) return;
-    stream.expires_never();
-    idle_.push_back(std::move(stream));
+    if (connection.buffer.capacity() > kept_bytes) connection.buffer.shrink_to_fit();
+    idle_.push_back(std::move(connection));
 }
 
 UpstreamFailure UpstreamPool::connect_failure(beast::error_code ec) const {

@@ -3,27 +3,46 @@
 // request path takes no lock.
 #pragma once
 
+#include "proxy/http_io.h"
+#include "proxy/timed_socket.h"
 #include "proxy/proxy_settings.h"
 
-#include <utility>  // before awaitable.hpp, which uses std::exchange without it (Boost 1.74)
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
-#include <variant>
+#include <string_view>
 #include <vector>
 
 namespace sluice {
 
-using UpstreamRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using UpstreamResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// The upstream's answer, as much of it as the proxy passes on. One lives
+// with each client connection and is filled again for each request, so its
+// memory is reused rather than allocated per field.
+struct UpstreamResponse {
+    struct Field {
+        boost::beast::http::field name;  // field::unknown for a name Beast does not know
+        std::size_t name_at, name_size, value_at, value_size;  // in `text`
+    };
+
+    unsigned status = 0;
+    std::string reason;
+    std::vector<Field> fields;  // in the order received
+    std::string text;           // the fields' names and values, one after the other
+    std::string body;
+
+    std::string_view name(const Field& f) const { return {text.data() + f.name_at, f.name_size}; }
+    std::string_view value(const Field& f) const { return {text.data() + f.value_at, f.value_size}; }
+    // The first value of a field, or empty.
+    std::string_view value(boost::beast::http::field name) const;
+    // Empties it; memory held from an unusually large answer is given back.
+    void clear();
+};
 
 // Why the upstream gave no usable response; the message names the upstream.
 struct UpstreamFailure {
@@ -31,42 +50,46 @@ struct UpstreamFailure {
     std::string message;
 };
 
-using UpstreamResult = std::variant<UpstreamResponse, UpstreamFailure>;
-
 // Resolves the upstream once, at start; throws std::runtime_error naming it.
 std::vector<boost::asio::ip::tcp::endpoint> resolve_upstream(const ListenAddress& upstream);
 
 class UpstreamPool {
 public:
-    UpstreamPool(boost::asio::any_io_executor executor,
-                 std::vector<boost::asio::ip::tcp::endpoint> endpoints,
+    UpstreamPool(ProxyExecutor executor, std::vector<boost::asio::ip::tcp::endpoint> endpoints,
                  const ProxySettings& settings);
 
-    // Sends `request` and reads the response (`head`: the answer to a HEAD
-    // request, which has no body). Uses an idle connection when there is one
-    // and keeps the connection afterwards if the upstream allows it.
-    boost::asio::awaitable<UpstreamResult> exchange(const UpstreamRequest& request, bool head);
+    // Sends `request` (a whole serialized HTTP/1.1 request; `method` is its
+    // method) and reads the answer into `response` (`head`: the answer to a
+    // HEAD request, which has no body); nullopt when that worked. Uses an
+    // idle connection when there is one and keeps the connection afterwards
+    // if the upstream allows it.
+    ProxyTask<std::optional<UpstreamFailure>> exchange(std::string_view request, boost::beast::http::verb method,
+                                                       bool head, UpstreamResponse& response);
 
     const std::string& name() const { return name_; }  // "host:port"
 
 private:
+    struct Connection {
+        TimedSocket socket;
+        boost::beast::flat_buffer buffer;  // kept, so its memory is reused
+    };
     struct RoundTrip;
 
-    boost::asio::awaitable<boost::beast::error_code> connect(boost::beast::tcp_stream& stream);
-    boost::asio::awaitable<RoundTrip> round_trip(boost::beast::tcp_stream& stream,
-                                                 const UpstreamRequest& request, bool head);
-    void keep(boost::beast::tcp_stream&& stream);
+    ProxyTask<boost::beast::error_code> connect(Connection& connection);
+    ProxyTask<RoundTrip> round_trip(Connection& connection, std::string_view request, bool head,
+                                    UpstreamResponse& response);
+    void keep(Connection&& connection);
     UpstreamFailure connect_failure(boost::beast::error_code ec) const;
     UpstreamFailure exchange_failure(boost::beast::error_code ec) const;
 
-    boost::asio::any_io_executor executor_;
+    ProxyExecutor executor_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     std::string name_;
     std::size_t max_idle_;
     std::size_t max_response_bytes_;
     std::chrono::milliseconds connect_timeout_;
     std::chrono::milliseconds response_timeout_;
-    std::vector<boost::beast::tcp_stream> idle_;  // most recently used last
+    std::vector<Connection> idle_;  // most recently used last
 };
 
 }  // namespace sluice

@@ -1,0 +1,20 @@
+// Writing HTTP/1.x messages as one string: the proxy sends each message with
+// one send, without Beast's buffer-sequence serializer.
+#pragma once
+
+#include <boost/beast/http/field.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason);
+void append_request_line(std::string& out, std::string_view method, std::string_view target);  // HTTP/1.1
+void append_field(std::string& out, std::string_view name, std::string_view value);
+void append_field(std::string& out, boost::beast::http::field name, std::string_view value);
+void append_content_length(std::string& out, std::size_t length);
+inline void end_head(std::string& out) { out += "\r\n"; }
+
+}  // namespace sluice
