@@ -4,6 +4,7 @@
 // bench driver tail-calling that same bare XDP_DROP. See bench/README.md.
 #include "sluice_xdp.skel.h"
 #include "sluice_xdp_abi.h"
+#include "sluice_xdp_sizes.h"
 #include "spray_driver.skel.h"
 #include "steps.skel.h"
 
@@ -11,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -35,9 +38,10 @@ constexpr int kExitSkip = 77;  // ctest's "skipped"
 struct Options {
     std::uint32_t repeat = 1'000'000;    // BPF_PROG_RUN repeat per measurement
     int reps = 5;                        // measurements per row; median and min are reported
-    std::uint32_t max_sources = 1 << 20; // the sources LRU
+    std::uint32_t max_sources = 1 << 20; // xdp.max_sources: the table has two slots each
     std::uint32_t list_entries = 1000;   // CIDRs in each of allow and deny for the "lists" rows
     bool variants = false;               // also the where-does-the-time-go rows
+    std::string json;                    // also write the results here
 };
 
 [[noreturn]] void fail(const std::string& what, int error) {
@@ -173,7 +177,8 @@ class Sluice {
 public:
     explicit Sluice(std::uint32_t max_sources) : skel_(sluice_xdp__open()) {
         if (!skel_) fail("opening sluice_xdp", errno);
-        if (bpf_map__set_max_entries(skel_->maps.sources, max_sources) != 0) fail("sizing sources", errno);
+        if (const int err = sluice_xdp_set_sizes(skel_.get(), max_sources, SLUICE_DEFAULT_MAX_BLOCKED))
+            fail("sizing sluice_xdp's maps", -err);
         if (sluice_xdp__load(skel_.get()) != 0) fail("loading sluice_xdp", errno);
     }
     int prog() const { return bpf_program__fd(skel_->progs.sluice_xdp); }
@@ -212,25 +217,21 @@ public:
         return sum;
     }
 
-    // Entries in the sources LRU, by batch lookup.
+    std::size_t slots() const { return bpf_map__max_entries(skel_->maps.source_tags) * sizeof(sluice_source_tags); }
+
+    // Slots of the sources table holding a source: those with a tag (a slot
+    // is never emptied, only given to another source).
     std::size_t tracked_sources() const {
-        constexpr std::uint32_t kBatch = 8192;
-        std::vector<sluice_source_key> keys(kBatch);
-        std::vector<sluice_source_state> values(kBatch);
-        std::uint64_t in_batch = 0, out_batch = 0;
-        std::size_t total = 0;
-        for (bool first = true;; first = false) {
-            std::uint32_t count = kBatch;
-            const int err = bpf_map_lookup_batch(bpf_map__fd(skel_->maps.sources), first ? nullptr : &in_batch,
-                                                 &out_batch, keys.data(), values.data(), &count, nullptr);
-            total += count;
-            if (err != 0) {
-                if (errno == ENOENT) break;
-                fail("counting sources", errno);
-            }
-            in_batch = out_batch;
-        }
-        return total;
+        const bpf_map* tags = skel_->maps.source_tags;
+        const std::size_t bytes = slots();
+        const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        const std::size_t length = (bytes + page - 1) / page * page;
+        void* mapped = mmap(nullptr, length, PROT_READ, MAP_SHARED, bpf_map__fd(tags), 0);
+        if (mapped == MAP_FAILED) fail("mapping source_tags", errno);
+        const auto* tag = static_cast<const std::uint8_t*>(mapped);
+        const std::size_t tracked = bytes - static_cast<std::size_t>(std::count(tag, tag + bytes, 0));
+        munmap(mapped, length);
+        return tracked;
     }
 
 private:
@@ -292,6 +293,8 @@ public:
     int clock() const { return bpf_program__fd(skel_->progs.step_clock); }
     int clock_ns() const { return bpf_program__fd(skel_->progs.step_clock_ns); }
     int jiffies() const { return bpf_program__fd(skel_->progs.step_jiffies); }
+    int cached_clock() const { return bpf_program__fd(skel_->progs.step_cached_clock); }
+    int array() const { return bpf_program__fd(skel_->progs.step_array); }
     int call() const { return bpf_program__fd(skel_->progs.step_call); }
     int hash_hit() const { return bpf_program__fd(skel_->progs.step_hash_hit); }
     int lpm16() const { return bpf_program__fd(skel_->progs.step_lpm16); }
@@ -318,31 +321,37 @@ Stat summarize(std::vector<std::uint32_t> v) {
     return {median, v.front()};
 }
 
+// The verdicts a row's runs got, from sluice_xdp's stats map.
+struct Mix {
+    std::string shares;  // "1.17% rate ok, 98.83% gated"
+    std::uint64_t packets = 0;
+};
+
+Mix describe(const Verdicts& before, const Verdicts& after) {
+    Mix mix;
+    Verdicts delta{};
+    for (int v = 0; v < SLUICE_VERDICT_COUNT; ++v) mix.packets += delta[v] = after[v] - before[v];
+    for (int v = 0; v < SLUICE_VERDICT_COUNT && mix.packets; ++v) {
+        if (!delta[v]) continue;
+        char part[64];
+        std::snprintf(part, sizeof part, "%s%.2f%% %s", mix.shares.empty() ? "" : ", ",
+                      100.0 * static_cast<double>(delta[v]) / static_cast<double>(mix.packets), verdict_name(v));
+        mix.shares += part;
+    }
+    return mix;
+}
+
 struct Result {
+    std::string id;  // the row's key in the JSON output; variants have none
     std::string name;
     std::string floor_name;
     Stat row;
     Stat floor;
     double goal = 0;  // 0: informational
-    std::string mix;
+    std::optional<Mix> mix;
     std::string note;
+    double ratio() const { return row.median / floor.median; }
 };
-
-std::string describe(const Verdicts& before, const Verdicts& after) {
-    std::uint64_t total = 0;
-    Verdicts delta{};
-    for (int v = 0; v < SLUICE_VERDICT_COUNT; ++v) total += delta[v] = after[v] - before[v];
-    std::string out;
-    if (total == 0) return "no packets counted";
-    for (int v = 0; v < SLUICE_VERDICT_COUNT; ++v) {
-        if (!delta[v]) continue;
-        char part[64];
-        std::snprintf(part, sizeof part, "%s%.2f%% %s", out.empty() ? "" : ", ", 100.0 * delta[v] / total,
-                      verdict_name(v));
-        out += part;
-    }
-    return out + " (" + std::to_string(total) + " packets)";
-}
 
 // Runs `floor` and `row` alternately, opts.reps times each. `before_rep` runs
 // before each pair, untimed (e.g. a fresh program for the "filling" row).
@@ -365,19 +374,22 @@ void print_table(const char* title, const std::vector<Result>& results) {
     std::printf("\n%s\n%-46s %9s %5s  %-25s %8s %6s %5s  %s\n", title, "row", "ns/packet", "min", "floor", "floor ns",
                 "ratio", "goal", "result");
     for (const Result& r : results) {
-        const double ratio = r.row.median / r.floor.median;
         char goal[16] = "-", verdict[16] = "-";
         if (r.goal > 0) {
             std::snprintf(goal, sizeof goal, "<=%.0fx", r.goal);
-            std::snprintf(verdict, sizeof verdict, "%s", ratio <= r.goal ? "pass" : "miss");
+            std::snprintf(verdict, sizeof verdict, "%s", r.ratio() <= r.goal ? "pass" : "miss");
         }
         std::printf("%-46s %9.1f %5u  %-25s %8.1f %5.2fx %5s  %s\n", r.name.c_str(), r.row.median, r.row.min,
-                    r.floor_name.c_str(), r.floor.median, ratio, goal, verdict);
+                    r.floor_name.c_str(), r.floor.median, r.ratio(), goal, verdict);
     }
     std::printf("\nverdict mix (sluice_xdp's stats map, all timed runs of the row):\n");
     for (const Result& r : results) {
-        if (r.mix.empty()) continue;
-        std::printf("  %-44s %s\n", r.name.c_str(), r.mix.c_str());
+        if (!r.mix) continue;
+        if (r.mix->packets == 0)
+            std::printf("  %-44s no packets counted\n", r.name.c_str());
+        else
+            std::printf("  %-44s %s (%llu packets)\n", r.name.c_str(), r.mix->shares.c_str(),
+                        static_cast<unsigned long long>(r.mix->packets));
         if (!r.note.empty()) std::printf("  %-44s %s\n", "", r.note.c_str());
     }
 }
@@ -387,7 +399,7 @@ void pin_to_last_cpu() {
     CPU_ZERO(&set);
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     CPU_SET(static_cast<int>(cpus - 1), &set);
-    sched_setaffinity(0, sizeof set, &set);  // best effort: steadier figures, one CPU's LRU free list
+    sched_setaffinity(0, sizeof set, &set);  // best effort: steadier figures, one CPU's insert budget
 }
 
 struct Results {
@@ -409,9 +421,15 @@ Results run_all(const Options& o) {
     const char* kFloorA = "bare XDP_DROP";
     const char* kFloorB = "driver + tail call + DROP";
 
+    // The floor against itself: how far two measurements of one thing differ.
+    {
+        auto [a, b] = m.pairs(floor_a, floor_a);
+        out->push_back({"floor", "bare XDP_DROP", kFloorA, b, a, 0, {}, {}});
+    }
+
     // Hit path: one tracked source, nothing drops.
-    auto hit_row = [&](const std::string& name, std::uint32_t lists, const std::function<void(sluice_xdp_config&)>& tweak,
-                       double goal) {
+    auto hit_row = [&](const std::string& id, const std::string& name, std::uint32_t lists,
+                       const std::function<void(sluice_xdp_config&)>& tweak, double goal) {
         Sluice s(o.max_sources);
         sluice_xdp_config c = base_config();
         if (lists) {
@@ -423,20 +441,22 @@ Results run_all(const Options& o) {
         test_run(s.prog(), 1, XDP_PASS);  // tracks the source
         const Verdicts before = s.verdicts();
         auto [floor, row] = m.pairs(floor_a, [&] { return test_run(s.prog(), N, XDP_PASS); });
-        out->push_back({name, kFloorA, row, floor, goal, describe(before, s.verdicts()), {}});
+        out->push_back({id, name, kFloorA, row, floor, goal, describe(before, s.verdicts()), {}});
     };
-    hit_row("hit path", 0, {}, 2);
-    hit_row("hit path, " + std::to_string(o.list_entries) + "+" + std::to_string(o.list_entries) + " CIDRs",
+    hit_row("hit", "hit path", 0, {}, 2);
+    hit_row("hit_cidrs",
+            "hit path, " + std::to_string(o.list_entries) + "+" + std::to_string(o.list_entries) + " CIDRs",
             o.list_entries, {}, 2);
 
     // Floor B alone, against floor A: what the driver and the tail call cost.
     {
         auto [a, b] = m.pairs(floor_a, floor_b);
-        out->push_back({"(driver floor itself)", kFloorA, b, a, 0, {}, {}});
+        out->push_back({"driver_floor", "(driver floor itself)", kFloorA, b, a, 0, {}, {}});
     }
 
-    // New source, map filling: a fresh program (empty LRU) per measurement,
-    // `fill` distinct sources into max_sources slots, each a miss + insert.
+    // New source, table filling: a fresh program (empty table) per
+    // measurement, `fill` distinct sources (half of max_sources, a quarter of
+    // the slots), each tracked as it comes.
     const std::uint32_t fill = std::min(N, o.max_sources / 2);
     {
         std::unique_ptr<Sluice> s;
@@ -465,96 +485,141 @@ Results run_all(const Options& o) {
                 s->configure(base_config());  // insert budget unlimited
             });
         char note[160];
-        std::snprintf(note, sizeof note, "last run: %llu distinct sources sent, %zu tracked after it (of %u slots)",
-                      static_cast<unsigned long long>(runs_after - runs_before), tracked, o.max_sources);
-        out->push_back({"new source, LRU filling 0->" + std::to_string(100 * fill / o.max_sources) + "%", kFloorB, row,
-                        floor, 0, describe(Verdicts{}, mix), note});
+        std::snprintf(note, sizeof note, "last run: %llu distinct sources sent, %zu tracked after it (%zu slots)",
+                      static_cast<unsigned long long>(runs_after - runs_before), tracked, s->slots());
+        const std::string name = "new source, filling 0->" + std::to_string(100 * fill / o.max_sources) + "% of max_sources";
+        out->push_back({"new_source_filling", name, kFloorB, row, floor, 0, describe(Verdicts{}, mix), note});
     }
 
-    // New source, full LRU: the map is filled past max_sources first, so each
-    // insert evicts the least recently used source.
+    // New source, full table: twice as many sources as slots were tracked
+    // first, which fills nearly every bucket, so each new one takes the slot
+    // of the least active source of its bucket.
     Sluice full(o.max_sources);
     full.configure(base_config());
     d.target(full.prog());
-    for (std::uint32_t sent = 0; sent < o.max_sources + o.max_sources / 4; sent += N)
-        test_run(d.driver(), N, XDP_PASS);
+    for (std::size_t sent = 0; sent < 2 * full.slots(); sent += N) test_run(d.driver(), N, XDP_PASS);
     {
         const Verdicts before = full.verdicts();
         auto [floor, row] = m.pairs(floor_b, [&] {
             d.target(full.prog());
             return test_run(d.driver(), N, XDP_PASS);
         });
-        const std::string note = std::to_string(full.tracked_sources()) + " tracked after the row (of " +
-                                 std::to_string(o.max_sources) + " slots)";
-        out->push_back(
-            {"new source, full LRU (evicting)", kFloorB, row, floor, 0, describe(before, full.verdicts()), note});
+        const std::string note = std::to_string(full.tracked_sources()) + " tracked after the row (" +
+                                 std::to_string(full.slots()) + " slots)";
+        out->push_back({"new_source_evicting", "new source, full table (evicting)", kFloorB, row, floor, 0,
+                        describe(before, full.verdicts()), note});
     }
 
-    // Spray: the same full map, the default insert budget: a lookup miss and
-    // PASS_GATED for nearly every packet.
-    auto spray_row = [&](const std::string& name, Sluice& s, const sluice_xdp_config& c, double goal) {
+    // Spray: the same full table, the default insert budget: an untracked
+    // source and PASS_GATED for nearly every packet.
+    auto spray_row = [&](const std::string& id, const std::string& name, Sluice& s, const sluice_xdp_config& c,
+                         double goal) {
         s.configure(c);
         const Verdicts before = s.verdicts();
         auto [floor, row] = m.pairs(floor_b, [&] {
             d.target(s.prog());
             return test_run(d.driver(), N, XDP_PASS);
         });
-        out->push_back({name, kFloorB, row, floor, goal, describe(before, s.verdicts()), {}});
+        out->push_back({id, name, kFloorB, row, floor, goal, describe(before, s.verdicts()), {}});
     };
     sluice_xdp_config spray = base_config();
     with_default_insert_budget(spray);
-    spray_row("spray (full LRU, default budget)", full, spray, 4);
+    spray_row("spray", "spray (full table, default budget)", full, spray, 4);
 
     if (o.variants) {
         out = &results.variants;
         // Where the time goes: the same paths with steps switched off by config.
         sluice_xdp_config no_rate = base_config();
-        no_rate.emission_ns = 0;  // parse + blocked lookup + stats; no sources lookup
-        hit_row("variant: hit, rate off (no sources lookup)", 0, [](sluice_xdp_config& c) { c.emission_ns = 0; }, 0);
-        hit_row("variant: hit, port filter on (port limited)", 0,
+        no_rate.emission_ns = 0;  // parse, tags, block filter, clock, stats: nothing tracked
+        hit_row({}, "variant: hit, rate off (source untracked)", 0, [](sluice_xdp_config& c) { c.emission_ns = 0; },
+                0);
+        hit_row({}, "variant: hit, port filter on (port limited)", 0,
                 [](sluice_xdp_config& c) {
                     c.port_filter = 1;
                     c.port_bits[8080 >> 6] |= 1ULL << (8080 & 63);
                 },
                 0);
-        hit_row("variant: hit, port filter on (other port)", 0, [](sluice_xdp_config& c) { c.port_filter = 1; }, 0);
-        hit_row("variant: hit, " + std::to_string(o.list_entries) + " CIDRs, allow only", o.list_entries,
+        hit_row({}, "variant: hit, port filter on (other port)", 0, [](sluice_xdp_config& c) { c.port_filter = 1; },
+                0);
+        hit_row({}, "variant: hit, " + std::to_string(o.list_entries) + " CIDRs, allow only", o.list_entries,
                 [](sluice_xdp_config& c) { c.deny_entries = 0; }, 0);
-        spray_row("variant: spray, full LRU, rate off", full, no_rate, 0);
+        spray_row({}, "variant: spray, full table, rate off", full, no_rate, 0);
         {
             Sluice empty(o.max_sources);
-            spray_row("variant: spray, empty LRU", empty, spray, 0);
+            spray_row({}, "variant: spray, empty table", empty, spray, 0);
         }
         for (std::uint32_t size : {8192u, 65536u}) {
             Sluice small(size);
             small.configure(base_config());
             d.target(small.prog());
-            test_run(d.driver(), size + size / 2, XDP_PASS);  // past full
-            spray_row("variant: spray, full " + std::to_string(size / 1024) + "k LRU", small, spray, 0);
+            test_run(d.driver(), static_cast<std::uint32_t>(2 * small.slots()), XDP_PASS);  // nearly every slot
+            const std::string name = "variant: spray, full table for " + std::to_string(size / 1024) + "k sources";
+            spray_row({}, name, small, spray, 0);
         }
         {
             Sluice listed(o.max_sources);
             listed.fill_lists(o.list_entries);
             sluice_xdp_config c = spray;
             c.allow_entries = c.deny_entries = o.list_entries;
-            spray_row("variant: spray, empty LRU, lists", listed, c, 0);
+            spray_row({}, "variant: spray, empty table, lists", listed, c, 0);
         }
         {
             Steps st(o.list_entries);
             auto step_row = [&](const std::string& name, int prog) {
                 auto [floor, row] = m.pairs(floor_a, [&] { return test_run(prog, N, XDP_DROP); });
-                out->push_back({name, kFloorA, row, floor, 0, {}, {}});
+                out->push_back({{}, name, kFloorA, row, floor, 0, {}, {}});
             };
             step_row("step: bpf_get_prandom_u32() (a call)", st.call());
             step_row("step: bpf_ktime_get_coarse_ns()", st.clock());
             step_row("step: bpf_ktime_get_ns()", st.clock_ns());
             step_row("step: bpf_jiffies64()", st.jiffies());
+            step_row("step: coarse clock cached per CPU", st.cached_clock());
+            step_row("step: array lookup (inlined), 128-byte value", st.array());
             step_row("step: hash lookup hit, 16-byte key", st.hash_hit());
             step_row("step: LPM miss, " + std::to_string(o.list_entries) + " prefixes, 16B keys", st.lpm16());
             step_row("step: LPM miss, " + std::to_string(o.list_entries) + " prefixes, 4B keys", st.lpm4());
         }
     }
     return results;
+}
+
+// A JSON string: the row titles hold nothing but printable ASCII.
+std::string quoted(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+void write_rows(std::FILE* f, const std::vector<Result>& rows) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const Result& r = rows[i];
+        std::fprintf(f, "    {%s\"title\": %s, \"median_ns\": %.1f, \"min_ns\": %u, \"floor\": %s, \"floor_ns\": %.1f, "
+                        "\"ratio\": %.3f",
+                     r.id.empty() ? "" : ("\"id\": " + quoted(r.id) + ", ").c_str(), quoted(r.name).c_str(),
+                     r.row.median, r.row.min, quoted(r.floor_name).c_str(), r.floor.median, r.ratio());
+        if (r.goal > 0) std::fprintf(f, ", \"goal_ratio\": %g", r.goal);
+        if (r.mix)
+            std::fprintf(f, ", \"verdicts\": %s, \"packets\": %llu", quoted(r.mix->shares).c_str(),
+                         static_cast<unsigned long long>(r.mix->packets));
+        if (!r.note.empty()) std::fprintf(f, ", \"note\": %s", quoted(r.note).c_str());
+        std::fprintf(f, "}%s\n", i + 1 < rows.size() ? "," : "");
+    }
+}
+
+void write_json(const std::string& path, const Options& o, double load_average, const Results& results) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) fail("writing " + path, errno);
+    std::fprintf(f, "{\n  \"repeat\": %u,\n  \"reps\": %d,\n  \"max_sources\": %u,\n  \"load_average\": %.2f,\n",
+                 o.repeat, o.reps, o.max_sources, load_average);
+    std::fprintf(f, "  \"rows\": [\n");
+    write_rows(f, results.rows);
+    std::fprintf(f, "  ],\n  \"variants\": [\n");
+    write_rows(f, results.variants);
+    std::fprintf(f, "  ]\n}\n");
+    if (std::fclose(f) != 0) fail("writing " + path, errno);
 }
 
 Options parse(int argc, char** argv) {
@@ -570,9 +635,10 @@ Options parse(int argc, char** argv) {
         else if (arg == "--max-sources") o.max_sources = value();
         else if (arg == "--list-entries") o.list_entries = value();
         else if (arg == "--variants") o.variants = true;
+        else if (arg == "--json" && i + 1 < argc) o.json = argv[++i];
         else {
-            std::fprintf(stderr,
-                         "usage: xdp_bench [--repeat N] [--reps R] [--max-sources N] [--list-entries N] [--variants]\n");
+            std::fprintf(stderr, "usage: xdp_bench [--repeat N] [--reps R] [--max-sources N] [--list-entries N] "
+                                 "[--variants] [--json FILE]\n");
             std::exit(arg == "--help" || arg == "-h" ? 0 : 2);
         }
     }
@@ -596,14 +662,19 @@ int main(int argc, char** argv) {
         pin_to_last_cpu();
         std::printf("xdp_bench: BPF_PROG_RUN, 64-byte IPv4/UDP packet, repeat %u, median of %d (min beside it)\n",
                     o.repeat, o.reps);
-        if (FILE* f = std::fopen("/proc/loadavg", "r")) {  // other work on the machine moves the memory-bound rows
+        double load_average = 0;  // other work on the machine moves the memory-bound rows
+        if (FILE* f = std::fopen("/proc/loadavg", "r")) {
             char line[64] = "";
-            if (std::fgets(line, sizeof line, f)) std::printf("load average at start: %s", line);
+            if (std::fgets(line, sizeof line, f)) {
+                std::printf("load average at start: %s", line);
+                load_average = std::strtod(line, nullptr);
+            }
             std::fclose(f);
         }
         const Results results = run_all(o);
         print_table("ns/packet, median of the runs; ratio = median / floor median", results.rows);
         if (o.variants) print_table("variants: where the time goes (no goals)", results.variants);
+        if (!o.json.empty()) write_json(o.json, o, load_average, results);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "xdp_bench: %s\n", e.what());

@@ -52,13 +52,138 @@ struct sluice_source_key {
 
 /* GCRA state: the theoretical arrival time, in bpf_ktime_get_coarse_ns()
  * time (CLOCK_MONOTONIC_COARSE), updated in place with compare-and-swap.
- * blocked_until_ns mirrors the source's block map entry, so a tracked source
- * costs one lookup per packet, not two; whoever blocks a source writes the
- * block map first, then this field if the source is tracked. */
+ * blocked_until_ns is set only when the program blocks a source over its
+ * rate and the block map is full: then the block holds while the source
+ * stays tracked. */
 struct sluice_source_state {
     __u64 tat_ns;
     __u64 blocked_until_ns;
 };
+
+/* The tracked sources: a hash table in an array map, so the program finds a
+ * source with inlined array lookups instead of a kernel hash-map call. A
+ * bucket holds SLUICE_SOURCE_WAYS slots (two cache lines); a new source takes
+ * the empty slot of its bucket, or the one whose source was least active
+ * (the smallest max(tat_ns, blocked_until_ns)), so a source over its rate,
+ * whose tat_ns runs ahead, is the last to go. There are two slots per
+ * xdp.max_sources, so that many sources fit with few pushed out by a full
+ * bucket (~4% when all are equally active). Only the program writes slots,
+ * apart from sluiced clearing blocked_until_ns on unblock:
+ *   - a slot is empty while its tat_ns is 0;
+ *   - to rewrite a slot (a new source, a block), the writer swaps tat_ns to
+ *     SLUICE_SOURCE_BUSY with compare-and-swap, writes, then stores tat_ns;
+ *     readers take a BUSY slot for no slot at all;
+ *   - a reader checks the key after reading tat_ns, and a decision made
+ *     from tat_ns holds only if tat_ns has not moved since. */
+#define SLUICE_SOURCE_WAYS 4
+#define SLUICE_SLOTS_PER_SOURCE 2
+#define SLUICE_SOURCE_BUSY (~(__u64)0)
+
+struct sluice_source_slot {
+    __u64 key[2]; /* the struct sluice_source_key, as two words */
+    struct sluice_source_state state;
+};
+
+struct sluice_source_bucket {
+    struct sluice_source_slot slot[SLUICE_SOURCE_WAYS];
+};
+
+/* One byte of the key's hash per slot, nonzero while the slot holds a source,
+ * packed for SLUICE_TAG_BUCKETS buckets per entry of the source_tags map: a
+ * source not in the table is told apart there (2 MB for 1M sources, mostly
+ * in cache) without reading its bucket (in DRAM). */
+#define SLUICE_TAG_BUCKETS 2
+
+struct sluice_source_tags {
+    __u8 tag[SLUICE_TAG_BUCKETS * SLUICE_SOURCE_WAYS];
+};
+
+/* The hash of a source key: the bucket is its low bits, the tag its top
+ * byte, the block filter uses bits 20-53. Both words mixed, then murmur3's
+ * 64-bit finalizer. Not keyed: sources made to collide only push each other
+ * out of their bucket (the least active goes), or cost a bucket read. */
+static inline __u64 sluice_source_hash(const struct sluice_source_key *key)
+{
+    __u64 words[2];
+    __builtin_memcpy(words, key->addr, sizeof words);
+    __u64 h = (words[0] * 0x9E3779B97F4A7C15ULL) ^ words[1];
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline __u8 sluice_source_tag(__u64 hash)
+{
+    return (__u8)(hash >> 56) | 1;
+}
+
+/* Buckets for max_sources sources: a power of two. */
+static inline __u32 sluice_source_buckets(__u32 max_sources)
+{
+    __u32 buckets = 1;
+    while ((__u64)buckets * SLUICE_SOURCE_WAYS < (__u64)max_sources * SLUICE_SLOTS_PER_SOURCE)
+        buckets <<= 1;
+    return buckets;
+}
+
+static inline __u32 sluice_source_tag_entries(__u32 buckets)
+{
+    return (buckets + SLUICE_TAG_BUCKETS - 1) / SLUICE_TAG_BUCKETS;
+}
+
+/* The block filter: may this source be in the block map? A source whose bits
+ * are not all set in either of two generations is not (no false negatives),
+ * so the packets of nearly every unblocked source skip the block map lookup.
+ * Each entry of the block_filter map holds a word of both generations (one
+ * cache line read); one entry more holds the current generation in bits[0].
+ *   - whoever blocks a source writes the block map first, then ORs the
+ *     source's bits into the current generation;
+ *   - sluiced rebuilds: it rewrites the other generation from the block map
+ *     (which drops the bits of expired and removed blocks), then makes it
+ *     the current one.
+ * Every block is then in one of the two: one added before the rebuild's
+ * snapshot is in it, one added after is in the generation current then,
+ * which the next rebuild rewrites from a snapshot that has it. */
+#define SLUICE_BLOCK_FILTER_GENERATIONS 2
+
+struct sluice_block_filter_entry {
+    __u64 bits[SLUICE_BLOCK_FILTER_GENERATIONS];
+};
+
+static inline __u64 sluice_block_filter_bits(__u64 hash)
+{
+    return (1ULL << ((hash >> 20) & 63)) | (1ULL << ((hash >> 26) & 63));
+}
+
+/* The entry holding the source's bits, of `words` per generation. */
+static inline __u32 sluice_block_filter_word(__u64 hash, __u32 words)
+{
+    return (__u32)(hash >> 32) & (words - 1);
+}
+
+/* Words per generation for max_blocked blocks: 16 bits per block, a power of
+ * two (at most ~1.5% false positives with the map full). */
+static inline __u32 sluice_block_filter_words(__u32 max_blocked)
+{
+    __u32 words = 1;
+    while (words * 4 < max_blocked)
+        words <<= 1;
+    return words;
+}
+
+static inline __u32 sluice_block_filter_entries(__u32 words)
+{
+    return words + 1;
+}
+
+/* The sizes the program declares, for loaders that set none. */
+#define SLUICE_DEFAULT_MAX_SOURCES 65536
+#define SLUICE_DEFAULT_MAX_BLOCKED 65536
+#define SLUICE_DEFAULT_SOURCE_BUCKETS (SLUICE_DEFAULT_MAX_SOURCES * SLUICE_SLOTS_PER_SOURCE / SLUICE_SOURCE_WAYS)
+#define SLUICE_DEFAULT_BLOCK_FILTER_WORDS (SLUICE_DEFAULT_MAX_BLOCKED / 4)
 
 enum sluice_block_origin {
     SLUICE_BLOCKED_BY_RATE = 1, /* xdp.block_on_exceed */
@@ -67,7 +192,7 @@ enum sluice_block_origin {
 };
 
 /* Block map value, keyed by struct sluice_source_key: the authority on
- * blocks (the sources LRU can lose entries). Packets are dropped while
+ * blocks (the sources table can lose entries). Packets are dropped while
  * now < expires_ns (CLOCK_MONOTONIC_COARSE); sluiced deletes expired
  * entries. */
 struct sluice_block_entry {
@@ -77,8 +202,8 @@ struct sluice_block_entry {
 };
 
 /* Per-CPU budget for tracking new sources: a GCRA of its own, so a spray of
- * spoofed sources costs one map insert per insert_interval_ns, not one per
- * packet. */
+ * spoofed sources takes one slot of the sources table per insert_interval_ns,
+ * not one per packet. */
 struct sluice_insert_budget {
     __u64 tat_ns;
 };

@@ -17,7 +17,11 @@ static_assert(sizeof(sluice_counter) == 16);
 static_assert(sizeof(sluice_lpm_key) == 20);
 static_assert(sizeof(sluice_source_key) == 16);
 static_assert(sizeof(sluice_source_state) == 16);
+static_assert(sizeof(sluice_source_slot) == 32);
+static_assert(sizeof(sluice_source_bucket) == 128);  // two cache lines
+static_assert(sizeof(sluice_source_tags) == SLUICE_TAG_BUCKETS * SLUICE_SOURCE_WAYS);
 static_assert(sizeof(sluice_block_entry) == 16);
+static_assert(sizeof(sluice_block_filter_entry) == 16);
 static_assert(sizeof(sluice_insert_budget) == 8);
 static_assert(offsetof(sluice_xdp_config, ifindex) == 56);
 static_assert(offsetof(sluice_xdp_config, port_bits) == 104);

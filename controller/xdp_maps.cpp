@@ -70,21 +70,22 @@ int Fd::release() {
 }
 
 XdpMaps::XdpMaps(const sluice_xdp& skeleton)
-    : config_(dup_fd(skeleton.maps.sluice_config)),
-      allow_(dup_fd(skeleton.maps.allow_cidrs)),
-      deny_(dup_fd(skeleton.maps.deny_cidrs)),
-      blocked_(dup_fd(skeleton.maps.blocked)),
-      sources_(dup_fd(skeleton.maps.sources)),
-      stats_(dup_fd(skeleton.maps.stats)) {}
+    : XdpMaps(Fds{dup_fd(skeleton.maps.sluice_config), dup_fd(skeleton.maps.allow_cidrs),
+                  dup_fd(skeleton.maps.deny_cidrs), dup_fd(skeleton.maps.blocked), dup_fd(skeleton.maps.sources),
+                  dup_fd(skeleton.maps.source_tags), dup_fd(skeleton.maps.block_filter),
+                  dup_fd(skeleton.maps.stats)}) {}
+
+XdpMaps::XdpMaps(Fds fds)
+    : fds_(std::move(fds)),
+      sources_(fds_.sources.get(), fds_.source_tags.get()),
+      block_filter_(fds_.block_filter.get()) {}
 
 std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::string& why) {
-    XdpMaps maps;
-    const std::pair<const char*, Fd*> wanted[] = {{"sluice_config", &maps.config_},
-                                                   {"allow_cidrs", &maps.allow_},
-                                                   {"deny_cidrs", &maps.deny_},
-                                                   {"blocked", &maps.blocked_},
-                                                   {"sources", &maps.sources_},
-                                                   {"stats", &maps.stats_}};
+    Fds fds;
+    const std::pair<const char*, Fd*> wanted[] = {{"sluice_config", &fds.config}, {"allow_cidrs", &fds.allow},
+                                                   {"deny_cidrs", &fds.deny},      {"blocked", &fds.blocked},
+                                                   {"sources", &fds.sources},      {"source_tags", &fds.source_tags},
+                                                   {"block_filter", &fds.block_filter}, {"stats", &fds.stats}};
     for (const auto& [name, fd] : wanted) {
         const std::string path = pin_path + "/" + name;
         *fd = Fd(bpf_obj_get(path.c_str()));
@@ -93,18 +94,23 @@ std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::st
             return std::nullopt;
         }
     }
-    return maps;
+    try {
+        return XdpMaps(std::move(fds));
+    } catch (const std::runtime_error& e) {  // pinned by a sluiced with another layout
+        why = e.what();
+        return std::nullopt;
+    }
 }
 
 void XdpMaps::write_config(const sluice_xdp_config& config) {
     const __u32 zero = 0;
-    if (bpf_map_update_elem(config_.get(), &zero, &config, BPF_ANY) != 0) fail("writing the XDP config", errno);
+    if (bpf_map_update_elem(fds_.config.get(), &zero, &config, BPF_ANY) != 0) fail("writing the XDP config", errno);
 }
 
 sluice_xdp_config XdpMaps::read_config() const {
     const __u32 zero = 0;
     sluice_xdp_config config{};
-    if (bpf_map_lookup_elem(config_.get(), &zero, &config) != 0) fail("reading the XDP config", errno);
+    if (bpf_map_lookup_elem(fds_.config.get(), &zero, &config) != 0) fail("reading the XDP config", errno);
     return config;
 }
 
@@ -127,33 +133,20 @@ void XdpMaps::sync_list(XdpList which, const std::vector<Cidr>& wanted) {
 
 bool XdpMaps::block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin) {
     sluice_block_entry entry{};
-    bool recorded = bpf_map_lookup_elem(blocked_.get(), &key, &entry) == 0 && entry.expires_ns >= until_ns;
+    bool recorded = bpf_map_lookup_elem(fds_.blocked.get(), &key, &entry) == 0 && entry.expires_ns >= until_ns;
     if (!recorded) {
         entry = {.expires_ns = until_ns, .origin = static_cast<__u32>(origin), .reserved = 0};
-        recorded = bpf_map_update_elem(blocked_.get(), &key, &entry, BPF_ANY) == 0;
+        recorded = bpf_map_update_elem(fds_.blocked.get(), &key, &entry, BPF_ANY) == 0;
         if (!recorded && errno != E2BIG && errno != ENOMEM) fail("adding a block to the XDP block map", errno);
     }
-    // Replacing a tracked source's state may lose a packet or two of its rate
-    // accounting that raced this write; the block is what matters here.
-    sluice_source_state state{};
-    if (bpf_map_lookup_elem(sources_.get(), &key, &state) == 0 && state.blocked_until_ns < until_ns) {
-        state.blocked_until_ns = until_ns;
-        if (bpf_map_update_elem(sources_.get(), &key, &state, BPF_EXIST) != 0 && errno != ENOENT)
-            fail("marking a tracked source blocked", errno);
-    }
+    if (recorded) block_filter_.add(key);
     return recorded;
 }
 
 bool XdpMaps::unblock(const sluice_source_key& key) {
-    bool was_blocked = bpf_map_delete_elem(blocked_.get(), &key) == 0;
+    bool was_blocked = bpf_map_delete_elem(fds_.blocked.get(), &key) == 0;
     if (!was_blocked && errno != ENOENT) fail("removing a block from the XDP block map", errno);
-    sluice_source_state state{};
-    if (bpf_map_lookup_elem(sources_.get(), &key, &state) == 0 && state.blocked_until_ns != 0) {
-        was_blocked = true;
-        state.blocked_until_ns = 0;
-        if (bpf_map_update_elem(sources_.get(), &key, &state, BPF_EXIST) != 0 && errno != ENOENT)
-            fail("clearing a tracked source's block", errno);
-    }
+    if (sources_.end_block(key)) was_blocked = true;
     return was_blocked;
 }
 
@@ -166,21 +159,30 @@ std::vector<BlockedSource> read_blocks(int blocked_fd) {
     return out;
 }
 
-std::vector<BlockedSource> XdpMaps::blocked() const { return read_blocks(blocked_.get()); }
+std::vector<BlockedSource> XdpMaps::blocked() const { return read_blocks(fds_.blocked.get()); }
 
 std::size_t XdpMaps::remove_expired_blocks(std::uint64_t now_ns) {
     std::size_t removed = 0;
+    std::vector<sluice_source_key> kept;
     for (const BlockedSource& source : blocked()) {
-        if (source.entry.expires_ns > now_ns) continue;
         // The program may have renewed it since it was read: delete only
         // while it is still expired. (A renewal racing this delete loses
         // the block, not the rate limit: the source is still rated.)
         sluice_block_entry current{};
-        if (bpf_map_lookup_elem(blocked_.get(), &source.key, &current) == 0 && current.expires_ns <= now_ns &&
-            bpf_map_delete_elem(blocked_.get(), &source.key) == 0)
+        if (source.entry.expires_ns <= now_ns && bpf_map_lookup_elem(fds_.blocked.get(), &source.key, &current) == 0 &&
+            current.expires_ns <= now_ns && bpf_map_delete_elem(fds_.blocked.get(), &source.key) == 0)
             ++removed;
+        else
+            kept.push_back(source.key);
     }
+    block_filter_.rebuild(kept);
     return removed;
+}
+
+void XdpMaps::rebuild_block_filter() {
+    std::vector<sluice_source_key> keys;
+    for (const BlockedSource& source : blocked()) keys.push_back(source.key);
+    block_filter_.rebuild(keys);
 }
 
 XdpStats XdpMaps::read_stats() const {
@@ -191,7 +193,7 @@ XdpStats XdpMaps::read_stats() const {
     for (__u32 slot = 0; slot < SLUICE_IFACE_SLOTS; ++slot) {
         for (__u32 stat = 0; stat < SLUICE_STAT_COUNT; ++stat) {
             const __u32 index = slot * SLUICE_STAT_COUNT + stat;
-            if (bpf_map_lookup_elem(stats_.get(), &index, per_cpu.data()) != 0) fail("reading XDP stats", errno);
+            if (bpf_map_lookup_elem(fds_.stats.get(), &index, per_cpu.data()) != 0) fail("reading XDP stats", errno);
             sluice_counter& sum = stats.slots[slot][stat];
             for (const sluice_counter& c : per_cpu) {
                 sum.packets += c.packets;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include "controller/xdp_abi.h"
+#include "controller/xdp_block_filter.h"
+#include "controller/xdp_source_table.h"
 #include "proxy/cidr.h"
 
 #include <array>
@@ -63,24 +65,36 @@ public:
     void sync_list(XdpList which, const std::vector<Cidr>& wanted);
 
     // Blocks `key` until `until_ns` (xdp_now_ns() time), replacing a shorter
-    // block: in the block map, then in the source's state if it is tracked
-    // (the program reads a tracked source's block from there). False when the
-    // block map is full.
+    // block: in the block map, then in the block filter. False when the block
+    // map is full.
     bool block(const sluice_source_key& key, std::uint64_t until_ns, sluice_block_origin origin);
-    // Ends `key`'s block: deletes its block map entry, then clears the block
-    // in its state if it is tracked. Whether either held one (expired or not).
+    // Ends `key`'s block: deletes its block map entry, then the block the
+    // program kept in its slot if it is tracked (see sluice_source_state).
+    // Whether either held one (expired or not).
     bool unblock(const sluice_source_key& key);
     std::vector<BlockedSource> blocked() const;
-    // Deletes entries expired at `now_ns`; returns how many.
+    // Deletes entries expired at `now_ns`, then rebuilds the block filter
+    // from the rest; returns how many were deleted.
     std::size_t remove_expired_blocks(std::uint64_t now_ns);
+    // Rebuilds the block filter from the block map: after loading, before
+    // the program runs, and after every change made without it.
+    void rebuild_block_filter();
+
+    const SourceTable& sources() const { return sources_; }
+    SourceTable& sources() { return sources_; }
 
     XdpStats read_stats() const;
 
 private:
-    XdpMaps() = default;
-    int list_fd(XdpList which) const { return which == XdpList::allow ? allow_.get() : deny_.get(); }
+    struct Fds {
+        Fd config, allow, deny, blocked, sources, source_tags, block_filter, stats;
+    };
+    explicit XdpMaps(Fds fds);
+    int list_fd(XdpList which) const { return which == XdpList::allow ? fds_.allow.get() : fds_.deny.get(); }
 
-    Fd config_, allow_, deny_, blocked_, sources_, stats_;
+    Fds fds_;
+    SourceTable sources_;
+    BlockFilter block_filter_;
 };
 
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #include "controller/xdp_program.h"
 
 #include "sluice_xdp.skel.h"
+#include "sluice_xdp_sizes.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -157,8 +158,8 @@ void XdpProgram::load(const XdpSettings& settings, const std::vector<std::uint32
     skeleton_->object = sluice_xdp__open();
     if (!skeleton_->object) unavailable_or_fail("opening the XDP program", errno);
     sluice_xdp& object = *skeleton_->object;
-    bpf_map__set_max_entries(object.maps.sources, settings.max_sources);
-    bpf_map__set_max_entries(object.maps.blocked, settings.max_blocked);
+    if (const int err = sluice_xdp_set_sizes(&object, settings.max_sources, settings.max_blocked))
+        unavailable_or_fail("sizing the XDP maps", -err);
 
     // Reuse what an earlier sluiced pinned; a map whose size or layout
     // changed is made anew (the block list is carried over).
@@ -185,6 +186,9 @@ void XdpProgram::load(const XdpSettings& settings, const std::vector<std::uint32
             bpf_map_update_elem(bpf_map__fd(object.maps.blocked), &source.key, &source.entry, BPF_NOEXIST);
     }
     maps_ = std::make_unique<XdpMaps>(object);
+    // The block map may have been carried over or reused without its filter:
+    // the filter must cover it before the program runs.
+    maps_->rebuild_block_filter();
 
     const int prog_fd = bpf_program__fd(object.progs.sluice_xdp);
     for (std::size_t i = 0; i < settings.interfaces.size(); ++i) {

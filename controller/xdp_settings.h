@@ -24,7 +24,7 @@ struct XdpSettings {
     std::vector<Cidr> allow;              // never limited
     std::vector<Cidr> deny;               // always dropped
     Nanos block_on_exceed = 0;            // 0 = drop the excess only
-    std::uint32_t max_sources = 262'144;  // LRU of tracked sources
+    std::uint32_t max_sources = 262'144;  // tracked sources (two table slots each)
     std::uint32_t max_blocked = 65'536;   // block map entries
     double new_sources_per_cpu = 20'000;  // tracked per second per CPU; the rest pass untracked
     std::string pin_path = "/sys/fs/bpf/sluice";

@@ -5,6 +5,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "sluice_xdp_abi.h"
+#include "lib/clock.h"
+
 char LICENSE[] SEC("license") = "GPL";
 
 struct key16 {
@@ -47,6 +50,22 @@ struct {
     __type(value, __u8);
 } trie4 SEC(".maps");
 
+/* Like sluice_xdp's sources table: buckets looked up by index. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1024);
+    __type(key, __u32);
+    __type(value, struct sluice_source_bucket);
+} buckets SEC(".maps");
+
+/* Like sluice_xdp's cpu_clocks. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct cpu_clock);
+} cpu_clocks SEC(".maps");
+
 /* The source the bench's packet carries: ::ffff:198.18.0.1. */
 static __always_inline void source16(__u8 *addr)
 {
@@ -76,6 +95,22 @@ SEC("xdp")
 int step_jiffies(struct xdp_md *ctx)
 {
     return bpf_jiffies64() ? XDP_DROP : XDP_PASS;
+}
+
+/* sluice_xdp's clock: bpf_jiffies64() (inlined) and a per-CPU entry; the
+ * helper once per tick. */
+SEC("xdp")
+int step_cached_clock(struct xdp_md *ctx)
+{
+    return coarse_now_ns(&cpu_clocks) ? XDP_DROP : XDP_PASS;
+}
+
+/* An array lookup, which the verifier inlines: no call. */
+SEC("xdp")
+int step_array(struct xdp_md *ctx)
+{
+    __u32 index = 7;
+    return bpf_map_lookup_elem(&buckets, &index) ? XDP_DROP : XDP_PASS;
 }
 
 /* A helper whose body is next to nothing: the price of a call and return.

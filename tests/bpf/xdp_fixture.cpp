@@ -3,6 +3,7 @@
 #include "controller/xdp_maps.h"
 
 #include "sluice_xdp.skel.h"
+#include "sluice_xdp_sizes.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -66,17 +67,15 @@ void XdpFixture::SetUp() {
     CPU_SET(sched_getcpu(), &one);
     ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0) << std::strerror(errno);
 
-    if (blocked_max_entries() == 0) {
-        skeleton_ = sluice_xdp__open_and_load();
-    } else {
-        skeleton_ = sluice_xdp__open();
-        if (skeleton_) {
-            check(bpf_map__set_max_entries(skeleton_->maps.blocked, blocked_max_entries()), "resize blocked");
-            if (const int err = sluice_xdp__load(skeleton_)) {
-                sluice_xdp__destroy(skeleton_);
-                skeleton_ = nullptr;
-                errno = -err;
-            }
+    skeleton_ = sluice_xdp__open();
+    if (skeleton_) {
+        const std::uint32_t sources = max_sources() ? max_sources() : SLUICE_DEFAULT_MAX_SOURCES;
+        const std::uint32_t blocks = blocked_max_entries() ? blocked_max_entries() : SLUICE_DEFAULT_MAX_BLOCKED;
+        check(sluice_xdp_set_sizes(skeleton_, sources, blocks), "size the maps");
+        if (const int err = sluice_xdp__load(skeleton_)) {
+            sluice_xdp__destroy(skeleton_);
+            skeleton_ = nullptr;
+            errno = -err;
         }
     }
     if (!skeleton_ && errno == EPERM)
@@ -128,6 +127,17 @@ bool XdpFixture::block(std::string_view address, std::uint64_t expires_ns, std::
 
 bool XdpFixture::unblock(std::string_view address) { return XdpMaps(*skeleton_).unblock(source_key(address)); }
 
+void XdpFixture::remove_expired_blocks() { XdpMaps(*skeleton_).remove_expired_blocks(now_ns()); }
+
+void XdpFixture::rebuild_block_filter() { XdpMaps(*skeleton_).rebuild_block_filter(); }
+
+void XdpFixture::write_block_entry_only(std::string_view address, std::uint64_t expires_ns) {
+    const sluice_source_key key = source_key(address);
+    const sluice_block_entry entry{.expires_ns = expires_ns, .origin = SLUICE_BLOCKED_BY_API, .reserved = 0};
+    check(bpf_map__update_elem(skeleton_->maps.blocked, &key, sizeof key, &entry, sizeof entry, BPF_ANY),
+          "write a block map entry");
+}
+
 std::optional<sluice_block_entry> XdpFixture::block_entry(std::string_view address) const {
     const sluice_source_key key = source_key(address);
     sluice_block_entry entry{};
@@ -136,31 +146,24 @@ std::optional<sluice_block_entry> XdpFixture::block_entry(std::string_view addre
 }
 
 void XdpFixture::set_source_state(std::string_view address, std::uint64_t tat_ns) {
-    const sluice_source_key key = source_key(address);
-    const sluice_source_state state{.tat_ns = tat_ns, .blocked_until_ns = 0};
-    check(bpf_map__update_elem(skeleton_->maps.sources, &key, sizeof key, &state, sizeof state, BPF_ANY),
-          "write source state");
+    XdpMaps(*skeleton_).sources().track(source_key(address), tat_ns);
 }
 
 std::optional<sluice_source_state> XdpFixture::source_state(std::string_view address) const {
-    const sluice_source_key key = source_key(address);
-    sluice_source_state state{};
-    if (bpf_map__lookup_elem(skeleton_->maps.sources, &key, sizeof key, &state, sizeof state, 0)) return std::nullopt;
-    return state;
+    return XdpMaps(*skeleton_).sources().state(source_key(address));
 }
 
 std::vector<std::array<std::uint8_t, 16>> XdpFixture::source_keys() const {
     std::vector<std::array<std::uint8_t, 16>> keys;
-    sluice_source_key key{};
-    const void* previous = nullptr;
-    while (bpf_map__get_next_key(skeleton_->maps.sources, previous, &key, sizeof key) == 0) {
+    for (const sluice_source_key& key : XdpMaps(*skeleton_).sources().keys()) {
         std::array<std::uint8_t, 16>& copy = keys.emplace_back();
         std::memcpy(copy.data(), key.addr, copy.size());
-        previous = &key;
     }
     std::sort(keys.begin(), keys.end());
     return keys;
 }
+
+int XdpFixture::program_fd() const { return bpf_program__fd(skeleton_->progs.sluice_xdp); }
 
 int XdpFixture::run(const Packet& packet) {
     // No context: the kernel then runs the program as if on loopback's
@@ -170,7 +173,7 @@ int XdpFixture::run(const Packet& packet) {
     opts.data_in = packet.data();
     opts.data_size_in = static_cast<std::uint32_t>(packet.size());
     opts.repeat = 1;
-    check(bpf_prog_test_run_opts(bpf_program__fd(skeleton_->progs.sluice_xdp), &opts), "BPF_PROG_RUN");
+    check(bpf_prog_test_run_opts(program_fd(), &opts), "BPF_PROG_RUN");
     return static_cast<int>(opts.retval);
 }
 

@@ -52,6 +52,14 @@ public:
     bool block(std::string_view address, std::uint64_t expires_ns, std::uint32_t origin = SLUICE_BLOCKED_BY_HTTP);
     // As sluiced unblocks a client (XdpMaps::unblock); whether it was blocked.
     bool unblock(std::string_view address);
+    // As sluiced's tick (XdpMaps::remove_expired_blocks, which rebuilds the
+    // block filter).
+    void remove_expired_blocks();
+    // As sluiced after loading (XdpMaps::rebuild_block_filter).
+    void rebuild_block_filter();
+    // Writes the block map alone, as a block map carried over from another
+    // program holds entries its block filter has not seen.
+    void write_block_entry_only(std::string_view address, std::uint64_t expires_ns);
     std::optional<sluice_block_entry> block_entry(std::string_view address) const;
     void set_source_state(std::string_view address, std::uint64_t tat_ns);
     std::optional<sluice_source_state> source_state(std::string_view address) const;
@@ -60,6 +68,7 @@ public:
 
     // The XDP action for one run of `packet`.
     int run(const Packet& packet);
+    int program_fd() const;
     // Counters of one stats slot, summed over all possible CPUs.
     StatRow stats(std::uint32_t slot = test_run_slot) const;
 
@@ -71,6 +80,7 @@ protected:
     void TearDown() override;
     // 0 keeps the size the program declares.
     virtual std::uint32_t blocked_max_entries() const { return 0; }
+    virtual std::uint32_t max_sources() const { return 0; }
 
 private:
     void add_to_list(bpf_map* trie, std::string_view cidr, std::uint32_t& entries);
