@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only those missing,
-# so `make run` and `make test` work on a fresh machine.
+# so `make run` and `make test` work on a fresh machine. With --bench, also the
+# peers and tools `make bench` runs (load generator, proxies, nftables, plots).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,9 @@ packages=(
   curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
 )
+if [ "${1:-}" = --bench ]; then
+  packages+=(wrk nginx-light haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
