@@ -18,8 +18,8 @@ constexpr auto counter = MetricType::counter;
 constexpr auto gauge = MetricType::gauge;
 
 // A policy built without counters (tests) reads as zeros.
-std::uint64_t read(const QuotaCounters* counters, std::atomic<std::uint64_t> QuotaCounters::*outcome) {
-    return counters ? (counters->*outcome).load(std::memory_order_relaxed) : 0;
+std::uint64_t read(const QuotaCounters* counters, QuotaCounters::Outcome outcome) {
+    return counters ? counters->total(outcome) : 0;
 }
 
 // One sample per interface and verdict, of the packets or the bytes.
@@ -42,17 +42,17 @@ void write_build_metrics(PrometheusText& out, std::string_view version) {
 void write_quota_metrics(PrometheusText& out, const Policy& policy) {
     out.single("sluice_quotas", gauge, "Quotas in force.", policy.quotas().size());
 
-    constexpr std::pair<std::string_view, std::atomic<std::uint64_t> QuotaCounters::*> outcomes[] = {
-        {"allowed", &QuotaCounters::allowed},
-        {"limited", &QuotaCounters::limited},
-        {"dry_run", &QuotaCounters::dry_run},
+    constexpr std::pair<std::string_view, QuotaCounters::Outcome> outcomes[] = {
+        {"allowed", QuotaCounters::Outcome::allowed},
+        {"limited", QuotaCounters::Outcome::limited},
+        {"dry_run", QuotaCounters::Outcome::dry_run},
     };
     out.family("sluice_requests_total", counter,
                "Requests each quota counted, by its own verdict: allowed, limited (refused), or dry_run (a "
                "dry-run quota would have refused).");
     for (const CompiledQuota& q : policy.quotas()) {
-        for (const auto& [outcome, field] : outcomes)
-            out.sample({{"quota", q.spec.name}, {"outcome", outcome}}, read(q.counters.get(), field));
+        for (const auto& [name, outcome] : outcomes)
+            out.sample({{"quota", q.spec.name}, {"outcome", name}}, read(q.counters.get(), outcome));
     }
 }
 

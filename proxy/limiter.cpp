@@ -35,11 +35,10 @@ struct PolicyHolder {
 void count_outcomes(const Decision& d) {
     for (std::size_t i = 0; i < d.outcomes.size(); ++i) {
         const QuotaOutcome& o = d.outcomes[i];
-        QuotaCounters& counters = *o.quota->counters;
-        std::atomic<std::uint64_t>& counter = o.allowed ? counters.allowed
-                                              : o.quota->spec.mode == QuotaMode::dry_run ? counters.dry_run
-                                                                                         : counters.limited;
-        counter.fetch_add(1, std::memory_order_relaxed);
+        using Outcome = QuotaCounters::Outcome;
+        o.quota->counters->count(o.allowed                                    ? Outcome::allowed
+                                 : o.quota->spec.mode == QuotaMode::dry_run ? Outcome::dry_run
+                                                                            : Outcome::limited);
     }
 }
 

@@ -5,6 +5,19 @@
 #include <functional>
 
 namespace sluice {
+
+std::uint64_t QuotaCounters::total(Outcome outcome) const {
+    std::uint64_t sum = 0;
+    for (const Stripe& stripe : stripes_) sum += stripe[static_cast<std::size_t>(outcome)].load(std::memory_order_relaxed);
+    return sum;
+}
+
+std::size_t QuotaCounters::this_threads_stripe() {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+    return mine;
+}
+
 namespace {
 
 // Counters belong to a quota's name and limit: a reload that leaves both

@@ -73,7 +73,7 @@ TEST_F(ControlPlaneTest, ChangingOneQuotaKeepsTheCountersOfTheOthers) {
     request("/file");
     ASSERT_TRUE(control->put_quota(testing::make_quota("api-quota", "/api", 5, 1min)).ok());
     EXPECT_EQ(request("/file").outcomes[0].remaining, 0u);  // the second of 2: the first still counts
-    EXPECT_EQ(limiter->policy()->find("file-quota")->counters->allowed, 2u);
+    EXPECT_EQ(limiter->policy()->find("file-quota")->counters->total(QuotaCounters::Outcome::allowed), 2u);
 }
 
 TEST_F(ControlPlaneTest, FileQuotasCannotBeChangedOrDeletedThroughTheApi) {

@@ -302,17 +302,17 @@ TEST_F(LimiterTest, CountersHoldEachQuotasOwnVerdictAcrossPolicyChanges) {
     use({per_ip, dry});
     for (int i = 0; i < 3; ++i) request("GET", "/d");
     const CompiledQuota& counted = *limiter->policy()->find("per-ip");
-    EXPECT_EQ(counted.counters->allowed, 2u);
-    EXPECT_EQ(counted.counters->limited, 1u);
+    EXPECT_EQ(counted.counters->total(QuotaCounters::Outcome::allowed), 2u);
+    EXPECT_EQ(counted.counters->total(QuotaCounters::Outcome::limited), 1u);
     const QuotaCounters& dry_counters = *limiter->policy()->find("dry")->counters;
-    EXPECT_EQ(dry_counters.allowed, 1u);
-    EXPECT_EQ(dry_counters.dry_run, 2u);  // its own verdict: the third was refused by per-ip as well
+    EXPECT_EQ(dry_counters.total(QuotaCounters::Outcome::allowed), 1u);
+    EXPECT_EQ(dry_counters.total(QuotaCounters::Outcome::dry_run), 2u);  // its own verdict: the third was refused by per-ip as well
 
     per_ip.rate = 5;
     const Policy* before = limiter->policy().get();
     limiter->set_policy(std::make_shared<const Policy>(std::vector<Quota>{per_ip}, HeaderStyle::draft, QuotaSettings{}, before));
     request("GET", "/x");
-    EXPECT_EQ(limiter->policy()->find("per-ip")->counters->allowed, 3u);
+    EXPECT_EQ(limiter->policy()->find("per-ip")->counters->total(QuotaCounters::Outcome::allowed), 3u);
 }
 
 TEST_F(LimiterBlockTest, BlockedClientIsRefusedWithTheBlocksRetryAfter) {
