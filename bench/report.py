@@ -286,7 +286,8 @@ def markdown(run, findings):
 # ---------------------------------------------------------------- plots
 
 def gnuplot(script, data, work):
-    (work / "data.dat").write_text(data)
+    """`data`'s first line names its columns; gnuplot reads it as a comment."""
+    (work / "data.dat").write_text("# " + data)
     subprocess.run(["gnuplot"], input=f"cd '{work}'\n" + script, text=True, check=True)
 
 
@@ -294,9 +295,10 @@ BARS = """set terminal pngcairo size 900,480 font ',10'
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.85 border -1
-set key top right
+set key outside right top
 set grid ytics
 set xtics noenhanced
+set yrange [0:*]
 """
 
 
@@ -314,7 +316,7 @@ def plot_http(http, results, work):
                 v = s["results"][p]
                 data += f"{s['id']}/{p} {v['p50_ms']} {v['p99_ms']} {v['p999_ms']}\n"
     gnuplot(BARS + f"set output '{results}/http_latency.png'\nset title 'HTTP latency, ms (log scale, lower is better)'\n"
-            "set logscale y\nset xtics rotate by -35\nset bmargin 9\n"
+            "set yrange [*:*]\nset logscale y\nset xtics rotate by -35\nset bmargin 9\n"
             "plot 'data.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'\n",
             data, work)
 
