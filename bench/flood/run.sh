@@ -65,8 +65,8 @@ readonly legit_delay_ms=20      # one request per 20 ms on one connection
 readonly warmup_s=1             # flood before the measured window: meters and LRU settle
 readonly variants=(sluice_xdp nftables_meter nftables_ingress none)
 
-# shellcheck source=bench/runner_args.sh
-source "${here}/../runner_args.sh"
+# shellcheck source=bench/runner_common.sh
+source "${here}/../runner_common.sh"
 rounds=3
 duration_s=5
 parse_runner_args "$@"
@@ -95,16 +95,6 @@ run_dir="$(mktemp -d /tmp/sluice-flood-bench.XXXXXX)"
 chmod 755 "${run_dir}"
 readonly run_dir
 declare -a started=()  # pids of every background process this script started
-
-# Stops one background process this script started and forgets it.
-stop_pid() {
-    local pid="$1" p
-    local -a kept=()
-    for p in "${started[@]}"; do [[ "${p}" == "${pid}" ]] || kept+=("${p}"); done
-    started=("${kept[@]}")
-    kill -TERM "${pid}" 2>/dev/null || return 0
-    wait "${pid}" 2>/dev/null || true
-}
 
 # Everything this bench creates, whether this run or a killed one made it.
 remove_network() {

@@ -30,8 +30,8 @@ readonly wrk_connections=64
 readonly wrk_timeout=2s
 readonly warmup_s=2
 
-# shellcheck source=bench/runner_args.sh
-source "${here}/../runner_args.sh"
+# shellcheck source=bench/runner_common.sh
+source "${here}/../runner_common.sh"
 rounds=3
 duration_s=10
 parse_runner_args "$@"
@@ -52,17 +52,6 @@ run_dir="$(mktemp -d /tmp/sluice-http-bench.XXXXXX)"
 chmod 755 "${run_dir}"
 readonly run_dir
 declare -a started=()  # pids of every server this script started
-
-# Stops one server this script started and forgets it (its pid may be
-# reused once it is gone).
-stop_pid() {
-    local pid="$1" p
-    local -a kept=()
-    for p in "${started[@]}"; do [[ "${p}" == "${pid}" ]] || kept+=("${p}"); done
-    started=("${kept[@]}")
-    kill -TERM "${pid}" 2>/dev/null || return 0
-    wait "${pid}" 2>/dev/null || true
-}
 
 cleanup() {
     local pid

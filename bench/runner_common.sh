@@ -1,5 +1,6 @@
 # Sourced by the part runners (bench/http/run.sh, bench/flood/run.sh): their
-# common command line, `--build DIR --out FILE [--quick]`.
+# common command line, `--build DIR --out FILE [--quick]`, and the stopping of
+# the processes they started (pids kept in their array `started`).
 #
 #   rounds=3 duration_s=10 parse_runner_args "$@"
 #
@@ -24,4 +25,15 @@ parse_runner_args() {
         esac
     done
     [[ -n "${build_dir}" && -n "${out}" ]] || runner_usage
+}
+
+# Stops one background process the runner started and forgets it (its pid
+# may be reused once it is gone).
+stop_pid() {
+    local pid="$1" p
+    local -a kept=()
+    for p in "${started[@]}"; do [[ "${p}" == "${pid}" ]] || kept+=("${p}"); done
+    started=("${kept[@]}")
+    kill -TERM "${pid}" 2>/dev/null || return 0
+    wait "${pid}" 2>/dev/null || true
 }
