@@ -87,13 +87,6 @@ struct {
     __type(value, struct sluice_insert_budget);
 } insert_budget SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct cpu_clock);
-} cpu_clocks SEC(".maps");
-
 static __always_inline __u32 iface_slot(const struct sluice_xdp_config *cfg, __u32 ifindex)
 {
 #pragma unroll
@@ -207,7 +200,7 @@ static __always_inline __u32 decide(const struct sluice_xdp_config *cfg, void *d
     struct source_place place;
     place_source(&place, &source_tags, &key, hash, source_bucket_mask);
     struct sluice_source_slot *slot = find_source(&place, &sources);
-    __u64 now = coarse_now_ns(&cpu_clocks);
+    __u64 now = coarse_now_ns();
     if (now < blocked_until(&key, hash, &place, slot))
         return SLUICE_DROP_BLOCKED;
 

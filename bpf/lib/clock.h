@@ -15,11 +15,18 @@ struct cpu_clock {
     __u64 now_ns;
 };
 
-/* cpu_clocks: a one-entry BPF_MAP_TYPE_PERCPU_ARRAY of struct cpu_clock. */
-static __always_inline __u64 coarse_now_ns(void *cpu_clocks)
+/* Each program that includes this header gets its own. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct cpu_clock);
+} cpu_clocks SEC(".maps");
+
+static __always_inline __u64 coarse_now_ns(void)
 {
     __u32 zero = 0;
-    struct cpu_clock *clock = bpf_map_lookup_elem(cpu_clocks, &zero);
+    struct cpu_clock *clock = bpf_map_lookup_elem(&cpu_clocks, &zero);
     if (!clock)
         return bpf_ktime_get_coarse_ns();
     __u64 jiffies = bpf_jiffies64();

@@ -14,16 +14,6 @@
 namespace sluice::bpftest {
 namespace {
 
-constexpr std::uint64_t second_ns = 1'000'000'000;
-constexpr std::uint64_t hour_ns = 3600 * second_ns;
-
-// A TCP SYN to port 80 from `source`, IPv4 or IPv6 by the address's form.
-Packet from(std::string_view source) {
-    if (source.find(':') == std::string_view::npos)
-        return PacketBuilder().ipv4(source, "198.51.100.1").tcp(40000, 80).build();
-    return PacketBuilder().ipv6(source, "2001:db8:ffff::1").tcp(40000, 80).build();
-}
-
 // Distance between two clock readings, for "about now + x" checks.
 std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
 

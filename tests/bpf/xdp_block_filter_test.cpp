@@ -15,11 +15,6 @@
 namespace sluice::bpftest {
 namespace {
 
-constexpr std::uint64_t second_ns = 1'000'000'000;
-constexpr std::uint64_t hour_ns = 3600 * second_ns;
-
-Packet from(std::string_view source) { return PacketBuilder().ipv4(source, "198.51.100.1").tcp(40000, 80).build(); }
-
 using XdpBlockFilterTest = XdpFixture;
 
 TEST_F(XdpBlockFilterTest, RebuildsKeepLiveBlocksAndForgetExpiredOnes) {

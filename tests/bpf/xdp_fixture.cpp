@@ -20,6 +20,12 @@
 
 namespace sluice::bpftest {
 
+Packet from(std::string_view source) {
+    if (source.find(':') == std::string_view::npos)
+        return PacketBuilder().ipv4(source, "198.51.100.1").tcp(40000, 80).build();
+    return PacketBuilder().ipv6(source, "2001:db8:ffff::1").tcp(40000, 80).build();
+}
+
 namespace {
 
 // libbpf returns -errno; a failed map write is a broken test, not a verdict.

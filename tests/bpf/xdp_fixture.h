@@ -30,6 +30,12 @@ inline constexpr std::uint32_t test_run_slot = SLUICE_MAX_INTERFACES;
 
 using StatRow = std::array<sluice_counter, SLUICE_STAT_COUNT>;
 
+inline constexpr std::uint64_t second_ns = 1'000'000'000;
+inline constexpr std::uint64_t hour_ns = 3600 * second_ns;
+
+// A TCP SYN to port 80 from `source`, IPv4 or IPv6 by the address's form.
+Packet from(std::string_view source);
+
 // Config helpers, mirroring what sluiced writes.
 void set_rate(sluice_xdp_config& config, std::uint64_t emission_ns, std::uint64_t burst);
 void set_ports(sluice_xdp_config& config, std::initializer_list<std::uint16_t> ports);

@@ -25,15 +25,6 @@
 namespace sluice::bpftest {
 namespace {
 
-constexpr std::uint64_t second_ns = 1'000'000'000;
-constexpr std::uint64_t hour_ns = 3600 * second_ns;
-
-Packet from(std::string_view source) {
-    if (source.find(':') == std::string_view::npos)
-        return PacketBuilder().ipv4(source, "198.51.100.1").tcp(40000, 80).build();
-    return PacketBuilder().ipv6(source, "2001:db8:ffff::1").tcp(40000, 80).build();
-}
-
 // One bucket (two slots per source): every source competes for its slots.
 class XdpOneBucketTest : public XdpFixture {
 protected:

@@ -20,9 +20,6 @@
 namespace sluice::bpftest {
 namespace {
 
-constexpr std::uint64_t second_ns = 1'000'000'000;
-constexpr std::uint64_t hour_ns = 3600 * second_ns;
-
 constexpr const char* v4_source = "192.0.2.10";
 constexpr const char* v4_source_cidr = "192.0.2.10/32";
 constexpr const char* v4_destination = "198.51.100.1";
