@@ -69,6 +69,14 @@ TaskOf<Stream> read_until(Stream& stream, boost::beast::flat_buffer& buffer, Par
 
 }  // namespace detail
 
+// Reads one whole message (e.g. an upstream's response, or a request's body
+// after its header) within the stream's deadline.
+template <class Stream, class Parser>
+detail::TaskOf<Stream> read_message(Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser) {
+    parser.eager(true);
+    return detail::read_until(stream, buffer, parser, [](const Parser& p) { return p.is_done(); });
+}
+
 // Reads one whole request within the stream's deadline, answering
 // "Expect: 100-continue" before the body is read.
 template <class Stream>
@@ -84,16 +92,7 @@ detail::TaskOf<Stream> read_request(Stream& stream, boost::beast::flat_buffer& b
                                           detail::redirect_to<Stream>(ec));
         if (ec) co_return ec;
     }
-    parser.eager(true);
-    co_return co_await detail::read_until(stream, buffer, parser, [](const RequestParser& p) { return p.is_done(); });
-}
-
-// Reads one whole message (e.g. an upstream's response) within the stream's
-// deadline.
-template <class Stream, class Parser>
-detail::TaskOf<Stream> read_message(Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser) {
-    parser.eager(true);
-    return detail::read_until(stream, buffer, parser, [](const Parser& p) { return p.is_done(); });
+    co_return co_await read_message(stream, buffer, parser);
 }
 
 // Closing a socket with unread input resets the connection, and the reset can

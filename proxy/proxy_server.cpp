@@ -13,7 +13,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -55,7 +54,6 @@ constexpr std::chrono::milliseconds accept_backoff{100};
 
 constexpr beast::string_view x_forwarded_for = "X-Forwarded-For";
 
-auto redirect(beast::error_code& ec) { return net::redirect_error(net::use_awaitable_t<ProxyExecutor>{}, ec); }
 
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 beast::string_view beast_view(std::string_view s) { return {s.data(), s.size()}; }
@@ -414,7 +412,7 @@ private:
                             const Framing& framing) {
         append_upstream_request(out_, request, forwarded_for, peer_text_, context_.pool.name());
         const std::optional<UpstreamFailure> failure =
-            co_await context_.pool.exchange(out_, request.method(), framing.head, response_);
+            co_await context_.pool.exchange(out_, request.method(), response_);
         out_.clear();
         const HeaderFields rate_limit = rate_limit_headers(decision);
         if (failure) {
@@ -431,10 +429,13 @@ private:
 
     // Sends out_ to the client; false when that failed.
     ProxyTask<bool> write() {
-        socket_.expires_after(settings_.client_timeout);
         beast::error_code ec;
         const std::size_t sent = socket_.send_now(out_, ec);
-        if (!ec && sent < out_.size()) ec = co_await socket_.send_rest(std::string_view(out_).substr(sent));
+        if (!ec && sent < out_.size()) {
+            // Only a send that has to wait needs a deadline; send_now rarely leaves any.
+            socket_.expires_after(settings_.client_timeout);
+            ec = co_await socket_.send_rest(std::string_view(out_).substr(sent));
+        }
         co_return !ec;
     }
 

@@ -1,6 +1,5 @@
 #include "proxy/timed_socket.h"
 
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/write.hpp>
 
 
@@ -50,7 +49,6 @@ void TimedSocket::arm(const std::shared_ptr<State>& state) {
 
 namespace {
 
-auto redirect(beast::error_code& ec) { return net::redirect_error(net::use_awaitable_t<ProxyExecutor>{}, ec); }
 
 bool would_block(const beast::error_code& ec) { return ec == net::error::would_block || ec == net::error::try_again; }
 

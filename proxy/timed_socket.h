@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
@@ -82,6 +83,12 @@ private:
 
     std::shared_ptr<State> state_;  // shared with the pending timer's handler
 };
+
+// Completion token for a proxy coroutine: the error goes into `ec` instead of
+// an exception.
+inline auto redirect(boost::beast::error_code& ec) {
+    return boost::asio::redirect_error(boost::asio::use_awaitable_t<ProxyExecutor>{}, ec);
+}
 
 // Lets the event loop's other work run first. Right after sending to a peer
 // its answer cannot be there yet: reading at once would find nothing and

@@ -2,7 +2,6 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -152,7 +151,8 @@ UpstreamPool::UpstreamPool(ProxyExecutor executor, std::vector<tcp::endpoint> en
       response_timeout_(settings.upstream_timeout) {}
 
 ProxyTask<std::optional<UpstreamFailure>> UpstreamPool::exchange(std::string_view request, http::verb method,
-                                                                 bool head, UpstreamResponse& response) {
+                                                                 UpstreamResponse& response) {
+    const bool head = method == http::verb::head;
     // An idempotent request that finds its connection closed is retried
     // (below); only the others pay a syscall to check first.
     const bool retriable = idempotent(method);
@@ -188,7 +188,7 @@ ProxyTask<beast::error_code> UpstreamPool::connect(Connection& connection) {
     TimedSocket& socket = connection.socket;
     socket.expires_after(connect_timeout_);
     co_await net::async_connect(socket.socket(), endpoints_,
-                                net::redirect_error(net::use_awaitable_t<ProxyExecutor>{}, ec));
+                                redirect(ec));
     if (socket.timed_out()) co_return beast::error::timeout;
     if (!ec) socket.socket().set_option(tcp::no_delay(true), ec);
     co_return ec;

@@ -59,12 +59,12 @@ public:
                  const ProxySettings& settings);
 
     // Sends `request` (a whole serialized HTTP/1.1 request; `method` is its
-    // method) and reads the answer into `response` (`head`: the answer to a
-    // HEAD request, which has no body); nullopt when that worked. Uses an
+    // method) and reads the answer into `response` (to a HEAD request: no
+    // body); nullopt when that worked. Uses an
     // idle connection when there is one and keeps the connection afterwards
     // if the upstream allows it.
     ProxyTask<std::optional<UpstreamFailure>> exchange(std::string_view request, boost::beast::http::verb method,
-                                                       bool head, UpstreamResponse& response);
+                                                       UpstreamResponse& response);
 
     const std::string& name() const { return name_; }  // "host:port"
 
