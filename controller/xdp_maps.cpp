@@ -179,11 +179,7 @@ std::size_t XdpMaps::remove_expired_blocks(std::uint64_t now_ns) {
     return removed;
 }
 
-void XdpMaps::rebuild_block_filter() {
-    std::vector<sluice_source_key> keys;
-    for (const BlockedSource& source : blocked()) keys.push_back(source.key);
-    block_filter_.rebuild(keys);
-}
+void XdpMaps::rebuild_block_filter() { block_filter_.rebuild(all_keys<sluice_source_key>(fds_.blocked.get())); }
 
 XdpStats XdpMaps::read_stats() const {
     const int cpus = libbpf_num_possible_cpus();

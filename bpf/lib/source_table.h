@@ -72,6 +72,8 @@ static __always_inline __u64 slot_block(const struct sluice_source_slot *slot, c
 {
     __u64 tat = read_tat(slot);
     __u64 until = *(volatile const __u64 *)&slot->state.blocked_until_ns;
+    if (!until)
+        return 0; /* the usual case: no block kept, nothing to check */
     if (tat == SLUICE_SOURCE_BUSY || !holds(slot, key) || read_tat(slot) != tat)
         return 0;
     return until;

@@ -75,9 +75,7 @@ void XdpFixture::SetUp() {
 
     skeleton_ = sluice_xdp__open();
     if (skeleton_) {
-        const std::uint32_t sources = max_sources() ? max_sources() : SLUICE_DEFAULT_MAX_SOURCES;
-        const std::uint32_t blocks = blocked_max_entries() ? blocked_max_entries() : SLUICE_DEFAULT_MAX_BLOCKED;
-        check(sluice_xdp_set_sizes(skeleton_, sources, blocks), "size the maps");
+        check(sluice_xdp_set_sizes(skeleton_, max_sources(), blocked_max_entries()), "size the maps");
         if (const int err = sluice_xdp__load(skeleton_)) {
             sluice_xdp__destroy(skeleton_);
             skeleton_ = nullptr;

@@ -84,9 +84,8 @@ public:
 protected:
     void SetUp() override;
     void TearDown() override;
-    // 0 keeps the size the program declares.
-    virtual std::uint32_t blocked_max_entries() const { return 0; }
-    virtual std::uint32_t max_sources() const { return 0; }
+    virtual std::uint32_t blocked_max_entries() const { return SLUICE_DEFAULT_MAX_BLOCKED; }
+    virtual std::uint32_t max_sources() const { return SLUICE_DEFAULT_MAX_SOURCES; }
 
 private:
     void add_to_list(bpf_map* trie, std::string_view cidr, std::uint32_t& entries);
