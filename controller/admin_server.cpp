@@ -1,6 +1,7 @@
 #include "controller/admin_server.h"
 
 #include "proxy/http_io.h"
+#include "proxy/log.h"
 
 #include <utility>  // before awaitable.hpp, which uses std::exchange without it (Boost 1.74)
 
@@ -134,7 +135,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, AdminApi& api, const A
         Connection connection(std::move(socket), api, settings);
         co_await connection.serve();
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "sluiced: admin connection: %s\n", e.what());
+        log(LogLevel::warning, "admin connection: %s", e.what());
     }
 }
 
@@ -144,7 +145,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, AdminApi& api, const A
         tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            std::fprintf(stderr, "sluiced: admin accept: %s\n", ec.message().c_str());
+            log(LogLevel::warning, "admin accept: %s", ec.message().c_str());
             continue;
         }
         net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), api, settings), net::detached);

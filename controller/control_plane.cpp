@@ -7,6 +7,7 @@
 #include "controller/state_file.h"
 #include "controller/xdp_controller.h"
 #include "proxy/quota_matcher.h"
+#include "proxy/log.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -272,7 +273,7 @@ void ControlPlane::tick() {
     const Change saved = save_blocks();
     if (!saved.ok()) {
         ++counters_.saves_failed;
-        std::fprintf(stderr, "sluiced: %s\n", saved.message.c_str());
+        log(LogLevel::error, "%s", saved.message.c_str());
     }
 }
 

@@ -1,11 +1,12 @@
 // sluiced: loads the configuration, then serves the HTTP data path until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM, telling systemd how it goes (sd_notify).
 #include "controller/admin_api.h"
 #include "controller/admin_server.h"
 #include "controller/admin_token.h"
 #include "controller/config.h"
 #include "controller/control_plane.h"
 #include "controller/metrics.h"
+#include "controller/service_manager.h"
 #include "controller/xdp_controller.h"
 #include "controller/xdp_report.h"
 #include "proxy/block_list.h"
@@ -13,10 +14,12 @@
 #include "proxy/keyed_hash.h"
 #include "proxy/limiter.h"
 #include "proxy/local_store.h"
+#include "proxy/log.h"
 #include "proxy/policy.h"
 #include "proxy/proxy_server.h"
 #include "proxy/upstream_pool.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -35,11 +38,11 @@ using namespace sluice;
 
 constexpr std::string_view version = SLUICE_VERSION;
 constexpr std::string_view usage_line =
-    "usage: sluiced --config FILE [--check | --xdp-stats | --xdp-detach] | --help | --version";
+    "usage: sluiced --config FILE [--check | --xdp-stats | --xdp-detach | --service-stopped] | --help | --version";
 
 struct Options {
     std::string config;
-    enum class Action { serve, check, xdp_stats, xdp_detach } action = Action::serve;
+    enum class Action { serve, check, xdp_stats, xdp_detach, service_stopped } action = Action::serve;
 };
 
 int usage_error(std::string_view problem) {
@@ -57,11 +60,16 @@ void print_help() {
                 "                 the pins of FILE's xdp.pin_path; works while sluiced runs)\n"
                 "  --xdp-detach   detach the XDP program from every interface and remove its\n"
                 "                 pins (block list, counters); sluiced itself leaves it\n"
-                "                 attached on exit unless xdp.detach_on_exit is set\n"
+                "                 attached on exit unless xdp.detach_on_stop is set\n"
+                "  --service-stopped\n"
+                "                 what sluice.service runs after `systemctl stop` (not after a\n"
+                "                 restart): --xdp-detach if xdp.detach_on_stop is set\n"
                 "  --help         this text\n"
                 "  --version      the version\n\n"
                 "Signals: SIGINT and SIGTERM stop sluiced; SIGHUP reloads FILE (quotas and XDP\n"
-                "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n",
+                "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n"
+                "Under systemd (Type=notify) it reports READY=1 once serving, a STATUS= line, and\n"
+                "pings the watchdog while its event loops answer.\n",
                 static_cast<int>(usage_line.size()), usage_line.data());
 }
 
@@ -80,8 +88,8 @@ sigset_t handled_signals() {
 }
 
 void reload_failed(const std::vector<std::string>& reasons) {
-    for (const std::string& reason : reasons) std::fprintf(stderr, "sluiced: reload: %s\n", reason.c_str());
-    std::fprintf(stderr, "sluiced: reload failed: the running configuration stays\n");
+    for (const std::string& reason : reasons) log(LogLevel::error, "reload: %s", reason.c_str());
+    log(LogLevel::error, "reload failed: the running configuration stays");
 }
 
 // SIGHUP: reads the config again. An invalid one is reported and the running
@@ -101,57 +109,116 @@ void note_restart_settings(const Config& started, const Config& next) {
         {next.state_dir != started.state_dir, "state_dir"},
     };
     for (const auto& [changed, what] : changes)
-        if (changed) std::fprintf(stderr, "sluiced: reload: %s changed: it takes effect when sluiced restarts\n", what);
+        if (changed) log(LogLevel::warning, "reload: %s changed: it takes effect when sluiced restarts", what);
 }
 
-void reload(const std::string& file, const Config& started, ControlPlane& control, XdpController* xdp) {
+// Returns whether the new config is in force.
+bool reload(const std::string& file, const Config& started, ControlPlane& control, XdpController* xdp) {
     const ConfigLoad load = load_config(file);
     if (!load.ok()) {
         control.count_failed_reload();
         std::vector<std::string> reasons;
         for (const ConfigError& error : load.errors) reasons.push_back(to_string(error));
         reload_failed(reasons);
-        return;
+        return false;
     }
     const Config& next = load.config;
     if (const std::vector<std::string> clashes = control.reload(next); !clashes.empty()) {
         reload_failed(clashes);
-        return;
+        return false;
     }
     note_restart_settings(started, next);
     if (xdp && next.xdp) {
         try {
-            for (const std::string& note : xdp->apply(*next.xdp)) std::fprintf(stderr, "sluiced: reload: %s\n", note.c_str());
+            for (const std::string& note : xdp->apply(*next.xdp)) log(LogLevel::warning, "reload: %s", note.c_str());
             xdp->set_trusted_proxies(next.proxy.trusted_proxies);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "sluiced: reload: XDP maps not updated: %s\n", e.what());
+            log(LogLevel::error, "reload: XDP maps not updated: %s", e.what());
         }
     } else if (xdp) {
-        std::fprintf(stderr, "sluiced: reload: the xdp section is gone; XDP stays attached until sluiced --xdp-detach\n");
+        log(LogLevel::warning, "reload: the xdp section is gone; XDP stays attached until sluiced --xdp-detach");
     } else if (next.xdp) {
-        std::fprintf(stderr, "sluiced: reload: XDP was off at start; restart sluiced to start it\n");
+        log(LogLevel::warning, "reload: XDP was off at start; restart sluiced to start it");
     }
-    std::fprintf(stderr, "sluiced: reloaded %s: %zu quotas\n", file.c_str(), next.quotas.size());
+    log(LogLevel::info, "reloaded %s: %zu quotas", file.c_str(), next.quotas.size());
+    return true;
 }
+
+// What sluiced tells systemd: READY=1, STATUS=, the watchdog. Failures to
+// tell are logged once, not per tick.
+class ServiceReporter {
+public:
+    explicit ServiceReporter(ServiceManager manager) : manager_(std::move(manager)) {}
+
+    void notify(const std::string& message) {
+        std::string error;
+        if (!manager_.notify(message, error) && !failed_) log(LogLevel::warning, "%s", error.c_str());
+        failed_ = !error.empty();
+    }
+    const ServiceManager& manager() const { return manager_; }
+
+private:
+    ServiceManager manager_;
+    bool failed_ = false;
+};
+
+// The one-line STATUS= summary `systemctl status sluice` shows.
+std::string status_line(const Config& config, const Limiter& limiter, const ProxyServer& server,
+                        const BlockList& blocks, const XdpController* xdp, bool last_reload_failed) {
+    std::string line = "serving";
+    for (const ListenAddress& address : config.proxy.listen) line += " " + host_port(address);
+    line += ", " + std::to_string(limiter.policy()->quotas().size()) + " quotas, XDP ";
+    if (!xdp) line += "off";
+    for (std::size_t i = 0; xdp && i < xdp->attachments().size(); ++i)
+        line += (i ? ", " : "") + xdp->attachments()[i].interface + " (" + xdp->attachments()[i].mode + ")";
+    const ProxyStatsSnapshot stats = server.stats();
+    line += "; " + std::to_string(stats.forwarded) + " forwarded, " + std::to_string(stats.limited) + " limited, " +
+            std::to_string(blocks.size()) + " clients blocked";
+    if (last_reload_failed) line += "; last reload failed (config kept, see the journal)";
+    return line;
+}
+
+struct Running {
+    const Config& started;
+    LocalStore& store;
+    const Limiter& limiter;
+    ControlPlane& control;
+    ProxyServer& server;
+    const BlockList& blocks;
+    XdpController* xdp;
+};
 
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
-// also expire idle quota state and XDP blocks once a second.
-void serve_until_stopped(const std::string& config_file, const Config& started, LocalStore& store,
-                         ControlPlane& control, XdpController* xdp, const Clock& clock) {
+// also expire idle quota state and XDP blocks once a second, and ping the
+// watchdog while every proxy event loop answers its heartbeats.
+void serve_until_stopped(const std::string& config_file, const Running& run, ServiceReporter& service,
+                         const Clock& clock) {
     const sigset_t signals = handled_signals();
-    constexpr Nanos expire_every = 1'000'000'000;
-    Nanos next_expiry = clock.now() + expire_every;
+    constexpr Nanos second = 1'000'000'000;
+    const Nanos watchdog = service.manager().watchdog_interval();
+    // Three heartbeats per watchdog interval: one late answer is no restart.
+    const Nanos wake_every = watchdog > 0 ? std::min(second, watchdog / 3) : second;
+    Nanos next_tick = clock.now() + second;
+    bool last_reload_failed = false;
     for (;;) {
-        const timespec tick{1, 0};
-        const int signal = sigtimedwait(&signals, nullptr, &tick);
+        const timespec wait{wake_every / second, wake_every % second};
+        const int signal = sigtimedwait(&signals, nullptr, &wait);
         if (signal == SIGINT || signal == SIGTERM) return;
-        if (signal == SIGHUP) reload(config_file, started, control, xdp);
-        if (clock.now() >= next_expiry) {
-            store.expire(clock.now());
-            control.tick();
-            if (xdp) xdp->tick();
-            next_expiry = clock.now() + expire_every;
+        if (signal == SIGHUP) {
+            service.notify("RELOADING=1");
+            last_reload_failed = !reload(config_file, run.started, run.control, run.xdp);
+        }
+        if (watchdog > 0 && run.server.heartbeat()) service.notify("WATCHDOG=1");
+        if (signal == SIGHUP || clock.now() >= next_tick) {
+            service.notify((signal == SIGHUP ? "READY=1\nSTATUS=" : "STATUS=") +
+                           status_line(run.started, run.limiter, run.server, run.blocks, run.xdp, last_reload_failed));
+        }
+        if (clock.now() >= next_tick) {
+            run.store.expire(clock.now());
+            run.control.tick();
+            if (run.xdp) run.xdp->tick();
+            next_tick = clock.now() + second;
         }
     }
 }
@@ -160,15 +227,15 @@ void serve_until_stopped(const std::string& config_file, const Config& started, 
 // (a missing interface, native mode the driver lacks) throws.
 std::unique_ptr<XdpController> start_xdp(const Config& config) {
     if (!config.xdp) {
-        std::fprintf(stderr, "sluiced: XDP is off: the config has no \"xdp\" section; HTTP limits still apply\n");
+        log(LogLevel::notice, "XDP is off: the config has no \"xdp\" section; HTTP limits still apply");
         return nullptr;
     }
     try {
         auto xdp = std::make_unique<XdpController>(*config.xdp, config.proxy.trusted_proxies);
-        for (const std::string& line : xdp->describe()) std::fprintf(stderr, "sluiced: %s\n", line.c_str());
+        for (const std::string& line : xdp->describe()) log(LogLevel::info, "%s", line.c_str());
         return xdp;
     } catch (const XdpUnavailable& e) {
-        std::fprintf(stderr, "sluiced: XDP is off: %s; HTTP limits still apply\n", e.what());
+        log(LogLevel::warning, "XDP is off: %s; HTTP limits still apply", e.what());
         return nullptr;
     }
 }
@@ -189,6 +256,19 @@ int print_xdp_stats(const XdpSettings& xdp) {
     return 0;
 }
 
+// Whether the program stays attached after this sluiced: by hand, a stop is
+// SIGTERM; under systemd a restart is SIGTERM too, so there the unit's
+// ExecStopPost (--service-stopped) detaches, after a stop only.
+void leave_xdp(const XdpSettings& xdp, const ServiceManager& manager) {
+    if (!xdp.detach_on_stop) {
+        log(LogLevel::info, "XDP stays attached and enforcing (xdp.detach_on_stop is off)");
+    } else if (manager.started_by_systemd()) {
+        log(LogLevel::info, "XDP stays attached until the service's stop hook: detached on stop, kept on restart");
+    } else {
+        for (const std::string& line : remove_xdp_pins(xdp.pin_path)) log(LogLevel::info, "%s", line.c_str());
+    }
+}
+
 int detach_xdp(const XdpSettings& xdp) {
     const std::vector<std::string> removed = remove_xdp_pins(xdp.pin_path);
     if (removed.empty()) std::printf("nothing pinned under %s\n", xdp.pin_path.c_str());
@@ -199,7 +279,7 @@ int detach_xdp(const XdpSettings& xdp) {
 // The admin API, or nullptr when the config has no admin section.
 std::unique_ptr<AdminServer> start_admin(const Config& config, AdminApi& api) {
     if (!config.admin) {
-        std::fprintf(stderr, "sluiced: admin API is off: the config has no \"admin\" section\n");
+        log(LogLevel::notice, "admin API is off: the config has no \"admin\" section");
         return nullptr;
     }
     auto server = std::make_unique<AdminServer>(*config.admin, api);
@@ -207,12 +287,12 @@ std::unique_ptr<AdminServer> start_admin(const Config& config, AdminApi& api) {
     const std::string where = host_port(config.admin->listen);
     const std::optional<IpAddress> host = parse_ip(config.admin->listen.host);
     const bool loopback = host && (host->is_v4() ? host->bytes[12] == 127 : *host == *parse_ip("::1"));
-    std::fprintf(stderr, "sluiced: admin API on http://%s%s\n", where.c_str(),
-                 loopback ? "" : " (not loopback: the token travels in clear; put TLS in front or bind 127.0.0.1)");
+    log(loopback ? LogLevel::info : LogLevel::warning, "admin API on http://%s%s", where.c_str(),
+        loopback ? "" : " (not loopback: the token travels in clear; put TLS in front or bind 127.0.0.1)");
     return server;
 }
 
-int serve(const std::string& config_file, const Config& config) {
+int serve(const std::string& config_file, const Config& config, ServiceReporter& service) {
     const sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
@@ -233,7 +313,7 @@ int serve(const std::string& config_file, const Config& config) {
     std::string token;
     if (config.admin) {
         AdminToken loaded = load_admin_token(config.admin->token_file);
-        for (const std::string& note : loaded.notes) std::fprintf(stderr, "sluiced: %s\n", note.c_str());
+        for (const std::string& note : loaded.notes) log(LogLevel::notice, "%s", note.c_str());
         token = std::move(loaded.value);
     }
     const MetricsSources metrics{limiter, store, server, blocks, control, xdp.get(), version};
@@ -241,16 +321,20 @@ int serve(const std::string& config_file, const Config& config) {
                  std::string(version));
     const std::unique_ptr<AdminServer> admin = start_admin(config, api);
     for (const ListenAddress& address : config.proxy.listen) {
-        std::fprintf(stderr, "sluiced: listening on %s, upstream %s, %zu quotas\n", host_port(address).c_str(),
-                     host_port(config.proxy.upstream).c_str(), limiter.policy()->quotas().size());
+        log(LogLevel::info, "listening on %s, upstream %s, %zu quotas", host_port(address).c_str(),
+            host_port(config.proxy.upstream).c_str(), limiter.policy()->quotas().size());
     }
 
-    serve_until_stopped(config_file, config, store, control, xdp.get(), clock);
-    std::fprintf(stderr, "sluiced: stopping\n");
+    // Listeners bound, XDP attached, state loaded: only now is it ready.
+    const Running running{config, store, limiter, control, server, blocks, xdp.get()};
+    service.notify("READY=1\nSTATUS=" + status_line(config, limiter, server, blocks, xdp.get(), false));
+    serve_until_stopped(config_file, running, service, clock);
+    service.notify("STOPPING=1\nSTATUS=stopping");
+    log(LogLevel::info, "stopping");
     if (admin) admin->stop();
     server.stop();
     server.wait();
-    if (xdp) xdp->stop();
+    if (xdp) leave_xdp(*config.xdp, service.manager());
     return 0;
 }
 
@@ -274,6 +358,8 @@ int main(int argc, char** argv) {
             options.action = Options::Action::xdp_stats;
         } else if (arg == "--xdp-detach") {
             options.action = Options::Action::xdp_detach;
+        } else if (arg == "--service-stopped") {
+            options.action = Options::Action::service_stopped;
         } else if (arg == "--config") {
             if (++i == argc) return usage_error("--config needs a FILE");
             options.config = argv[i];
@@ -283,10 +369,16 @@ int main(int argc, char** argv) {
     }
     if (options.config.empty()) return usage_error("--config FILE is required");
 
+    ServiceReporter service(ServiceManager::from_environment());
     const std::optional<ConfigLoad> load = load_or_report(options.config);
-    if (!load) return 1;
+    if (!load) {
+        service.notify("STATUS=failed: invalid configuration " + options.config + " (see the journal)");
+        return 1;
+    }
     const bool xdp_action =
         options.action == Options::Action::xdp_stats || options.action == Options::Action::xdp_detach;
+    // A stop of a service without XDP has nothing to undo.
+    if (options.action == Options::Action::service_stopped && !load->config.xdp) return 0;
     if (xdp_action && !load->config.xdp) {
         std::fprintf(stderr, "sluiced: the config has no \"xdp\" section\n");
         return 1;
@@ -298,11 +390,13 @@ int main(int argc, char** argv) {
             return 0;
         case Options::Action::xdp_stats: return print_xdp_stats(*load->config.xdp);
         case Options::Action::xdp_detach: return detach_xdp(*load->config.xdp);
-        case Options::Action::serve: return serve(options.config, load->config);
+        case Options::Action::service_stopped: return load->config.xdp->detach_on_stop ? detach_xdp(*load->config.xdp) : 0;
+        case Options::Action::serve: return serve(options.config, load->config, service);
         }
         return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "sluiced: %s\n", e.what());
+        log(LogLevel::error, "%s", e.what());
+        service.notify("STATUS=failed: " + std::string(e.what()));
         return 1;
     }
 }

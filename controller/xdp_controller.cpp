@@ -1,5 +1,7 @@
 #include "controller/xdp_controller.h"
 
+#include "proxy/log.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -22,7 +24,10 @@ const char* block_origin_name(std::uint32_t origin) {
 
 XdpController::XdpController(const XdpSettings& settings, std::vector<Cidr> trusted_proxies)
     : started_(settings), settings_(settings), trusted_proxies_(std::move(trusted_proxies)), program_(settings) {
+    // The config record before the program runs: a first start must not
+    // judge its first frames with an empty record (they would all pass).
     apply(settings);
+    program_.attach(settings);
 }
 
 std::vector<std::string> XdpController::apply(const XdpSettings& settings) {
@@ -107,15 +112,9 @@ std::vector<XdpInterfaceCounters> XdpController::interface_counters() const {
 void XdpController::tick() {
     program_.maps().remove_expired_blocks(xdp_now_ns());
     if (const std::uint64_t lost = blocks_lost_.exchange(0))
-        std::fprintf(stderr,
-                     "sluiced: XDP block map full (xdp.max_blocked %u): %llu blocks of the block list were enforced "
-                     "by the proxy only\n",
-                     started_.max_blocked, static_cast<unsigned long long>(lost));
-}
-
-void XdpController::stop() {
-    if (!settings_.detach_on_exit) return;
-    for (const std::string& line : remove_xdp_pins(settings_.pin_path)) std::fprintf(stderr, "sluiced: %s\n", line.c_str());
+        log(LogLevel::warning,
+            "XDP block map full (xdp.max_blocked %u): %llu blocks of the block list were enforced by the proxy only",
+            started_.max_blocked, static_cast<unsigned long long>(lost));
 }
 
 std::vector<std::string> XdpController::describe() const {

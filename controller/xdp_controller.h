@@ -59,12 +59,9 @@ public:
     // Once a second: removes expired blocks, reports blocks the full map lost.
     void tick();
 
-    // On exit: detaches and removes the pins if xdp.detach_on_exit is set;
-    // otherwise the program keeps enforcing until the next sluiced adopts it.
-    void stop();
-
     // One line per interface: how the program is attached, and the settings.
     std::vector<std::string> describe() const;
+    const std::vector<XdpAttachment>& attachments() const { return program_.attachments(); }
 
     void set_trusted_proxies(std::vector<Cidr> trusted_proxies);
 

@@ -2,6 +2,7 @@
 
 #include "sluice_xdp.skel.h"
 #include "sluice_xdp_sizes.h"
+#include "proxy/log.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -34,8 +35,8 @@ std::string error_text(int error) { return std::strerror(error); }
 // info and debug lines are not.
 int print_libbpf(libbpf_print_level level, const char* format, va_list args) {
     if (level != LIBBPF_WARN) return 0;
-    std::fputs("sluiced: libbpf: ", stderr);
-    return std::vfprintf(stderr, format, args);
+    log(LogLevel::warning, "libbpf: %s", format_text(format, args).c_str());
+    return 0;
 }
 
 [[noreturn]] void unavailable_or_fail(const std::string& what, int error) {
@@ -84,7 +85,7 @@ std::uint32_t xdp_flags(XdpMode mode) {
 }
 
 // A new link attaching `prog_fd` to `interface`, pinned at `pin`.
-Fd attach(int prog_fd, const std::string& interface, std::uint32_t ifindex, XdpMode mode, const std::string& pin) {
+Fd attach_link(int prog_fd, const std::string& interface, std::uint32_t ifindex, XdpMode mode, const std::string& pin) {
     LIBBPF_OPTS(bpf_link_create_opts, options, .flags = xdp_flags(mode));
     Fd link(bpf_link_create(prog_fd, static_cast<int>(ifindex), BPF_XDP, &options));
     if (!link) {
@@ -135,25 +136,33 @@ struct XdpProgram::Skeleton {
 XdpProgram::XdpProgram(const XdpSettings& settings) : skeleton_(std::make_unique<Skeleton>()) {
     static const bool quiet = (libbpf_set_print(print_libbpf), true);
     (void)quiet;
-    std::vector<std::uint32_t> ifindexes;
     for (const std::string& interface : settings.interfaces) {
-        ifindexes.push_back(if_nametoindex(interface.c_str()));
-        if (ifindexes.back() == 0) throw std::runtime_error("xdp.interfaces: no interface named " + interface);
+        ifindexes_.push_back(if_nametoindex(interface.c_str()));
+        if (ifindexes_.back() == 0) throw std::runtime_error("xdp.interfaces: no interface named " + interface);
     }
     // A first start that fails leaves nothing pinned behind. (An unreadable
     // /sys/fs/bpf counts as a first start; preparing the folder then says why.)
     std::error_code unreadable;
-    const bool first_start = !fs::exists(settings.pin_path, unreadable);
+    first_start_ = !fs::exists(settings.pin_path, unreadable);
     prepare_pin_folder(settings.pin_path);
     try {
-        load(settings, ifindexes);
+        load(settings);
     } catch (...) {
-        if (first_start) remove_xdp_pins(settings.pin_path);
+        if (first_start_) remove_xdp_pins(settings.pin_path);
         throw;
     }
 }
 
-void XdpProgram::load(const XdpSettings& settings, const std::vector<std::uint32_t>& ifindexes) {
+void XdpProgram::attach(const XdpSettings& settings) {
+    try {
+        attach_each(settings);
+    } catch (...) {
+        if (first_start_) remove_xdp_pins(settings.pin_path);
+        throw;
+    }
+}
+
+void XdpProgram::load(const XdpSettings& settings) {
 
     skeleton_->object = sluice_xdp__open();
     if (!skeleton_->object) unavailable_or_fail("opening the XDP program", errno);
@@ -189,15 +198,17 @@ void XdpProgram::load(const XdpSettings& settings, const std::vector<std::uint32
     // The block map may have been carried over or reused without its filter:
     // the filter must cover it before the program runs.
     maps_->rebuild_block_filter();
+}
 
-    const int prog_fd = bpf_program__fd(object.progs.sluice_xdp);
+void XdpProgram::attach_each(const XdpSettings& settings) {
+    const int prog_fd = bpf_program__fd(skeleton_->object->progs.sluice_xdp);
     for (std::size_t i = 0; i < settings.interfaces.size(); ++i) {
         const std::string& interface = settings.interfaces[i];
-        const std::uint32_t ifindex = ifindexes[i];
+        const std::uint32_t ifindex = ifindexes_[i];
         const std::string pin = settings.pin_path + "/" + kLinkPrefix + interface;
         Fd link = adopt(prog_fd, ifindex, pin);
         const bool adopted = static_cast<bool>(link);
-        if (!adopted) link = attach(prog_fd, interface, ifindex, settings.mode, pin);
+        if (!adopted) link = attach_link(prog_fd, interface, ifindex, settings.mode, pin);
         attachments_.push_back({interface, ifindex, adopted, attach_mode_name(ifindex)});
     }
 
@@ -215,7 +226,7 @@ XdpProgram::~XdpProgram() = default;
 
 std::array<std::uint32_t, SLUICE_MAX_INTERFACES> XdpProgram::ifindexes() const {
     std::array<std::uint32_t, SLUICE_MAX_INTERFACES> out{};
-    for (std::size_t i = 0; i < attachments_.size() && i < out.size(); ++i) out[i] = attachments_[i].ifindex;
+    for (std::size_t i = 0; i < ifindexes_.size() && i < out.size(); ++i) out[i] = ifindexes_[i];
     return out;
 }
 

@@ -105,8 +105,8 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
             if (path && (!path->starts_with("/sys/fs/bpf/") || path->find("..") != std::string::npos))
                 value.error(value.value().dump() + " is not a folder under /sys/fs/bpf/");
             else if (path) xdp.pin_path = *path;
-        } else if (name == "detach_on_exit") {
-            if (auto v = value.boolean()) xdp.detach_on_exit = *v;
+        } else if (name == "detach_on_stop") {
+            if (auto v = value.boolean()) xdp.detach_on_stop = *v;
         } else {
             return false;
         }

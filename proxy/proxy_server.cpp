@@ -3,6 +3,7 @@
 #include "proxy/client_identity.h"
 #include "proxy/http_io.h"
 #include "proxy/http_wire.h"
+#include "proxy/log.h"
 #include "proxy/timed_socket.h"
 #include "proxy/quota_matcher.h"
 #include "proxy/rate_limit_headers.h"
@@ -10,6 +11,7 @@
 
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -20,6 +22,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -286,9 +289,9 @@ auto log_exception(const char* what) {
         try {
             std::rethrow_exception(error);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "sluiced: %s: %s\n", what, e.what());
+            log(LogLevel::error, "%s: %s", what, e.what());
         } catch (...) {
-            std::fprintf(stderr, "sluiced: %s: unknown exception\n", what);
+            log(LogLevel::error, "%s: unknown exception", what);
         }
     };
 }
@@ -297,7 +300,7 @@ auto log_exception(const char* what) {
 // it (Vault's enable_rate_limit_audit_logging). Never a token or key value.
 void audit_refusal(const Decision& decision, std::string_view method, std::string_view path,
                    std::string_view client_ip) {
-    std::string line = "sluiced: audit {\"event\":\"refused\",\"reason\":";
+    std::string line = "audit {\"event\":\"refused\",\"reason\":";
     if (decision.blocked_for > 0) {
         line += "\"blocked\",\"retry_after\":" + std::to_string(ceil_seconds(decision.blocked_for));
     } else {
@@ -307,8 +310,8 @@ void audit_refusal(const Decision& decision, std::string_view method, std::strin
                 ",\"retry_after\":" + std::to_string(ceil_seconds(o.retry_after));
     }
     line += ",\"client_ip\":" + json_quote(client_ip) + ",\"method\":" + json_quote(method) +
-            ",\"path\":" + json_quote(path) + "}\n";
-    std::fputs(line.c_str(), stderr);
+            ",\"path\":" + json_quote(path) + "}";
+    log_line(LogLevel::info, line);
 }
 
 // What every connection of one thread shares.
@@ -461,7 +464,7 @@ ProxyTask<void> accept_connections(Acceptor& acceptor, const ThreadContext& cont
         ProxySocket socket = co_await acceptor.async_accept(redirect(ec));
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            std::fprintf(stderr, "sluiced: accept: %s\n", ec.message().c_str());
+            log(LogLevel::warning, "accept: %s", ec.message().c_str());
             Timer pause(acceptor.get_executor(), accept_backoff);
             co_await pause.async_wait(redirect(ec));
             continue;
@@ -516,6 +519,7 @@ struct ProxyServer::Worker {
     UpstreamPool pool;
     ThreadContext context;
     std::vector<Acceptor> acceptors;
+    std::atomic<std::uint64_t> heartbeats_answered{0};
     std::thread thread;
 };
 
@@ -573,7 +577,7 @@ void ProxyServer::start() {
                     ioc.run();
                     return;
                 } catch (const std::exception& e) {
-                    std::fprintf(stderr, "sluiced: event loop: %s\n", e.what());
+                    log(LogLevel::error, "event loop: %s", e.what());
                 }
             }
         });
@@ -584,6 +588,19 @@ ProxyStatsSnapshot ProxyServer::stats() const {
     ProxyStatsSnapshot total;
     for (const auto& worker : workers_) worker->stats.add_to(total);
     return total;
+}
+
+bool ProxyServer::heartbeat() {
+    bool answered = true;
+    for (const auto& worker : workers_)
+        answered = answered && worker->heartbeats_answered.load(std::memory_order_acquire) == heartbeats_posted_;
+    const std::uint64_t next = ++heartbeats_posted_;
+    for (const auto& worker : workers_) {
+        net::post(worker->ioc, [&answered_by = worker->heartbeats_answered, next] {
+            answered_by.store(next, std::memory_order_release);
+        });
+    }
+    return answered;
 }
 
 void ProxyServer::stop() {

@@ -11,6 +11,7 @@
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_stats.h"
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -41,12 +42,18 @@ public:
     // Summed over the threads; safe from any thread while serving.
     ProxyStatsSnapshot stats() const;
 
+    // For a watchdog, called periodically from one thread: true when every
+    // event loop has run the heartbeat the previous call posted (true on the
+    // first call); posts the next. A loop stuck in a handler stops answering.
+    bool heartbeat();
+
 private:
     struct Worker;
 
     ProxySettings settings_;
     const Limiter& limiter_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::uint64_t heartbeats_posted_ = 0;
 };
 
 }  // namespace sluice

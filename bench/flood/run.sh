@@ -319,7 +319,7 @@ setup_filter() {
 teardown_filter() {
     case "$1" in
         sluice_xdp)
-            # detach_on_exit: SIGTERM detaches and removes the pins.
+            # detach_on_stop: SIGTERM detaches and removes the pins.
             stop_pid "${sluiced_pid}"
             sluiced_pid=""
             [[ ! -d "${pin_path}" ]] || "${sluiced}" --config "${sluice_conf}" --xdp-detach >/dev/null

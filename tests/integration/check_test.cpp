@@ -15,6 +15,14 @@ TEST(Check, AValidExampleIsOk) {
     EXPECT_EQ(check.stdout_text(), file + ": OK (2 quotas)\n");
 }
 
+// What the package installs as /etc/sluice/sluice.json, with its quota file.
+TEST(Check, TheInstalledExampleIsOk) {
+    const std::string file = std::string(SLUICE_SOURCE_DIR) + "/configs/sluice.json";
+    ChildProcess check(SLUICED_BINARY, {"--config", file, "--check"});
+    EXPECT_EQ(check.wait_exit(exit_timeout), 0);
+    EXPECT_EQ(check.stdout_text(), file + ": OK (2 quotas)\n");
+}
+
 TEST(Check, AnInvalidConfigExitsOneNamingTheError) {
     TempDir dir;
     nlohmann::json config = example_config("per-ip-and-token.json");

@@ -256,7 +256,7 @@ TEST_F(XdpEndToEnd, DetachRemovesProgramAndPins) {
     ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, loose_xdp)));
     get_abuser_blocked_by_http();
     EXPECT_EQ(stop_sluiced(), 0);
-    // Stopped cleanly, yet (detach_on_exit is off) still attached and blocking.
+    // Stopped cleanly, yet (detach_on_stop is off) still attached and blocking.
     ASSERT_TRUE(xdp_attached());
     EXPECT_NE(ip_link_show().find("prog/xdp"), std::string::npos) << ip_link_show();
     expect_abuser_cannot_connect("after sluiced stopped");
@@ -280,6 +280,48 @@ TEST_F(XdpEndToEnd, DetachRemovesProgramAndPins) {
     EXPECT_NE(again.exit_code, 28) << "still dropped after the detach";
     EXPECT_NE(again.exit_code, 7) << "refused: nothing listening?";
     EXPECT_EQ(again.status, 200);
+}
+
+// xdp.detach_on_stop: by hand, SIGTERM is a stop and detaches. Under systemd
+// a restart is SIGTERM too, so sluiced leaves XDP attached and the unit's
+// stop hook (--service-stopped, after a stop job only) detaches.
+TEST_F(XdpEndToEnd, DetachOnStopByHandDetachesAtExit) {
+    nlohmann::json xdp = loose_xdp;
+    xdp["detach_on_stop"] = true;
+    unsetenv("INVOCATION_ID");  // even when the tests themselves run in a systemd service
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, xdp)));
+    ASSERT_TRUE(xdp_attached());
+    EXPECT_EQ(stop_sluiced(), 0);
+    EXPECT_FALSE(xdp_attached());
+    EXPECT_FALSE(std::filesystem::exists(pin_path()));
+}
+
+TEST_F(XdpEndToEnd, DetachOnStopUnderSystemdWaitsForTheStopHook) {
+    nlohmann::json xdp = loose_xdp;
+    xdp["detach_on_stop"] = true;
+    setenv("INVOCATION_ID", "5f0c7e0d2b7b4a6e9d7a1c3e5b7d9f11", 1);  // as systemd starts a service
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, xdp)));
+    unsetenv("INVOCATION_ID");
+    get_abuser_blocked_by_http();
+    EXPECT_EQ(stop_sluiced(), 0);
+    ASSERT_TRUE(xdp_attached()) << "a restart would have had a gap";
+    expect_abuser_cannot_connect("after sluiced exited under systemd");
+
+    const CommandResult hook = sluiced_command({"--service-stopped"});
+    EXPECT_EQ(hook.exit_code, 0) << hook.err;
+    EXPECT_NE(hook.out.find("detached XDP from " + server_if()), std::string::npos) << hook.out;
+    EXPECT_FALSE(xdp_attached());
+    EXPECT_FALSE(std::filesystem::exists(pin_path()));
+}
+
+TEST_F(XdpEndToEnd, StopHookKeepsXdpWhenDetachOnStopIsOff) {
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, loose_xdp)));
+    EXPECT_EQ(stop_sluiced(), 0);
+    const CommandResult hook = sluiced_command({"--service-stopped"});
+    EXPECT_EQ(hook.exit_code, 0) << hook.err;
+    EXPECT_EQ(hook.out, "");
+    EXPECT_TRUE(xdp_attached());
+    EXPECT_TRUE(std::filesystem::exists(pin_path()));
 }
 
 TEST_F(XdpEndToEnd, WithoutPrivilegeXdpIsOffAndHttpStillServed) {

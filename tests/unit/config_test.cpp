@@ -504,7 +504,7 @@ TEST_F(ConfigTest, XdpSectionAllFields) {
         "interfaces": ["eth0", "eth1"], "mode": "native", "rate_pps": 20000, "burst": 40000, "ipv6_prefix": 56,
         "ports": [80, 443], "allow": ["127.0.0.0/8"], "deny": ["2001:db8::/32", "192.0.2.7"],
         "block_on_exceed": "10s", "max_sources": 100000, "max_blocked": 1000, "new_sources_per_cpu": 5000,
-        "pin_path": "/sys/fs/bpf/sluice-edge", "detach_on_exit": true})"));
+        "pin_path": "/sys/fs/bpf/sluice-edge", "detach_on_stop": true})"));
     ASSERT_TRUE(config.xdp);
     const XdpSettings& xdp = *config.xdp;
     EXPECT_THAT(xdp.interfaces, ElementsAre("eth0", "eth1"));
@@ -520,7 +520,7 @@ TEST_F(ConfigTest, XdpSectionAllFields) {
     EXPECT_EQ(xdp.max_blocked, 1000u);
     EXPECT_EQ(xdp.new_sources_per_cpu, 5000);
     EXPECT_EQ(xdp.pin_path, "/sys/fs/bpf/sluice-edge");
-    EXPECT_TRUE(xdp.detach_on_exit);
+    EXPECT_TRUE(xdp.detach_on_stop);
 }
 
 TEST_F(ConfigTest, XdpSectionDefaults) {
@@ -532,7 +532,7 @@ TEST_F(ConfigTest, XdpSectionDefaults) {
     EXPECT_TRUE(config.xdp->ports.empty());
     EXPECT_EQ(config.xdp->block_on_exceed, 0);
     EXPECT_EQ(config.xdp->pin_path, "/sys/fs/bpf/sluice");
-    EXPECT_FALSE(config.xdp->detach_on_exit);
+    EXPECT_FALSE(config.xdp->detach_on_stop);
     EXPECT_FALSE(loaded(config_with("")).xdp);
 }
 
@@ -545,7 +545,7 @@ TEST_F(ConfigTest, XdpSectionErrors) {
                                       "rate_pps": 0, "burst": 0.5, "ipv6_prefix": 129, "ports": [0, 65536, 80],
                                       "allow": ["10.0.0.1/8"], "block_on_exceed": "-1s", "max_sources": 10,
                                       "max_blocked": 1, "new_sources_per_cpu": -1,
-                                      "pin_path": "/tmp/pins", "detach_on_exit": "yes", "colour": 1})")),
+                                      "pin_path": "/tmp/pins", "detach_on_stop": "yes", "colour": 1})")),
         ElementsAre(in_main(R"(xdp.interfaces[1]: "eth0" is listed twice)"),
                     in_main(R"(xdp.interfaces[2]: "a/b" is not an interface name (1 to 15 characters, no '/' or spaces))"),
                     in_main(R"(xdp.interfaces[3]: "much-too-long-name0" is not an interface name (1 to 15 characters, no '/' or spaces))"),
@@ -561,7 +561,7 @@ TEST_F(ConfigTest, XdpSectionErrors) {
                     in_main("xdp.max_blocked: must be between 16 and 16777216"),
                     in_main("xdp.new_sources_per_cpu: must be greater than 0 and at most 1000000000"),
                     in_main(R"(xdp.pin_path: "/tmp/pins" is not a folder under /sys/fs/bpf/)"),
-                    in_main("xdp.detach_on_exit: must be true or false"), in_main("xdp.colour: unknown field")));
+                    in_main("xdp.detach_on_stop: must be true or false"), in_main("xdp.colour: unknown field")));
     EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": [], "rate_pps": 1})")),
                 ElementsAre(in_main("xdp.interfaces: must list at least one interface")));
     EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["a","b","c","d","e","f","g","h","i"], "rate_pps": 1})")),
