@@ -1,5 +1,6 @@
 #include "controller/admin_token.h"
 
+#include "controller/fd.h"
 #include "controller/random_id.h"
 #include "controller/state_file.h"
 
@@ -24,21 +25,6 @@ constexpr std::size_t kTokenBytes = 32;  // 256 bits
 [[noreturn]] void fail(const fs::path& file, const std::string& reason) {
     throw std::runtime_error("admin token file " + file.string() + ": " + reason);
 }
-
-// Closes on every path out.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 struct TokenFile {
     std::string text;

@@ -1,5 +1,7 @@
 #include "controller/service_manager.h"
 
+#include "controller/fd.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -27,20 +29,6 @@ Nanos watchdog_from_environment() {
     return static_cast<Nanos>(micros) * 1000;
 }
 
-class Socket {
-public:
-    Socket() : fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {}
-    ~Socket() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 }  // namespace
 
 ServiceManager ServiceManager::from_environment() {
@@ -63,8 +51,8 @@ bool ServiceManager::notify(std::string_view message, std::string& error) const 
     if (socket_[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
     const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_.size());
 
-    const Socket sender;
-    if (sender.get() < 0 ||
+    const Fd sender(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sender ||
         ::sendto(sender.get(), message.data(), message.size(), MSG_NOSIGNAL,
                  reinterpret_cast<const sockaddr*>(&address), length) != static_cast<ssize_t>(message.size())) {
         error = "notifying " + socket_ + ": " + std::strerror(errno);

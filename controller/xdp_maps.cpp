@@ -51,24 +51,6 @@ std::vector<Key> all_keys(int fd) {
 
 }  // namespace
 
-Fd& Fd::operator=(Fd&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = other.release();
-    }
-    return *this;
-}
-
-Fd::~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-int Fd::release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-}
-
 XdpMaps::XdpMaps(const sluice_xdp& skeleton)
     : XdpMaps(Fds{dup_fd(skeleton.maps.sluice_config), dup_fd(skeleton.maps.allow_cidrs),
                   dup_fd(skeleton.maps.deny_cidrs), dup_fd(skeleton.maps.blocked), dup_fd(skeleton.maps.sources),

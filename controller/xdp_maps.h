@@ -4,6 +4,7 @@
 // sluiced (`sluiced --xdp-stats`).
 #pragma once
 
+#include "controller/fd.h"
 #include "controller/xdp_abi.h"
 #include "controller/xdp_block_filter.h"
 #include "controller/xdp_source_table.h"
@@ -18,22 +19,6 @@
 struct sluice_xdp;  // the bpftool skeleton
 
 namespace sluice {
-
-// An owned file descriptor.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(other.release()) {}
-    Fd& operator=(Fd&& other) noexcept;
-    ~Fd();
-    int get() const { return fd_; }
-    int release();
-    explicit operator bool() const { return fd_ >= 0; }
-
-private:
-    int fd_ = -1;
-};
 
 using XdpCounters = std::array<sluice_counter, SLUICE_STAT_COUNT>;
 

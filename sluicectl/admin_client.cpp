@@ -1,5 +1,6 @@
 #include "sluicectl/admin_client.h"
 
+#include "proxy/run_with_timeout.h"
 #include "sluicectl/failure.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,20 +18,9 @@ using tcp = net::ip::tcp;
 AdminClient::AdminClient(ConnectionSettings settings, std::chrono::seconds timeout)
     : settings_(std::move(settings)), timeout_(timeout) {}
 
-// Runs one asynchronous step to completion, so that it has a timeout. After
-// a failure the next request starts on a new connection.
 template <class Start>
 beast::error_code AdminClient::run(Start start) {
-    beast::error_code result;
-    stream_->expires_after(timeout_);
-    start([&result](beast::error_code ec, auto&&...) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    if (result) {
-        stream_.reset();
-        buffer_.clear();
-    }
-    return result;
+    return run_with_timeout(ioc_, stream_, buffer_, timeout_, std::move(start));
 }
 
 void AdminClient::fail(const std::string& what, beast::error_code ec, std::string_view hint) const {

@@ -1,5 +1,7 @@
 #include "http_client.h"
 
+#include "proxy/run_with_timeout.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -28,19 +30,10 @@ std::string header(const HttpResponse& response, const std::string& name) {
 
 HttpClient::HttpClient(std::uint16_t port, std::string source_ip) : port_(port), source_ip_(std::move(source_ip)) {}
 
-// Runs one asynchronous operation to completion, so that it has a timeout.
 template <class Start>
 void HttpClient::run(Start start) {
-    beast::error_code result;
-    stream_->expires_after(operation_timeout);
-    start([&result](beast::error_code ec, auto&&...) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    if (result) {
-        stream_.reset();
-        buffer_.clear();
-        throw beast::system_error(result);
-    }
+    if (const beast::error_code ec = run_with_timeout(ioc_, stream_, buffer_, operation_timeout, std::move(start)))
+        throw beast::system_error(ec);
 }
 
 void HttpClient::connect() {
