@@ -5,6 +5,7 @@
 #include "controller/admin_token.h"
 #include "controller/config.h"
 #include "controller/control_plane.h"
+#include "controller/counter_snapshot.h"
 #include "controller/metrics.h"
 #include "controller/service_manager.h"
 #include "controller/xdp_controller.h"
@@ -298,9 +299,11 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
 
     SteadyClock clock;
     LocalStore store(config.max_keys);
+    // The counters of the last clean stop, and the hasher key they were made with.
+    const KeyedHasher hasher = restore_counters(config.state_dir, store, clock);
     // The control plane puts the quotas in force, with those of state_dir.
     Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, config.headers), store, clock,
-                    KeyedHasher::random());
+                    hasher);
     BlockList blocks(config.max_blocks);
     limiter.set_block_list(&blocks);
     const std::unique_ptr<XdpController> xdp = start_xdp(config);
@@ -334,6 +337,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     if (admin) admin->stop();
     server.stop();
     server.wait();
+    save_counters_on_stop(config.state_dir, hasher, store, clock);  // no request counts any more
     if (xdp) leave_xdp(*config.xdp, service.manager());
     return 0;
 }

@@ -15,6 +15,10 @@ public:
 
     std::uint64_t operator()(std::string_view data, std::uint64_t seed = 0) const;
 
+    // The key, so that a restart can hash as before (counter snapshots).
+    std::uint64_t k0() const { return k0_; }
+    std::uint64_t k1() const { return k1_; }
+
 private:
     std::uint64_t k0_, k1_;
 };

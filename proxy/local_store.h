@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace sluice {
@@ -27,6 +28,19 @@ public:
     std::size_t max_keys() const { return max_keys_; }
     std::size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
     std::size_t memory_bytes() const;  // slot arrays, the bulk of the footprint
+
+    // One tracked key and its state: what a snapshot holds across a restart.
+    struct Entry {
+        std::uint64_t key = 0;
+        LimitState state;
+    };
+    // Every tracked key, shard by shard (each shard consistent in itself).
+    std::vector<Entry> entries() const;
+    // Adds `saved` (meant for a fresh store, before it serves); a key it
+    // already tracks keeps its state. Entries idle at `now` are skipped. When
+    // max_keys cannot hold them all, those that stay busy the longest (latest
+    // idle_at) are kept, as eviction would. Returns how many were added.
+    std::size_t restore(std::span<const Entry> saved, Nanos now);
 
 private:
     struct Slot {

@@ -1,8 +1,9 @@
 #include "proxy/policy.h"
 
+#include "proxy/keyed_hash.h"
+
 #include <algorithm>
 #include <cctype>
-#include <functional>
 
 namespace sluice {
 
@@ -33,7 +34,10 @@ std::uint64_t counter_identity(const Quota& q, const LimitParams& p, const std::
         id += '\0';
         id += std::to_string(v);
     }
-    return std::hash<std::string>{}(id);
+    // A fixed key, not std::hash: the identity is saved with the counters
+    // (counters.bin) and must mean the same to the next build.
+    static const KeyedHasher stable(0x736c756963652d71, 0x756f74612d696473);
+    return stable(id);
 }
 
 }  // namespace
