@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test package vm-test bench clean
 
 all: build
 
@@ -21,6 +21,16 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The Debian package (CPack): build/sluice_<version>_amd64.deb.
+package: build
+	cmake --build $(BUILD_DIR) --target package
+
+# Boots a Debian VM (qemu) with the package installed and runs the systemd
+# scenarios in it (vm-tests/README.md). Needs root.
+vm-test: package
+	@scripts/install-deps.sh --vm
+	vm-tests/run.sh --build $(BUILD_DIR) --deb $$(ls -t $(BUILD_DIR)/sluice_*.deb | head -1)
 
 # Not part of `make test`: about 13 minutes on 2 cores, best on an idle machine.
 # Parts that need root (XDP, flood) say so and are reported as skipped.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only those missing,
 # so `make run` and `make test` work on a fresh machine. With --bench, also the
-# peers and tools `make bench` runs (load generator, proxies, nftables, plots).
+# peers and tools `make bench` runs (load generator, proxies, nftables, plots);
+# with --vm, what `make vm-test` needs (debootstrap, qemu). `make package`
+# needs dpkg-dev, which build-essential brings.
 set -euo pipefail
 
 packages=(
@@ -11,9 +13,10 @@ packages=(
   curl
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
 )
-if [ "${1:-}" = --bench ]; then
-  packages+=(wrk nginx-light haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux)
-fi
+case "${1:-}" in
+  --bench) packages+=(wrk nginx-light haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;
+  --vm) packages+=(debootstrap qemu-system-x86 qemu-utils e2fsprogs) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
