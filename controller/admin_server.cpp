@@ -2,6 +2,7 @@
 
 #include "proxy/http_io.h"
 #include "proxy/log.h"
+#include "proxy/loop_heartbeat.h"
 
 #include <utility>  // before awaitable.hpp, which uses std::exchange without it (Boost 1.74)
 
@@ -158,8 +159,11 @@ struct AdminServer::Loop {
     // Declared first, destroyed last: pending connections die with it.
     net::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
+    LoopHeartbeat heartbeat;
     std::thread thread;
 };
+
+bool AdminServer::heartbeat() { return !loop_ || loop_->heartbeat.beat(loop_->ioc); }
 
 AdminServer::AdminServer(AdminSettings settings, AdminApi& api) : settings_(std::move(settings)), api_(api) {}
 

@@ -27,6 +27,9 @@ public:
     // not started or already stopped.
     void stop();
 
+    // For the watchdog, from one thread: see ProxyServer::heartbeat.
+    bool heartbeat();
+
 private:
     struct Loop;
 

@@ -185,6 +185,7 @@ struct Running {
     const Limiter& limiter;
     ControlPlane& control;
     ProxyServer& server;
+    AdminServer* admin;  // nullptr without an admin section
     const BlockList& blocks;
     XdpController* xdp;
 };
@@ -192,7 +193,7 @@ struct Running {
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
 // also expire idle quota state and XDP blocks once a second, and ping the
-// watchdog while every proxy event loop answers its heartbeats.
+// watchdog while every event loop (proxy and admin) answers its heartbeats.
 void serve_until_stopped(const std::string& config_file, const Running& run, ServiceReporter& service,
                          const Clock& clock) {
     const sigset_t signals = handled_signals();
@@ -210,7 +211,11 @@ void serve_until_stopped(const std::string& config_file, const Running& run, Ser
             service.notify("RELOADING=1");
             last_reload_failed = !reload(config_file, run.started, run.control, run.xdp);
         }
-        if (watchdog > 0 && run.server.heartbeat()) service.notify("WATCHDOG=1");
+        if (watchdog > 0) {
+            const bool proxy_answered = run.server.heartbeat();  // both beat, whatever the other says
+            const bool admin_answered = !run.admin || run.admin->heartbeat();
+            if (proxy_answered && admin_answered) service.notify("WATCHDOG=1");
+        }
         if (signal == SIGHUP || clock.now() >= next_tick) {
             service.notify((signal == SIGHUP ? "READY=1\nSTATUS=" : "STATUS=") +
                            status_line(run.started, run.limiter, run.server, run.blocks, run.xdp, last_reload_failed));
@@ -329,7 +334,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     }
 
     // Listeners bound, XDP attached, state loaded: only now is it ready.
-    const Running running{config, store, limiter, control, server, blocks, xdp.get()};
+    const Running running{config, store, limiter, control, server, admin.get(), blocks, xdp.get()};
     service.notify("READY=1\nSTATUS=" + status_line(config, limiter, server, blocks, xdp.get(), false));
     serve_until_stopped(config_file, running, service, clock);
     service.notify("STOPPING=1\nSTATUS=stopping");

@@ -4,6 +4,7 @@
 #include "proxy/http_io.h"
 #include "proxy/http_wire.h"
 #include "proxy/log.h"
+#include "proxy/loop_heartbeat.h"
 #include "proxy/timed_socket.h"
 #include "proxy/quota_matcher.h"
 #include "proxy/rate_limit_headers.h"
@@ -11,7 +12,6 @@
 
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -22,7 +22,6 @@
 
 #include <sys/socket.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -519,7 +518,7 @@ struct ProxyServer::Worker {
     UpstreamPool pool;
     ThreadContext context;
     std::vector<Acceptor> acceptors;
-    std::atomic<std::uint64_t> heartbeats_answered{0};
+    LoopHeartbeat heartbeat;
     std::thread thread;
 };
 
@@ -592,14 +591,7 @@ ProxyStatsSnapshot ProxyServer::stats() const {
 
 bool ProxyServer::heartbeat() {
     bool answered = true;
-    for (const auto& worker : workers_)
-        answered = answered && worker->heartbeats_answered.load(std::memory_order_acquire) == heartbeats_posted_;
-    const std::uint64_t next = ++heartbeats_posted_;
-    for (const auto& worker : workers_) {
-        net::post(worker->ioc, [&answered_by = worker->heartbeats_answered, next] {
-            answered_by.store(next, std::memory_order_release);
-        });
-    }
+    for (const auto& worker : workers_) answered = worker->heartbeat.beat(worker->ioc) && answered;
     return answered;
 }
 

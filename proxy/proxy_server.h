@@ -11,7 +11,6 @@
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_stats.h"
 
-#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -53,7 +52,6 @@ private:
     ProxySettings settings_;
     const Limiter& limiter_;
     std::vector<std::unique_ptr<Worker>> workers_;
-    std::uint64_t heartbeats_posted_ = 0;
 };
 
 }  // namespace sluice

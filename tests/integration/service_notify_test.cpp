@@ -116,7 +116,11 @@ TEST(ServiceNotify, ReadyMeansTheListenerAcceptsAlready) {
 TEST(ServiceNotify, PingsTheWatchdogWhileItsLoopsAnswer) {
     TempDir socket_dir;
     FakeSystemd systemd(socket_dir, "300000");  // WatchdogSec=300ms: a heartbeat every 100 ms
-    Deployment sluice(config);
+    nlohmann::json with_admin = config;         // the admin API's loop must answer too
+    with_admin["admin"] = {{"listen", "127.0.0.1:" + std::to_string(free_port())},
+                           {"token_file", (socket_dir.path() / "admin.token").string()}};
+    with_admin["state_dir"] = (socket_dir.path() / "state").string();
+    Deployment sluice(with_admin);
     ASSERT_TRUE(systemd.next_event().starts_with("READY=1\n"));
     // About 10 in a second; a loaded test machine may delay some.
     EXPECT_GE(systemd.pings_during(std::chrono::seconds(1)), 3);
