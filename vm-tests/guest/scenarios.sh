@@ -12,6 +12,7 @@ SCENARIOS=(
   http-block-to-xdp
   reload-broken-quota-file
   restart-keeps-state
+  upgrade-keeps-config
   stop-keeps-xdp
   stop-detaches-when-configured
   kill9-restarted
@@ -188,6 +189,23 @@ scenario_restart_keeps_state() {
   blocked_listed "$blocked" || fail "$blocked is no longer in the block list after the restart"
   note "$blocked still in sluicectl block list"
   expect_eq "$(http_get $spent /p/x)" 429 "persist still refuses $spent after the restart (counter kept)"
+}
+
+# Installing the package again over a running sluice (as an upgrade does):
+# the edited /etc/sluice/sluice.json (a conffile) stays, and the postinst's
+# try-restart brings up the new sluiced with XDP still attached.
+scenario_upgrade_keeps_config() {
+  sluice_up
+  local before pid
+  before=$(md5sum < "$CONFIG")
+  pid=$(main_pid)
+  dpkg -i /tmp/sluice.deb < /dev/null || fail "dpkg -i of the package over the installed one failed"
+  expect_eq "$(md5sum < "$CONFIG")" "$before" "the edited $CONFIG after the upgrade"
+  grep -q '"interfaces": \["xdp0"\]' "$CONFIG" || fail "$CONFIG is no longer the test config"
+  [ "$(main_pid)" != "$pid" ] || fail "the upgrade did not restart sluiced (postinst try-restart)"
+  systemctl is-active -q sluice || fail "sluice is not active after the upgrade"
+  note "main PID $pid -> $(main_pid); config kept"
+  expect_eq "$(xdp_mode)" xdp "XDP mode after the upgrade"
 }
 
 # Samples the XDP mode of the NIC every 50 ms until killed.
