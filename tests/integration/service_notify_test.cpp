@@ -101,37 +101,40 @@ TEST(ServiceNotify, ReadyOnlyOnceServingThenReloadsAndStopping) {
     EXPECT_EQ(systemd.next_event(), "STOPPING=1\nSTATUS=stopping");
 }
 
+// sluiced under the fake systemd, once it said READY=1.
+struct ReadySluice {
+    explicit ReadySluice(const nlohmann::json& config, const std::string& watchdog_usec = "")
+        : systemd(dir, watchdog_usec), sluice(config) {
+        EXPECT_TRUE(systemd.next_event().starts_with("READY=1\n"));
+    }
+    TempDir dir;
+    FakeSystemd systemd;
+    Deployment sluice;
+};
+
 TEST(ServiceNotify, ReadyMeansTheListenerAcceptsAlready) {
-    TempDir socket_dir;
-    FakeSystemd systemd(socket_dir);
-    Deployment sluice(config);
-    ASSERT_TRUE(systemd.next_event().starts_with("READY=1\n"));
+    ReadySluice ready(config);
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     boost::system::error_code error;
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), sluice.port()}, error);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), ready.sluice.port()}, error);
     EXPECT_FALSE(error) << error.message();
 }
 
 TEST(ServiceNotify, PingsTheWatchdogWhileItsLoopsAnswer) {
-    TempDir socket_dir;
-    FakeSystemd systemd(socket_dir, "300000");  // WatchdogSec=300ms: a heartbeat every 100 ms
-    nlohmann::json with_admin = config;         // the admin API's loop must answer too
+    TempDir state;
+    nlohmann::json with_admin = config;  // the admin API's loop must answer too
     with_admin["admin"] = {{"listen", "127.0.0.1:" + std::to_string(free_port())},
-                           {"token_file", (socket_dir.path() / "admin.token").string()}};
-    with_admin["state_dir"] = (socket_dir.path() / "state").string();
-    Deployment sluice(with_admin);
-    ASSERT_TRUE(systemd.next_event().starts_with("READY=1\n"));
+                           {"token_file", (state.path() / "admin.token").string()}};
+    with_admin["state_dir"] = (state.path() / "state").string();
+    ReadySluice ready(with_admin, "300000");  // WatchdogSec=300ms: a heartbeat every 100 ms
     // About 10 in a second; a loaded test machine may delay some.
-    EXPECT_GE(systemd.pings_during(std::chrono::seconds(1)), 3);
+    EXPECT_GE(ready.systemd.pings_during(std::chrono::seconds(1)), 3);
 }
 
 TEST(ServiceNotify, NoWatchdogPingsUnlessAsked) {
-    TempDir socket_dir;
-    FakeSystemd systemd(socket_dir);
-    Deployment sluice(config);
-    ASSERT_TRUE(systemd.next_event().starts_with("READY=1\n"));
-    EXPECT_EQ(systemd.pings_during(std::chrono::milliseconds(1500)), 0);
+    ReadySluice ready(config);
+    EXPECT_EQ(ready.systemd.pings_during(std::chrono::milliseconds(1500)), 0);
 }
 
 TEST(ServiceNotify, AnInvalidConfigTellsWhyInTheStatus) {
