@@ -7,6 +7,7 @@ SCENARIOS=(
   package-install
   start-notify
   xdp-native
+  hardening
   http-limited
   xdp-flood-dropped
   http-block-to-xdp
@@ -59,6 +60,30 @@ scenario_xdp_native() {
   local id; id=$(xdp_prog_id)
   [ -n "$id" ] || fail "ip -d link shows no prog/xdp id on $NIC"
   note "prog/xdp id $id"
+}
+
+# The sandbox: sluiced's capabilities from /proc, and its filesystem from
+# inside its mount namespace (nsenter): only the four capabilities, no new
+# privileges, /etc and /sys read-only with the pins writable, no kallsyms.
+scenario_hardening() {
+  sluice_up
+  local pid; pid=$(main_pid)
+  # CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39)
+  expect_eq "$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status")" 000000c000001400 "CapEff"
+  expect_eq "$(awk '/^CapBnd:/ {print $2}' "/proc/$pid/status")" 000000c000001400 "CapBnd"
+  expect_eq "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$pid/status")" 1 "NoNewPrivs"
+  in_service() { nsenter --target "$pid" --mount -- "$@"; }
+  # /etc/sluice itself is writable (ConfigurationDirectory=; admin.token_file may be there).
+  if in_service touch /etc/hardening-probe 2> /dev/null; then fail "/etc is writable for sluiced"; fi
+  if in_service touch "/sys/class/net/$NIC/hardening-probe" 2> /dev/null; then fail "/sys is writable for sluiced"; fi
+  # Hidden under an empty mode-0000 file: root's nsenter reads nothing.
+  [ -z "$(in_service head -c1 /proc/kallsyms 2> /dev/null)" ] || fail "/proc/kallsyms is readable for sluiced"
+  in_service test -d /sys/fs/bpf/sluice || fail "sluiced does not see its pins"
+  in_service mkdir /sys/fs/bpf/hardening-probe || fail "/sys/fs/bpf is not writable for sluiced"
+  in_service rmdir /sys/fs/bpf/hardening-probe
+  in_service touch /var/lib/sluice/hardening-probe || fail "state_dir is not writable for sluiced"
+  in_service rm -f /var/lib/sluice/hardening-probe
+  note "CapEff 000000c000001400, NoNewPrivs 1, /etc and /sys read-only, kallsyms hidden, /sys/fs/bpf and state_dir writable"
 }
 
 # per-ip: 5 requests a minute on /v1/*, fixed window, draft headers.
