@@ -58,9 +58,7 @@ TEST_F(XdpGcraTest, ZeroEmissionPassesWithoutTracking) {
 using XdpBlockTest = XdpFixture;
 
 TEST_F(XdpBlockTest, ExceedingBlocksTheSource) {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
-    write_config();
+    write_one_an_hour_then_blocked();
     const Packet packet = from("192.0.2.1");
 
     ASSERT_EQ(run(packet), XDP_PASS);
@@ -98,9 +96,7 @@ TEST_F(XdpBlockTest, ExpiredBlockPassesLiveBlockDrops) {
 }
 
 TEST_F(XdpBlockTest, ExpiredBlockIsRenewedByTheNextExcess) {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
-    write_config();
+    write_one_an_hour_then_blocked();
     block("192.0.2.1", now_ns() - second_ns, SLUICE_BLOCKED_BY_HTTP);
     const Packet packet = from("192.0.2.1");
 
@@ -122,9 +118,7 @@ protected:
 };
 
 TEST_F(XdpFullBlockMapTest, ExcessIsStillDroppedAndCounted) {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
-    write_config();
+    write_one_an_hour_then_blocked();
     block("203.0.113.1", now_ns() + hour_ns);
     const Packet packet = from("192.0.2.1");
 
@@ -145,9 +139,7 @@ TEST_F(XdpFullBlockMapTest, ExcessIsStillDroppedAndCounted) {
 }
 
 TEST_F(XdpFullBlockMapTest, UnblockEndsTheBlockKeptInTheSlot) {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
-    write_config();
+    write_one_an_hour_then_blocked();
     block("203.0.113.1", now_ns() + hour_ns);
     const Packet packet = from("192.0.2.1");
     ASSERT_EQ(run(packet), XDP_PASS);
@@ -163,9 +155,7 @@ TEST_F(XdpFullBlockMapTest, UnblockEndsTheBlockKeptInTheSlot) {
 }
 
 TEST_F(XdpFullBlockMapTest, ExpiredEntryIsRenewedWithoutAFreeSlot) {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
-    write_config();
+    write_one_an_hour_then_blocked();
     block("192.0.2.1", now_ns() - second_ns);  // fills the map
     const Packet packet = from("192.0.2.1");
 

@@ -33,9 +33,7 @@ TEST_F(XdpBlockFilterTest, RebuildsKeepLiveBlocksAndForgetExpiredOnes) {
 }
 
 TEST_F(XdpBlockFilterTest, TheProgramsOwnBlocksSurviveRebuilds) {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
-    write_config();
+    write_one_an_hour_then_blocked();
     const Packet packet = from("192.0.2.1");
     ASSERT_EQ(run(packet), XDP_PASS);
     ASSERT_EQ(run(packet), XDP_DROP);  // over the rate: blocked

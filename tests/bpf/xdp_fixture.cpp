@@ -101,6 +101,12 @@ void XdpFixture::write_config() {
           "write sluice_config");
 }
 
+void XdpFixture::write_one_an_hour_then_blocked() {
+    set_rate(config, hour_ns, 1);
+    config.block_ns = 600 * second_ns;
+    write_config();
+}
+
 void XdpFixture::allow(std::string_view cidr) { add_to_list(skeleton_->maps.allow_cidrs, cidr, config.allow_entries); }
 
 void XdpFixture::deny(std::string_view cidr) { add_to_list(skeleton_->maps.deny_cidrs, cidr, config.deny_entries); }

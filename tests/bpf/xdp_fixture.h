@@ -48,6 +48,9 @@ public:
     sluice_xdp_config config{};
 
     void write_config();
+    // A source may send one packet an hour; the next blocks it for ten
+    // minutes (block_on_exceed). Written.
+    void write_one_an_hour_then_blocked();
     // LPM entries; each also bumps the matching count in `config` and writes it.
     void allow(std::string_view cidr);
     void deny(std::string_view cidr);
