@@ -163,22 +163,7 @@ private:
     bool failed_ = false;
 };
 
-// The one-line STATUS= summary `systemctl status sluice` shows.
-std::string status_line(const Config& config, const Limiter& limiter, const ProxyServer& server,
-                        const BlockList& blocks, const XdpController* xdp, bool last_reload_failed) {
-    std::string line = "serving";
-    for (const ListenAddress& address : config.proxy.listen) line += " " + host_port(address);
-    line += ", " + std::to_string(limiter.policy()->quotas().size()) + " quotas, XDP ";
-    if (!xdp) line += "off";
-    for (std::size_t i = 0; xdp && i < xdp->attachments().size(); ++i)
-        line += (i ? ", " : "") + xdp->attachments()[i].interface + " (" + xdp->attachments()[i].mode + ")";
-    const ProxyStatsSnapshot stats = server.stats();
-    line += "; " + std::to_string(stats.forwarded) + " forwarded, " + std::to_string(stats.limited) + " limited, " +
-            std::to_string(blocks.size()) + " clients blocked";
-    if (last_reload_failed) line += "; last reload failed (config kept, see the journal)";
-    return line;
-}
-
+// What serve() started: the loop below and the status line read it.
 struct Running {
     const Config& started;
     LocalStore& store;
@@ -189,6 +174,23 @@ struct Running {
     const BlockList& blocks;
     XdpController* xdp;
 };
+
+// The one-line STATUS= summary `systemctl status sluice` shows.
+std::string status_line(const Running& run, bool last_reload_failed) {
+    std::string line = "serving";
+    for (const ListenAddress& address : run.started.proxy.listen) line += " " + host_port(address);
+    line += ", " + std::to_string(run.limiter.policy()->quotas().size()) + " quotas, XDP ";
+    if (!run.xdp) line += "off";
+    for (std::size_t i = 0; run.xdp && i < run.xdp->attachments().size(); ++i) {
+        const XdpAttachment& a = run.xdp->attachments()[i];
+        line += (i ? ", " : "") + a.interface + " (" + a.mode + ")";
+    }
+    const ProxyStatsSnapshot stats = run.server.stats();
+    line += "; " + std::to_string(stats.forwarded) + " forwarded, " + std::to_string(stats.limited) + " limited, " +
+            std::to_string(run.blocks.size()) + " clients blocked";
+    if (last_reload_failed) line += "; last reload failed (config kept, see the journal)";
+    return line;
+}
 
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
@@ -216,11 +218,10 @@ void serve_until_stopped(const std::string& config_file, const Running& run, Ser
             const bool admin_answered = !run.admin || run.admin->heartbeat();
             if (proxy_answered && admin_answered) service.notify("WATCHDOG=1");
         }
-        if (signal == SIGHUP || clock.now() >= next_tick) {
-            service.notify((signal == SIGHUP ? "READY=1\nSTATUS=" : "STATUS=") +
-                           status_line(run.started, run.limiter, run.server, run.blocks, run.xdp, last_reload_failed));
-        }
-        if (clock.now() >= next_tick) {
+        const bool tick_due = clock.now() >= next_tick;
+        if (signal == SIGHUP || tick_due)
+            service.notify((signal == SIGHUP ? "READY=1\nSTATUS=" : "STATUS=") + status_line(run, last_reload_failed));
+        if (tick_due) {
             run.store.expire(clock.now());
             run.control.tick();
             if (run.xdp) run.xdp->tick();
@@ -335,7 +336,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
 
     // Listeners bound, XDP attached, state loaded: only now is it ready.
     const Running running{config, store, limiter, control, server, admin.get(), blocks, xdp.get()};
-    service.notify("READY=1\nSTATUS=" + status_line(config, limiter, server, blocks, xdp.get(), false));
+    service.notify("READY=1\nSTATUS=" + status_line(running, false));
     serve_until_stopped(config_file, running, service, clock);
     service.notify("STOPPING=1\nSTATUS=stopping");
     log(LogLevel::info, "stopping");
