@@ -4,9 +4,7 @@
 #include "proxy/log.h"
 
 #include <bit>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <stdexcept>
 
@@ -86,19 +84,6 @@ Nanos shifted(Nanos a, Nanos b) {
 }
 
 [[noreturn]] void invalid(const std::string& reason) { throw std::runtime_error(reason); }
-
-// The whole file in one read: a snapshot of a million keys is 32 MB.
-std::string read_file(const fs::path& file) {
-    std::error_code error;
-    if (!fs::is_regular_file(file, error))
-        throw std::runtime_error(file.string() + ": " + (error ? error.message() : "not a regular file"));
-    errno = 0;
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
-    std::string bytes(in ? static_cast<std::size_t>(in.tellg()) : 0, '\0');
-    if (!in || !in.seekg(0) || !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-        throw std::runtime_error(file.string() + ": " + (errno ? std::strerror(errno) : "cannot be read"));
-    return bytes;
-}
 
 std::string seconds_text(Nanos ns) { return std::to_string((ns + 500'000'000) / 1'000'000'000) + " s"; }
 
@@ -192,12 +177,11 @@ std::size_t save_counters(const fs::path& state_dir, const KeyedHasher& hasher, 
 
 std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalStore& store, const ClockReading& now) {
     const fs::path file = counters_file(state_dir);
-    std::error_code error;
-    if (!fs::exists(fs::symlink_status(file, error))) return std::nullopt;
-    const std::string bytes = read_file(file);
+    const std::optional<std::string> bytes = read_state_file(file);
+    if (!bytes) return std::nullopt;
     CounterSnapshot snapshot;
     try {
-        snapshot = decode_counters(bytes);
+        snapshot = decode_counters(*bytes);
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(file.string() + ": " + e.what());
     }

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -66,16 +65,25 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view t
     if (const int folder_error = sync_folder(folder)) fail(file, folder_error);
 }
 
-std::optional<Json> read_state_json(const std::filesystem::path& file) {
+std::optional<std::string> read_state_file(const std::filesystem::path& file) {
     std::error_code error;
     if (!std::filesystem::exists(std::filesystem::symlink_status(file, error))) return std::nullopt;
     if (!std::filesystem::is_regular_file(file, error))
         throw std::runtime_error(file.string() + ": " + (error ? error.message() : "not a regular file"));
-    std::ifstream in(file, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw std::runtime_error(file.string() + ": " + std::strerror(errno));
+    // One sized read: a counter snapshot of a million keys is 32 MB.
+    errno = 0;
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
+    std::string bytes(in ? static_cast<std::size_t>(in.tellg()) : 0, '\0');
+    if (!in || !in.seekg(0) || !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+        throw std::runtime_error(file.string() + ": " + (errno ? std::strerror(errno) : "cannot be read"));
+    return bytes;
+}
+
+std::optional<Json> read_state_json(const std::filesystem::path& file) {
+    const std::optional<std::string> text = read_state_file(file);
+    if (!text) return std::nullopt;
     try {
-        return Json::parse(text);
+        return Json::parse(*text);
     } catch (const Json::exception& e) {
         throw std::runtime_error(file.string() + ": invalid JSON: " + json_error_detail(e.what()));
     }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +17,11 @@ namespace sluice {
 // and the reason (e.g. "cannot write /var/lib/sluice/quotas.json: No space
 // left on device"); `file` is then unchanged.
 void write_file_atomically(const std::filesystem::path& file, std::string_view text);
+
+// A state file's bytes, read in one go; nullopt when it does not exist.
+// Throws std::runtime_error "<file>: <reason>" when it is not a regular file
+// or cannot be read.
+std::optional<std::string> read_state_file(const std::filesystem::path& file);
 
 // The JSON document of a state file; nullopt when the file does not exist.
 // Throws std::runtime_error "<file>: <reason>" when it is not a regular file,
