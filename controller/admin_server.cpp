@@ -68,15 +68,9 @@ Response to_http(AdminResponse&& answer, unsigned version, bool keep_alive) {
 
 // The answer to a request that could not be read; none when the client went
 // away or was too slow.
-std::optional<AdminResponse> unreadable_answer(const beast::error_code& ec, const AdminSettings& settings) {
-    if (ec == http::error::body_limit)
-        return admin_error(413, "request body exceeds " + std::to_string(settings.max_body_bytes) + " bytes");
-    if (ec == http::error::header_limit)
-        return admin_error(431, "request header exceeds " + std::to_string(kMaxHeaderBytes) + " bytes");
-    const bool malformed = ec.category() == make_error_code(http::error::bad_version).category() &&
-                           ec != http::error::end_of_stream && ec != http::error::partial_message;
-    if (malformed) return admin_error(400, ec.message());
-    return std::nullopt;
+std::optional<AdminResponse> unreadable_answer(const beast::error_code& ec, const RequestParser& parser) {
+    if (ec.category() != request_error_category()) return std::nullopt;
+    return admin_error(status_of(static_cast<RequestError>(ec.value())), parser.reason());
 }
 
 AdminResponse answer(AdminApi& api, const AdminRequest& request) {
@@ -94,14 +88,12 @@ public:
 
     net::awaitable<void> serve() {
         for (bool first = true;; first = false) {
-            RequestParser parser;
-            parser.header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
-            parser.body_limit(settings_.max_body_bytes);
+            RequestParser parser(kMaxHeaderBytes, settings_.max_body_bytes);
             // The wait for a kept-alive client's next request included.
             stream_.expires_after(first ? kRequestTimeout : kIdleTimeout);
             const beast::error_code ec = co_await read_request(stream_, buffer_, parser);
             if (ec) {
-                if (std::optional<AdminResponse> refusal = unreadable_answer(ec, settings_)) {
+                if (std::optional<AdminResponse> refusal = unreadable_answer(ec, parser)) {
                     if (co_await write(to_http(std::move(*refusal), 11, false))) co_await close_gracefully(stream_, kDrainTimeout, kDrainBytes);
                 }
                 co_return;

@@ -159,6 +159,17 @@ std::optional<ListenAddress> parse_upstream(const JsonField& field) {
     return std::nullopt;
 }
 
+void read_path_matching(const JsonField& field, PathMatching& matching) {
+    field.for_each_member([&](const std::string& name, const JsonField& value) {
+        bool* target = name == "case_insensitive" ? &matching.case_insensitive
+                       : name == "ignore_trailing_slash" ? &matching.ignore_trailing_slash
+                                                          : nullptr;
+        if (!target) return false;
+        if (auto v = value.boolean()) *target = *v;
+        return true;
+    });
+}
+
 void read_limits(const JsonField& limits, Config& config) {
     ProxySettings& proxy = config.proxy;
     const std::pair<std::string_view, std::size_t*> sizes[] = {
@@ -281,6 +292,8 @@ private:
                 });
             } else if (name == "headers") {
                 if (auto style = value.header_style()) config_.headers = *style;
+            } else if (name == "path_matching") {
+                read_path_matching(value, config_.path_matching);
             } else if (name == "threads") {
                 if (auto threads = value.integer(0, 256)) config_.proxy.threads = static_cast<unsigned>(*threads);
             } else if (name == "quotas") {

@@ -6,6 +6,7 @@
 #include "controller/xdp_settings.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/quota.h"
+#include "proxy/quota_matcher.h"
 
 #include <filesystem>
 #include <optional>
@@ -34,6 +35,7 @@ struct AdminSettings {
 struct Config {
     ProxySettings proxy;             // listen, upstream, trusted proxies, limits
     HeaderStyle headers = HeaderStyle::draft;
+    PathMatching path_matching;      // how request paths meet quota paths
     std::vector<Quota> quotas;       // inline first, then quota files in glob order
     std::vector<std::string> quota_sources;  // per quota: the file it is defined in
     std::size_t max_keys = 1'000'000;

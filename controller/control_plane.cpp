@@ -106,6 +106,7 @@ void ControlPlane::start(const Config& config) {
     const std::lock_guard lock(mutex_);
     state_dir_ = config.state_dir;
     header_style_ = config.headers;
+    path_matching_ = config.path_matching;
     file_quotas_ = file_records(config);
     if (state_dir_) {
         std::error_code ec;
@@ -133,6 +134,7 @@ std::vector<std::string> ControlPlane::reload(const Config& config) {
     }
     file_quotas_ = std::move(file_quotas);
     header_style_ = config.headers;
+    path_matching_ = config.path_matching;
     apply_policy();
     ++counters_.reloads;
     return {};
@@ -301,7 +303,8 @@ void ControlPlane::apply_policy() {
     std::vector<Quota> quotas;
     for (const auto* records : {&file_quotas_, &api_quotas_})
         for (const QuotaRecord& r : *records) quotas.push_back(r.quota);
-    limiter_.set_policy(std::make_shared<const Policy>(std::move(quotas), header_style_, settings_, limiter_.policy().get()));
+    limiter_.set_policy(std::make_shared<const Policy>(std::move(quotas), header_style_, settings_,
+                                                       limiter_.policy().get(), path_matching_));
 }
 
 Change ControlPlane::save_blocks() {

@@ -121,6 +121,7 @@ private:
     mutable std::mutex mutex_;
     std::optional<std::filesystem::path> state_dir_;
     HeaderStyle header_style_ = HeaderStyle::draft;
+    PathMatching path_matching_;
     std::vector<QuotaRecord> file_quotas_;
     std::vector<QuotaRecord> api_quotas_;  // sorted by name
     QuotaSettings settings_;

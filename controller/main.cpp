@@ -94,8 +94,8 @@ void reload_failed(const std::vector<std::string>& reasons) {
 }
 
 // SIGHUP: reads the config again. An invalid one is reported and the running
-// one stays. Quotas (counters of unchanged quotas kept), trusted proxies for
-// XDP blocks, and the XDP limits and lists apply at once; listen addresses,
+// one stays. Quotas (counters of unchanged quotas kept), trusted proxies (for
+// X-Forwarded-For and XDP blocks), and the XDP limits and lists apply at once; listen addresses,
 // upstream, threads, limits, admin, state_dir and XDP attachment apply on
 // restart.
 // Says which settings of `next` wait for a restart.
@@ -114,7 +114,8 @@ void note_restart_settings(const Config& started, const Config& next) {
 }
 
 // Returns whether the new config is in force.
-bool reload(const std::string& file, const Config& started, ControlPlane& control, XdpController* xdp) {
+bool reload(const std::string& file, const Config& started, ControlPlane& control, ProxyServer& server,
+            XdpController* xdp) {
     const ConfigLoad load = load_config(file);
     if (!load.ok()) {
         control.count_failed_reload();
@@ -129,6 +130,7 @@ bool reload(const std::string& file, const Config& started, ControlPlane& contro
         return false;
     }
     note_restart_settings(started, next);
+    server.set_trusted_proxies(next.proxy.trusted_proxies);
     if (xdp && next.xdp) {
         try {
             for (const std::string& note : xdp->apply(*next.xdp)) log(LogLevel::warning, "reload: %s", note.c_str());
@@ -211,7 +213,7 @@ void serve_until_stopped(const std::string& config_file, const Running& run, Ser
         if (signal == SIGINT || signal == SIGTERM) return;
         if (signal == SIGHUP) {
             service.notify("RELOADING=1");
-            last_reload_failed = !reload(config_file, run.started, run.control, run.xdp);
+            last_reload_failed = !reload(config_file, run.started, run.control, run.server, run.xdp);
         }
         if (watchdog > 0) {
             const bool proxy_answered = run.server.heartbeat();  // both beat, whatever the other says

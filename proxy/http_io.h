@@ -18,13 +18,13 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "proxy/request_parser.h"
+
 #include <chrono>
 #include <cstddef>
 #include <string_view>
 
 namespace sluice {
-
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
 namespace detail {
 
@@ -92,7 +92,7 @@ detail::TaskOf<Stream> read_request(Stream& stream, boost::beast::flat_buffer& b
                                           detail::redirect_to<Stream>(ec));
         if (ec) co_return ec;
     }
-    co_return co_await read_message(stream, buffer, parser);
+    co_return co_await detail::read_until(stream, buffer, parser, [](const RequestParser& p) { return p.is_done(); });
 }
 
 // Closing a socket with unread input resets the connection, and the reset can

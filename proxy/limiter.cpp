@@ -81,7 +81,8 @@ Decision Limiter::decide(const RequestFacts& request) const {
     Decision d;
     d.policy = current_policy();
     const Policy& policy = *d.policy;
-    if (policy.exempt(request.path)) {
+    d.path = normalize_path(request.target, policy.path_matching());
+    if (policy.exempt(d.path)) {
         d.exempt = true;
         return d;
     }
@@ -97,8 +98,19 @@ Decision Limiter::decide(const RequestFacts& request) const {
     }
 
     thread_local std::vector<std::size_t> matched;
-    policy.matcher().match(request.method, request.path, matched);
+    policy.matcher().match(request.method, d.path, matched);
     if (matched.empty()) return d;
+
+    // Before anything is counted. (A second Authorization never gets here:
+    // the request parser refuses it.)
+    for (std::size_t index : matched) {
+        const CompiledQuota& q = policy.quotas()[index];
+        if (q.spec.key.kind == KeyKind::header && request.headers && request.headers->repeated(q.header_name)) {
+            d.allowed = false;
+            d.ambiguous_header = q.header_name;
+            return d;
+        }
+    }
 
     boost::container::small_vector<QuotaCheck, 4> checks;
     for (std::size_t index : matched) {

@@ -25,11 +25,13 @@ class HeaderLookup {
 public:
     virtual ~HeaderLookup() = default;
     virtual std::string_view get(std::string_view name) const = 0;
+    // Whether the request carries `name` more than once.
+    virtual bool repeated(std::string_view /*name*/) const { return false; }
 };
 
 struct RequestFacts {
     std::string_view method;
-    std::string_view path;       // normalized (normalize_path)
+    std::string_view target;     // the request target; decide() normalizes it by the policy's path matching
     std::string_view client_ip;  // canonical text (resolve_client_ip)
     const HeaderLookup* headers = nullptr;
 };
@@ -46,10 +48,14 @@ struct QuotaOutcome {
 struct Decision {
     bool allowed = true;
     bool exempt = false;       // the path is exempt from every quota
+    std::string path;          // the request's path as quotas matched it (normalize_path)
     Nanos blocked_for = 0;     // > 0: refused because the client is on the block list, for this long
     boost::container::small_vector<QuotaOutcome, 4> outcomes;
     int headline = -1;  // most restrictive outcome (fewest remaining), for headers
     int refusing = -1;  // the enforcing outcome that refused the request
+    // Not empty: refused as a bad request, because this header, which a quota
+    // counts by, came more than once (which one would the upstream read?).
+    std::string_view ambiguous_header;
     std::shared_ptr<const Policy> policy;  // keeps outcomes' quota pointers alive
 };
 

@@ -58,4 +58,19 @@ void log(LogLevel level, const char* format, ...) {
     log_line(level, text);
 }
 
+void LogThrottle::log(LogLevel level, std::string_view text) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_) {
+        ++left_out_;
+        return;
+    }
+    next_ = now + interval_;
+    if (left_out_ == 0) {
+        log_line(level, text);
+        return;
+    }
+    log_line(level, std::string(text) + " (and " + std::to_string(left_out_) + " more like it left out)");
+    left_out_ = 0;
+}
+
 }  // namespace sluice

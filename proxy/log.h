@@ -3,7 +3,9 @@
 // journalctl -p and the colours work; elsewhere it starts with "sluiced: ".
 #pragma once
 
+#include <chrono>
 #include <cstdarg>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,5 +26,19 @@ std::string format_text(const char* format, va_list args);
 // Text as it is (no format), e.g. a JSON audit record; each of its lines
 // gets the prefix.
 void log_line(LogLevel level, std::string_view text);
+
+// For an event that can recur per request (an upstream down, accept failing):
+// at most one line per interval, the next one saying how many were left out,
+// so a storm cannot fill the disk. One per thread; not thread-safe.
+class LogThrottle {
+public:
+    explicit LogThrottle(std::chrono::steady_clock::duration interval = std::chrono::seconds(1)) : interval_(interval) {}
+    void log(LogLevel level, std::string_view text);
+
+private:
+    std::chrono::steady_clock::duration interval_;
+    std::chrono::steady_clock::time_point next_{};
+    std::uint64_t left_out_ = 0;
+};
 
 }  // namespace sluice

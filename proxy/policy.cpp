@@ -55,8 +55,13 @@ std::string exempt_path_error(std::string_view path) {
     return "";
 }
 
-Policy::Policy(std::vector<Quota> quotas, HeaderStyle default_style, QuotaSettings settings, const Policy* previous)
-    : matcher_(quotas), default_style_(default_style), settings_(std::move(settings)) {
+Policy::Policy(std::vector<Quota> quotas, HeaderStyle default_style, QuotaSettings settings, const Policy* previous,
+               PathMatching path_matching)
+    : matcher_(quotas, path_matching),
+      default_style_(default_style),
+      settings_(std::move(settings)),
+      path_matching_(path_matching) {
+    for (const std::string& path : settings_.exempt_paths) exempt_.push_back(PathPattern::parse(path, path_matching));
     quotas_.reserve(quotas.size());
     for (Quota& q : quotas) {
         CompiledQuota c;
@@ -75,12 +80,7 @@ Policy::Policy(std::vector<Quota> quotas, HeaderStyle default_style, QuotaSettin
 }
 
 bool Policy::exempt(std::string_view path) const {
-    for (const std::string& exempt : settings_.exempt_paths) {
-        if (exempt.ends_with('*') ? path.starts_with(std::string_view(exempt).substr(0, exempt.size() - 1))
-                                  : path == exempt)
-            return true;
-    }
-    return false;
+    return std::any_of(exempt_.begin(), exempt_.end(), [&](const PathPattern& p) { return p.matches(path); });
 }
 
 const CompiledQuota* Policy::find(std::string_view name) const {

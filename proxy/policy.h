@@ -72,13 +72,14 @@ public:
     // `quotas` must be valid (the config loader checked them, conflicts too).
     // Quotas named as in `previous` keep counting on its counters.
     Policy(std::vector<Quota> quotas, HeaderStyle default_style, QuotaSettings settings = {},
-           const Policy* previous = nullptr);
+           const Policy* previous = nullptr, PathMatching path_matching = {});
 
     const std::vector<CompiledQuota>& quotas() const { return quotas_; }
     const QuotaMatcher& matcher() const { return matcher_; }
     HeaderStyle default_style() const { return default_style_; }
     const QuotaSettings& settings() const { return settings_; }
-    bool exempt(std::string_view path) const;
+    const PathMatching& path_matching() const { return path_matching_; }
+    bool exempt(std::string_view path) const;  // `path` normalized
     const CompiledQuota* find(std::string_view name) const;
 
 private:
@@ -86,6 +87,8 @@ private:
     QuotaMatcher matcher_;
     HeaderStyle default_style_;
     QuotaSettings settings_;
+    PathMatching path_matching_;
+    std::vector<PathPattern> exempt_;
 };
 
 std::string default_refusal_body(const std::string& quota_name);

@@ -41,7 +41,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-using Request = http::request<http::string_body>;
 using Acceptor = net::basic_socket_acceptor<tcp, ProxyExecutor>;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
                                         ProxyExecutor>;
@@ -243,29 +242,18 @@ struct ErrorAnswer {
     std::string body;
 };
 
-ErrorAnswer json_error(http::status status, std::string_view error, std::string_view message) {
+ErrorAnswer json_error(http::status status, std::string_view message) {
+    // The error's name is its reason phrase in snake case: "bad_request".
+    std::string error(view(http::obsolete_reason(status)));
+    for (char& c : error) c = c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return {status, "{\"error\":" + json_quote(error) + ",\"message\":" + json_quote(message) + "}"};
 }
 
-bool is_http_error(const beast::error_code& ec) {
-    return ec.category() == make_error_code(http::error::bad_version).category();
-}
-
-// The answer to a request that could not be read; none when the client went
-// away or was too slow (there is nobody left to answer).
-std::optional<ErrorAnswer> unreadable_answer(const beast::error_code& ec, const ProxySettings& settings) {
-    if (ec == http::error::header_limit) {
-        return json_error(http::status::request_header_fields_too_large, "request_header_fields_too_large",
-                          "request header exceeds " + std::to_string(settings.max_header_bytes) + " bytes");
-    }
-    if (ec == http::error::body_limit) {
-        return json_error(http::status::payload_too_large, "payload_too_large",
-                          "request body exceeds " + std::to_string(settings.max_body_bytes) + " bytes");
-    }
-    if (is_http_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        return json_error(http::status::bad_request, "bad_request", ec.message());
-    }
-    return std::nullopt;
+// The answer to a request that could not be read or was refused as it was
+// read; none when the client went away or was too slow (nobody to answer).
+std::optional<ErrorAnswer> unreadable_answer(const beast::error_code& ec, const RequestParser& parser) {
+    if (ec.category() != request_error_category()) return std::nullopt;
+    return json_error(static_cast<http::status>(status_of(static_cast<RequestError>(ec.value()))), parser.reason());
 }
 
 // The limiter's view of a request's headers.
@@ -274,9 +262,11 @@ public:
     explicit FieldLookup(const http::fields& fields) : fields_(fields) {}
 
     std::string_view get(std::string_view name) const override {
-        const auto it = fields_.find(beast::string_view(name.data(), name.size()));
+        const auto it = fields_.find(beast_view(name));
         return it == fields_.end() ? std::string_view{} : view(it->value());
     }
+
+    bool repeated(std::string_view name) const override { return fields_.count(beast_view(name)) > 1; }
 
 private:
     const http::fields& fields_;
@@ -314,11 +304,19 @@ void audit_refusal(const Decision& decision, std::string_view method, std::strin
 }
 
 // What every connection of one thread shares.
+// The trusted proxies as one thread holds them; a reload posts a new list
+// to each thread, and its sessions look again when the generation moved.
+struct TrustedProxies {
+    std::vector<Cidr> cidrs;
+    std::uint64_t generation = 0;
+};
+
 struct ThreadContext {
     const ProxySettings& settings;
     const Limiter& limiter;
     UpstreamPool& pool;
     ProxyStats& stats;
+    const TrustedProxies& trusted;
 };
 
 // One client connection: reads requests one after the other, answers each.
@@ -333,17 +331,14 @@ public:
         if (ec) co_return;  // gone already
         peer_ = to_ip_address(remote.address());
         peer_text_ = peer_.to_string();
-        peer_is_proxy_ = is_trusted_proxy(peer_, settings_.trusted_proxies);
 
         for (bool first = true;; first = false) {
             if (!first && !co_await next_request_arrives()) co_return;
-            RequestParser parser;
-            parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
-            parser.body_limit(settings_.max_body_bytes);
+            RequestParser parser(settings_.max_header_bytes, settings_.max_body_bytes);
             socket_.expires_after(settings_.client_timeout);
             ec = co_await read_request(socket_, buffer_, parser);
             if (ec) {
-                co_await reject(ec);
+                co_await reject(unreadable_answer(ec, parser), Framing{});
                 co_return;
             }
             socket_.expires_never();  // while the upstream answers
@@ -365,14 +360,23 @@ private:
         co_return !ec;
     }
 
-    // Answers a request that could not be read, then closes.
-    ProxyTask<void> reject(const beast::error_code& ec) {
-        const std::optional<ErrorAnswer> answer = unreadable_answer(ec, settings_);
+    // Answers a request that could not be read or is refused as a bad one,
+    // then closes.
+    ProxyTask<void> reject(std::optional<ErrorAnswer> answer, Framing framing) {
         if (!answer) co_return;
+        // Not in one condition: GCC 12 miscompiles a co_await behind &&.
+        const bool written = co_await answer_bad_request(*answer, framing);
+        if (written) co_await close_gracefully(socket_, linger_timeout, linger_bytes);
+    }
+
+    // Writes the answer to a bad request (the connection is to be closed
+    // after it); false when that failed.
+    ProxyTask<bool> answer_bad_request(const ErrorAnswer& answer, const Framing& framing) {
         context_.stats.count(context_.stats.bad_requests);
         out_.clear();
-        append_json_answer(out_, static_cast<unsigned>(answer->status), answer->body, {}, Framing{});
-        if (co_await write()) co_await close_gracefully(socket_, linger_timeout, linger_bytes);
+        append_json_answer(out_, static_cast<unsigned>(answer.status), answer.body, {},
+                           {framing.version, false, framing.head});
+        co_return co_await write();
     }
 
     // Answers one request; false when the connection is to be closed.
@@ -380,15 +384,25 @@ private:
         const auto started = std::chrono::steady_clock::now();
         const Framing framing{request.version(), request.keep_alive(), request.method() == http::verb::head};
         const std::string forwarded_for = joined_values(request, x_forwarded_for);
-        // The peer is fixed per connection: only a trusted proxy's requests
-        // need X-Forwarded-For read.
+        // The peer is fixed per connection, the trusted list per reload: only
+        // a trusted proxy's requests need X-Forwarded-For read.
+        const TrustedProxies& trusted = context_.trusted;
+        if (trusted_generation_ != trusted.generation) {
+            peer_is_proxy_ = is_trusted_proxy(peer_, trusted.cidrs);
+            trusted_generation_ = trusted.generation;
+        }
         const std::string forwarded_client =
-            peer_is_proxy_ ? resolve_client_ip(peer_, forwarded_for, settings_.trusted_proxies) : std::string();
+            peer_is_proxy_ ? resolve_client_ip(peer_, forwarded_for, trusted.cidrs) : std::string();
         const std::string_view client_ip = peer_is_proxy_ ? std::string_view(forwarded_client) : peer_text_;
-        const std::string path = normalize_path(view(request.target()));
         const FieldLookup headers(request);
         const Decision decision =
-            context_.limiter.decide({view(request.method_string()), path, client_ip, &headers});
+            context_.limiter.decide({view(request.method_string()), view(request.target()), client_ip, &headers});
+        if (!decision.ambiguous_header.empty()) {
+            co_await answer_bad_request(json_error(http::status::bad_request, "more than one " +
+                                                       std::string(decision.ambiguous_header) + " header field"),
+                                        framing);
+            co_return false;
+        }
 
         ProxyStats& stats = context_.stats;
         out_.clear();
@@ -398,7 +412,7 @@ private:
         } else {
             stats.count(decision.blocked_for > 0 ? stats.blocked : stats.limited);
             if (decision.policy->settings().audit_logging)
-                audit_refusal(decision, view(request.method_string()), path, client_ip);
+                audit_refusal(decision, view(request.method_string()), decision.path, client_ip);
             const Refusal refusal = make_refusal(decision);
             append_json_answer(out_, refusal.status, refusal.body, refusal.headers, framing);
         }
@@ -420,9 +434,10 @@ private:
         if (failure) {
             ProxyStats& stats = context_.stats;
             stats.count(failure->timed_out ? stats.upstream_timeouts : stats.upstream_failures);
+            // The failure's details (the upstream's address) are in the log.
             const ErrorAnswer error = failure->timed_out
-                ? json_error(http::status::gateway_timeout, "gateway_timeout", failure->message)
-                : json_error(http::status::bad_gateway, "bad_gateway", failure->message);
+                ? json_error(http::status::gateway_timeout, "the upstream did not respond in time")
+                : json_error(http::status::bad_gateway, "the upstream could not be reached or gave no valid response");
             append_json_answer(out_, static_cast<unsigned>(error.status), error.body, rate_limit, framing);
             co_return;
         }
@@ -435,8 +450,7 @@ private:
         const std::size_t sent = socket_.send_now(out_, ec);
         if (!ec && sent < out_.size()) {
             // Only a send that has to wait needs a deadline; send_now rarely leaves any.
-            socket_.expires_after(settings_.client_timeout);
-            ec = co_await socket_.send_rest(std::string_view(out_).substr(sent));
+            ec = co_await socket_.send_rest_while_read(std::string_view(out_).substr(sent), settings_.client_timeout);
         }
         co_return !ec;
     }
@@ -450,6 +464,7 @@ private:
     IpAddress peer_;
     std::string peer_text_;
     bool peer_is_proxy_ = false;
+    std::uint64_t trusted_generation_ = 0;  // of the list peer_is_proxy_ was judged by; 0: none yet
 };
 
 ProxyTask<void> serve_connection(ProxySocket socket, const ThreadContext& context) {
@@ -507,7 +522,9 @@ Acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bool sh
 
 struct ProxyServer::Worker {
     Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream)
-        : pool(ioc.get_executor(), std::move(upstream), settings), context{settings, limiter, pool, stats} {}
+        : pool(ioc.get_executor(), std::move(upstream), settings),
+          trusted{settings.trusted_proxies, 1},
+          context{settings, limiter, pool, stats, trusted} {}
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
@@ -516,6 +533,7 @@ struct ProxyServer::Worker {
     net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     ProxyStats stats;
     UpstreamPool pool;
+    TrustedProxies trusted;  // only this thread touches it
     ThreadContext context;
     std::vector<Acceptor> acceptors;
     LoopHeartbeat heartbeat;
@@ -593,6 +611,14 @@ bool ProxyServer::heartbeat() {
     bool answered = true;
     for (const auto& worker : workers_) answered = worker->heartbeat.beat(worker->ioc) && answered;
     return answered;
+}
+
+void ProxyServer::set_trusted_proxies(const std::vector<Cidr>& trusted_proxies) {
+    for (auto& worker : workers_) {
+        net::post(worker->ioc, [&trusted = worker->trusted, trusted_proxies] {
+            trusted = {trusted_proxies, trusted.generation + 1};
+        });
+    }
 }
 
 void ProxyServer::stop() {

@@ -29,6 +29,10 @@ public:
     // naming what failed, e.g. "listen 127.0.0.1:8080: Address already in use".
     void start();
 
+    // Client addresses whose X-Forwarded-For is believed from now on (a
+    // reload); each thread takes the list before its next request.
+    void set_trusted_proxies(const std::vector<Cidr>& trusted_proxies);
+
     // Stops accepting and drops open connections. Safe from any thread; no-op
     // when not started or already stopped.
     void stop();

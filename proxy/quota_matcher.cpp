@@ -23,10 +23,6 @@ bool is_param(std::string_view segment) {
     return segment.size() >= 3 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool is_unreserved(unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -75,6 +71,22 @@ bool templates_overlap(const PathPattern& a, const PathPattern& b) {
 
 }  // namespace
 
+namespace {
+
+void lower_in_place(std::string& s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+}
+
+// A configured path as normalize_path spells a request's.
+std::string canonical(std::string_view configured, const PathMatching& matching) {
+    std::string out(configured);
+    if (matching.case_insensitive) lower_in_place(out);
+    if (matching.ignore_trailing_slash && out.size() > 1 && out.ends_with('/')) out.pop_back();
+    return out;
+}
+
+}  // namespace
+
 std::string path_error(std::string_view path) {
     if (path.empty()) return {};
     if (path.front() != '/') return "must be \"\" or start with '/'";
@@ -96,9 +108,11 @@ std::string path_error(std::string_view path) {
     return {};
 }
 
-PathPattern PathPattern::parse(std::string_view configured) {
+PathPattern PathPattern::parse(std::string_view configured_text, const PathMatching& matching) {
     PathPattern p;
-    if (configured.empty()) return p;
+    if (configured_text.empty()) return p;
+    const std::string spelled = canonical(configured_text, matching);
+    const std::string_view configured = spelled;
     if (configured.back() == '*') {
         p.kind = PathKind::prefix;
         p.text = configured.substr(0, configured.size() - 1);
@@ -117,7 +131,9 @@ bool PathPattern::matches(std::string_view path) const {
     switch (kind) {
     case PathKind::global: return true;
     case PathKind::exact: return path == text;
-    case PathKind::prefix: return path.starts_with(text);
+    // "/v1/*" also matches "/v1" where a trailing slash makes no difference
+    // (normalize_path then drops it).
+    case PathKind::prefix: return path.starts_with(text) || (text.size() == path.size() + 1 && text.starts_with(path) && text.back() == '/');
     case PathKind::template_: {
         if (path.empty() || path.front() != '/') return false;
         std::size_t start = 1;
@@ -136,7 +152,7 @@ bool PathPattern::matches(std::string_view path) const {
     return false;
 }
 
-std::string normalize_path(std::string_view target) {
+std::string normalize_path(std::string_view target, const PathMatching& matching) {
     if (target.starts_with("http://") || target.starts_with("https://")) {  // absolute form
         const std::size_t slash = target.find('/', target.find("//") + 2);
         target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
@@ -150,29 +166,24 @@ std::string normalize_path(std::string_view target) {
             const int hi = hex_value(target[i + 1]);
             const int lo = hex_value(target[i + 2]);
             if (hi >= 0 && lo >= 0) {
-                const unsigned char c = static_cast<unsigned char>(hi * 16 + lo);
-                if (is_unreserved(c)) {
-                    decoded += static_cast<char>(c);
-                } else {
-                    decoded += '%';
-                    decoded += static_cast<char>(std::toupper(target[i + 1]));
-                    decoded += static_cast<char>(std::toupper(target[i + 2]));
-                }
+                decoded += static_cast<char>(hi * 16 + lo);
                 i += 2;
                 continue;
             }
         }
         decoded += target[i];
     }
+    if (matching.case_insensitive) lower_in_place(decoded);
 
-    // Remove dot segments and empty segments (RFC 3986 5.2.4, plus "//").
+    // Remove path parameters, dot segments and empty segments (RFC 3986
+    // 5.2.4, plus "//").
     std::vector<std::string_view> kept;
     std::string_view rest = decoded;
-    const bool trailing_slash =
-        rest.ends_with('/') || rest.ends_with("/.") || rest.ends_with("/..");
+    const bool trailing_slash = rest.ends_with('/') || rest.ends_with("/.") || rest.ends_with("/..");
     while (!rest.empty()) {
         const std::size_t end = std::min(rest.find('/'), rest.size());
-        const std::string_view segment = rest.substr(0, end);
+        std::string_view segment = rest.substr(0, end);
+        segment = segment.substr(0, segment.find(';'));
         rest = end == rest.size() ? std::string_view{} : rest.substr(end + 1);
         if (segment.empty() || segment == ".") continue;
         if (segment == "..") {
@@ -187,14 +198,14 @@ std::string normalize_path(std::string_view target) {
         out += '/';
         out += segment;
     }
-    if (out.empty() || trailing_slash) out += '/';
+    if (out.empty() || (trailing_slash && !matching.ignore_trailing_slash)) out += '/';
     return out;
 }
 
-QuotaMatcher::QuotaMatcher(const std::vector<Quota>& quotas) {
+QuotaMatcher::QuotaMatcher(const std::vector<Quota>& quotas, const PathMatching& matching) {
     for (std::size_t i = 0; i < quotas.size(); ++i) {
         const Quota& q = quotas[i];
-        PathPattern pattern = PathPattern::parse(q.path);
+        PathPattern pattern = PathPattern::parse(q.path, matching);
         const std::uint64_t rank = rank_of(pattern, !q.method.empty());
         entries_.push_back({i, std::move(pattern), q.method, normalized_key(q.key), q.cumulative, rank});
     }

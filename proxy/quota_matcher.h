@@ -14,6 +14,17 @@
 
 namespace sluice {
 
+// How leniently request paths are matched against quota paths. Routers
+// differ (Express and Rails ignore case or a trailing slash, Flask does not);
+// the lenient default counts every spelling a router might route to the
+// quota's endpoint, at the price of counting a distinct route on an upstream
+// that tells them apart.
+struct PathMatching {
+    bool case_insensitive = true;
+    bool ignore_trailing_slash = true;
+    bool operator==(const PathMatching&) const = default;
+};
+
 enum class PathKind : std::uint8_t { exact, template_, prefix, global };
 
 struct PathPattern {
@@ -21,22 +32,26 @@ struct PathPattern {
     std::string text;                    // exact path, or the prefix before '*'
     std::vector<std::string> segments;   // template: literal segments, "" for a {param}
 
-    static PathPattern parse(std::string_view configured);  // input must be valid
+    // `configured` must be valid; it is compared as `matching` says.
+    static PathPattern parse(std::string_view configured, const PathMatching& matching = {});
     bool matches(std::string_view path) const;
 };
 
 // Why a configured path is not valid, or empty if it is.
 std::string path_error(std::string_view configured);
 
-// Resolves "." and ".." segments, merges repeated slashes and decodes
-// percent-encoded unreserved characters, so "/v1//auth/%65xchange" cannot slip
-// past a quota on "/v1/auth/exchange". The query is dropped.
-std::string normalize_path(std::string_view target);
+// The path a request target counts as: the query dropped, every
+// percent-encoding decoded (WSGI servers decode "%2F" before routing), path
+// parameters (";jsessionid=...", which servlet containers strip) dropped,
+// "." and ".." resolved, repeated slashes merged; then case and a trailing
+// slash as `matching` says. So "/v1//Auth%2F%65xchange;x/" cannot slip past a
+// quota on "/v1/auth/exchange".
+std::string normalize_path(std::string_view target, const PathMatching& matching = {});
 
 class QuotaMatcher {
 public:
     QuotaMatcher() = default;
-    explicit QuotaMatcher(const std::vector<Quota>& quotas);
+    QuotaMatcher(const std::vector<Quota>& quotas, const PathMatching& matching);
 
     // Indexes into the quota vector, in no particular order.
     void match(std::string_view method, std::string_view path, std::vector<std::size_t>& out) const;

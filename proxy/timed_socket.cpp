@@ -74,4 +74,14 @@ ProxyTask<beast::error_code> TimedSocket::send_rest(std::string_view rest) {
     co_return ec;
 }
 
+ProxyTask<beast::error_code> TimedSocket::send_rest_while_read(std::string_view rest, Clock::duration stall_timeout) {
+    beast::error_code ec;
+    while (!rest.empty() && !ec) {
+        expires_after(stall_timeout);
+        const std::size_t n = co_await socket().async_write_some(net::buffer(rest.data(), rest.size()), redirect(ec));
+        rest.remove_prefix(n);
+    }
+    co_return ec;
+}
+
 }  // namespace sluice

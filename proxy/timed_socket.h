@@ -62,8 +62,14 @@ public:
     // Sends what the socket takes of `bytes` now (usually all of them: no
     // trip through the event loop, no coroutine frame); returns how many.
     std::size_t send_now(std::string_view bytes, boost::beast::error_code& ec);
-    // Sends `rest` as the socket drains, for what send_now left.
+    // Sends `rest` as the socket drains, for what send_now left, within the
+    // deadline set.
     ProxyTask<boost::beast::error_code> send_rest(std::string_view rest);
+    // The same for a reader that may be slow: the deadline moves
+    // `stall_timeout` ahead whenever some bytes went out, so a client is cut
+    // off when it stops reading, not when a large answer takes long.
+    ProxyTask<boost::beast::error_code> send_rest_while_read(std::string_view rest,
+                                                             std::chrono::steady_clock::duration stall_timeout);
 
 private:
     struct State {

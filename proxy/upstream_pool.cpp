@@ -32,10 +32,12 @@ bool idempotent(http::verb method) {
     }
 }
 
-// An idle connection the upstream has closed (or sent something unasked on)
-// shows as readable; checking costs one non-blocking syscall and saves a
-// request that could not be retried.
-bool still_open(ProxySocket& socket) {
+// An idle connection the upstream has closed, or sent bytes on that nobody
+// asked for (a late or second answer), shows as readable. Such bytes would be
+// read as the answer to the next client's request, so every idle connection
+// is checked before reuse (one non-blocking syscall) and a readable one is
+// dropped.
+bool idle_and_clean(ProxySocket& socket) {
     char byte;
     const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -153,12 +155,10 @@ UpstreamPool::UpstreamPool(ProxyExecutor executor, std::vector<tcp::endpoint> en
 ProxyTask<std::optional<UpstreamFailure>> UpstreamPool::exchange(std::string_view request, http::verb method,
                                                                  UpstreamResponse& response) {
     const bool head = method == http::verb::head;
-    // An idempotent request that finds its connection closed is retried
-    // (below); only the others pay a syscall to check first.
     const bool retriable = idempotent(method);
     std::optional<Connection> connection;
     while (!connection && !idle_.empty()) {
-        if (retriable || still_open(idle_.back().socket.socket())) connection.emplace(std::move(idle_.back()));
+        if (idle_and_clean(idle_.back().socket.socket())) connection.emplace(std::move(idle_.back()));
         idle_.pop_back();
     }
     const bool reused = connection.has_value();
@@ -166,7 +166,7 @@ ProxyTask<std::optional<UpstreamFailure>> UpstreamPool::exchange(std::string_vie
         if (!connection) {
             connection.emplace(Connection{TimedSocket(executor_), {}});
             const beast::error_code ec = co_await connect(*connection);
-            if (ec) co_return connect_failure(ec);
+            if (ec) co_return logged(connect_failure(ec));
         }
         const RoundTrip trip = co_await round_trip(*connection, request, head, response);
         if (!trip.ec) {
@@ -178,7 +178,7 @@ ProxyTask<std::optional<UpstreamFailure>> UpstreamPool::exchange(std::string_vie
         // is retried once on a fresh connection (a POST might have been acted
         // on, as nginx assumes too); a slow upstream is not retried.
         const bool stale = reused && !retried && !trip.responded && trip.ec != beast::error::timeout && retriable;
-        if (!stale) co_return exchange_failure(trip.ec);
+        if (!stale) co_return logged(exchange_failure(trip.ec));
         connection.reset();
     }
 }
@@ -226,6 +226,11 @@ void UpstreamPool::keep(Connection&& connection) {
     if (idle_.size() >= max_idle_) return;
     if (connection.buffer.capacity() > kept_bytes) connection.buffer.shrink_to_fit();
     idle_.push_back(std::move(connection));
+}
+
+UpstreamFailure UpstreamPool::logged(UpstreamFailure failure) {
+    failure_log_.log(LogLevel::warning, failure.message);
+    return failure;
 }
 
 UpstreamFailure UpstreamPool::connect_failure(beast::error_code ec) const {

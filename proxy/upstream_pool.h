@@ -4,6 +4,7 @@
 #pragma once
 
 #include "proxy/http_io.h"
+#include "proxy/log.h"
 #include "proxy/timed_socket.h"
 #include "proxy/proxy_settings.h"
 
@@ -44,7 +45,8 @@ struct UpstreamResponse {
     void clear();
 };
 
-// Why the upstream gave no usable response; the message names the upstream.
+// Why the upstream gave no usable response; the message names the upstream,
+// so it goes to the log (the pool writes it there), never to the client.
 struct UpstreamFailure {
     bool timed_out = false;  // 504 rather than 502
     std::string message;
@@ -81,6 +83,7 @@ private:
     void keep(Connection&& connection);
     UpstreamFailure connect_failure(boost::beast::error_code ec) const;
     UpstreamFailure exchange_failure(boost::beast::error_code ec) const;
+    UpstreamFailure logged(UpstreamFailure failure);
 
     ProxyExecutor executor_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
@@ -90,6 +93,7 @@ private:
     std::chrono::milliseconds connect_timeout_;
     std::chrono::milliseconds response_timeout_;
     std::vector<Connection> idle_;  // most recently used last
+    LogThrottle failure_log_;
 };
 
 }  // namespace sluice

@@ -13,8 +13,9 @@ const nlohmann::json quotas = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}
 TEST(UpstreamErrors, AnUpstreamThatIsDownGets502AndTheConnectionStays) {
     Deployment sluice(nlohmann::json{{"quotas", quotas}}, Deployment::Upstream::absent);
     HttpClient client = sluice.client();
-    const std::string expected = R"({"error":"bad_gateway","message":"upstream 127.0.0.1:)" +
-                                 std::to_string(sluice.upstream_port()) + R"( unavailable: Connection refused"})";
+    // The client learns nothing of the upstream's address; the log has it.
+    const std::string expected =
+        R"({"error":"bad_gateway","message":"the upstream could not be reached or gave no valid response"})";
     for (int i = 0; i < 2; ++i) {
         const HttpResponse response = client.get("/v1/things");
         EXPECT_EQ(response.result_int(), 502);
@@ -24,6 +25,10 @@ TEST(UpstreamErrors, AnUpstreamThatIsDownGets502AndTheConnectionStays) {
         EXPECT_FALSE(client.connection_closed());
     }
     EXPECT_EQ(sluice.stop_sluiced(), 0);
+    EXPECT_NE(sluice.sluiced().stderr_text().find("upstream 127.0.0.1:" + std::to_string(sluice.upstream_port()) +
+                                                  " unavailable: Connection refused"),
+              std::string::npos)
+        << sluice.sluiced().stderr_text();
 }
 
 TEST(UpstreamErrors, ASlowUpstreamGets504AndTheNextRequestIsServed) {
@@ -33,12 +38,15 @@ TEST(UpstreamErrors, ASlowUpstreamGets504AndTheNextRequestIsServed) {
     const HttpResponse slow = client.get("/slow?ms=3000");
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
     EXPECT_EQ(slow.result_int(), 504);
-    EXPECT_EQ(slow.body(), R"({"error":"gateway_timeout","message":"upstream 127.0.0.1:)" +
-                               std::to_string(sluice.upstream_port()) + R"( did not respond within 500ms"})");
+    EXPECT_EQ(slow.body(), R"({"error":"gateway_timeout","message":"the upstream did not respond in time"})");
 
     const HttpResponse next = client.get("/v1/things");
     EXPECT_EQ(next.result_int(), 200);
     EXPECT_EQ(sluice.stop_sluiced(), 0);
+    EXPECT_NE(sluice.sluiced().stderr_text().find("upstream 127.0.0.1:" + std::to_string(sluice.upstream_port()) +
+                                                  " did not respond within 500ms"),
+              std::string::npos)
+        << sluice.sluiced().stderr_text();
 }
 
 }  // namespace

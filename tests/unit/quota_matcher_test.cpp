@@ -18,10 +18,11 @@ Quota quota(std::string name, std::string path, std::string method = "", QuotaKe
     return q;
 }
 
+// The quotas that count a request to `target`, normalized as the limiter does.
 std::vector<std::string> applying(const std::vector<Quota>& quotas, std::string_view method,
-                                  std::string_view path) {
+                                  std::string_view target, const PathMatching& matching = {}) {
     std::vector<std::size_t> indexes;
-    QuotaMatcher(quotas).match(method, path, indexes);
+    QuotaMatcher(quotas, matching).match(method, normalize_path(target, matching), indexes);
     std::vector<std::string> names;
     for (std::size_t i : indexes) names.push_back(quotas[i].name);
     std::sort(names.begin(), names.end());
@@ -74,8 +75,11 @@ TEST(QuotaMatcher, TemplatesMatchOneWholeSegmentPerParameter) {
     EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/42"), Names{"scan"});
     EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/42/reports/pdf"), Names{"report"});
     EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/"), Names{});
-    EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/42/"), Names{});
     EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/42/reports"), Names{});
+    // A trailing slash is an empty segment only where it makes a difference.
+    const PathMatching strict{.case_insensitive = false, .ignore_trailing_slash = false};
+    EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/42/", strict), Names{});
+    EXPECT_EQ(applying(quotas, "GET", "/api/v1/scans/42/"), Names{"scan"});
 }
 
 TEST(QuotaMatcher, MoreLiteralTemplateWins) {
@@ -120,14 +124,47 @@ TEST(NormalizePath, ClosesTheUsualBypasses) {
     EXPECT_EQ(normalize_path("/v1/./auth/../auth/exchange"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/v1/auth/%65xchange"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/v1/%2e%2e/admin"), "/admin");
-    EXPECT_EQ(normalize_path("/a%2fb"), "/a%2Fb") << "an encoded slash is not a separator";
     EXPECT_EQ(normalize_path("/../../etc"), "/etc");
-    EXPECT_EQ(normalize_path("/v1/"), "/v1/");
-    EXPECT_EQ(normalize_path("/v1/x/.."), "/v1/");
     EXPECT_EQ(normalize_path("http://example.com/v1/x?y"), "/v1/x");
     EXPECT_EQ(normalize_path("http://example.com"), "/");
     EXPECT_EQ(normalize_path(""), "/");
-    EXPECT_EQ(normalize_path("/bad%zzescape%4"), "/bad%zzescape%4");
+}
+
+// WSGI servers decode the path before routing, servlet containers drop
+// path parameters, Express and Rails ignore case and a trailing slash.
+TEST(NormalizePath, CountsWhatRoutersRouteToTheSameEndpoint) {
+    EXPECT_EQ(normalize_path("/v1/auth%2Fexchange"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/v1/auth%2fexchange"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/v1/auth;jsessionid=1/exchange;x=y"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/v1/auth%3Bx/exchange"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/V1/Auth/EXCHANGE"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/v1/auth/exchange/"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/v1/x/.."), "/v1");
+    EXPECT_EQ(normalize_path("/"), "/");
+}
+
+TEST(NormalizePath, StrictMatchingKeepsCaseAndTrailingSlash) {
+    const PathMatching strict{.case_insensitive = false, .ignore_trailing_slash = false};
+    EXPECT_EQ(normalize_path("/V1/Auth/", strict), "/V1/Auth/");
+    EXPECT_EQ(normalize_path("/v1/x/..", strict), "/v1/");
+    EXPECT_EQ(normalize_path("/v1/auth%2Fexchange", strict), "/v1/auth/exchange") << "decoding is never optional";
+}
+
+TEST(QuotaMatcher, MatchesEverySpellingOfAnEndpointByDefault) {
+    const std::vector<Quota> quotas = {quota("exchange", "/v1/Auth/Exchange", "POST"), quota("api", "/API/*")};
+    for (const char* target : {"/v1/auth/exchange", "/V1/AUTH/EXCHANGE", "/v1/auth/exchange/", "/v1/auth%2Fexchange",
+                               "/v1/auth;x/exchange"})
+        EXPECT_EQ(applying(quotas, "POST", target), std::vector<std::string>{"exchange"}) << target;
+    EXPECT_EQ(applying(quotas, "GET", "/api/things"), std::vector<std::string>{"api"});
+    EXPECT_EQ(applying(quotas, "GET", "/api/"), std::vector<std::string>{"api"}) << "\"/api/\" is \"/api\"";
+}
+
+TEST(QuotaMatcher, StrictMatchingTellsSpellingsApart) {
+    const PathMatching strict{.case_insensitive = false, .ignore_trailing_slash = false};
+    const std::vector<Quota> quotas = {quota("exchange", "/v1/auth/exchange", "POST")};
+    EXPECT_EQ(applying(quotas, "POST", "/v1/auth/exchange", strict), std::vector<std::string>{"exchange"});
+    EXPECT_TRUE(applying(quotas, "POST", "/V1/auth/exchange", strict).empty());
+    EXPECT_TRUE(applying(quotas, "POST", "/v1/auth/exchange/", strict).empty());
 }
 
 }  // namespace
