@@ -69,6 +69,7 @@ private:
 
     void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
                        beast::error_code&) override {
+        if (header_done_) return;
         std::string& text = response_.text;
         const std::size_t name_at = text.size();
         text.append(name_text.data(), name_text.size());
@@ -77,7 +78,8 @@ private:
         response_.fields.push_back({name, name_at, name_text.size(), value_at, value.size()});
     }
 
-    void on_header_impl(beast::error_code&) override {}
+    // Fields after the header are trailers: never passed on as header fields.
+    void on_header_impl(beast::error_code&) override { header_done_ = true; }
 
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
         // The parser has checked the length against the body limit.
@@ -100,6 +102,7 @@ private:
     }
 
     UpstreamResponse& response_;
+    bool header_done_ = false;
 };
 
 std::string milliseconds(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
@@ -164,7 +167,7 @@ ProxyTask<std::optional<UpstreamFailure>> UpstreamPool::exchange(std::string_vie
     const bool reused = connection.has_value();
     for (bool retried = false;; retried = true) {
         if (!connection) {
-            connection.emplace(Connection{TimedSocket(executor_), {}});
+            connection.emplace(Connection{TimedSocket(executor_)});
             const beast::error_code ec = co_await connect(*connection);
             if (ec) co_return logged(connect_failure(ec));
         }

@@ -220,6 +220,23 @@ TEST(HttpFrontPool, ALateSecondResponseNeverReachesAnotherClient) {
     EXPECT_EQ(front.sluice().stop_sluiced(), 0);
 }
 
+// The same class on the upstream's side: its trailer fields never become
+// header fields of the answer, and a chunk line longer than the parser may
+// hold fails the exchange (502) instead of growing memory.
+TEST(HttpFrontUpstream, TrailersAndLongChunkLinesFromTheUpstream) {
+    RecordedFront front(front_config());
+    HttpClient client = front.sluice().client();
+    const HttpResponse trailer = client.get("/trailer");
+    EXPECT_EQ(trailer.result_int(), 200);
+    EXPECT_EQ(trailer.body(), "hello");
+    EXPECT_EQ(header(trailer, "X-Trailer"), "");
+    EXPECT_EQ(header(trailer, "Trailer"), "") << "hop-by-hop";
+
+    const HttpResponse long_line = client.get("/chunk-extension/1000000");
+    EXPECT_EQ(long_line.result_int(), 502);
+    EXPECT_EQ(front.sluice().stop_sluiced(), 0);
+}
+
 // Finding 7: client_timeout bounds a stall in reading, not a long download.
 TEST(HttpFrontSlowReader, ADownloadReadSlowlyButSteadilyIsWhole) {
     nlohmann::json config = front_config();

@@ -6,8 +6,10 @@ must not be there, a smuggled one would show as an extra line.
 
   recording_upstream.py --port N --log FILE [--late-response]
 
-Every request is answered 200 with a JSON echo of its number, except
-/big/N: N bytes of 'x' (not recorded). With
+Every request is answered 200 with a JSON echo of its number, except (not
+recorded): /big/N, N bytes of 'x'; /trailer, a chunked "hello" with a
+trailer field X-Trailer; /chunk-extension/N, a chunked body whose chunk
+line carries an N-byte extension. With
 --late-response, 50 ms after each answer it writes a second, unrequested
 response on the same keep-alive connection, as a broken upstream may.
 """
@@ -42,6 +44,12 @@ def main():
             if not self.parse_request():
                 return
             global count
+            if self.path == "/trailer" or self.path.startswith("/chunk-extension/"):
+                extension = b";" + b"e" * int(self.path[17:]) if self.path != "/trailer" else b""
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n\r\n"
+                                 b"5" + extension + b"\r\nhello\r\n0\r\nX-Trailer: leaked\r\n\r\n")
+                self.wfile.flush()
+                return
             if self.path.startswith("/big/"):
                 size = int(self.path[5:])
                 self.send_response(200)
