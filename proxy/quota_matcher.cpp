@@ -173,6 +173,8 @@ std::string normalize_path(std::string_view target, const PathMatching& matching
         }
         decoded += target[i];
     }
+    // Some servers (and every browser) take a backslash for a slash.
+    std::replace(decoded.begin(), decoded.end(), '\\', '/');
     if (matching.case_insensitive) lower_in_place(decoded);
 
     // Remove path parameters, dot segments and empty segments (RFC 3986

@@ -42,7 +42,8 @@ std::string path_error(std::string_view configured);
 
 // The path a request target counts as: the query dropped, every
 // percent-encoding decoded (WSGI servers decode "%2F" before routing), path
-// parameters (";jsessionid=...", which servlet containers strip) dropped,
+// parameters (";jsessionid=...", which servlet containers strip) dropped, a
+// backslash taken for a slash,
 // "." and ".." resolved, repeated slashes merged; then case and a trailing
 // slash as `matching` says. So "/v1//Auth%2F%65xchange;x/" cannot slip past a
 // quota on "/v1/auth/exchange".

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only those missing,
-# so `make run` and `make test` work on a fresh machine. With --bench, also the
+# so `make run` and `make test` work on a fresh machine. The tests run real
+# upstream stacks (Python's servers, Flask, Node, nginx) behind sluiced. With --bench, also the
 # peers and tools `make bench` runs (load generator, proxies, nftables, plots);
 # with --vm, what `make vm-test` needs (debootstrap, qemu). `make package`
 # needs dpkg-dev, which build-essential brings.
@@ -11,10 +12,11 @@ packages=(
   libboost-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   curl
+  python3 python3-flask nodejs nginx-light
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
 )
 case "${1:-}" in
-  --bench) packages+=(wrk nginx-light haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;
+  --bench) packages+=(wrk haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;
   --vm) packages+=(debootstrap qemu-system-x86 qemu-utils e2fsprogs) ;;
 esac
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <atomic>
 #include <functional>
 #include <thread>
 
@@ -234,6 +235,71 @@ TEST(HttpFrontUpstream, TrailersAndLongChunkLinesFromTheUpstream) {
 
     const HttpResponse long_line = client.get("/chunk-extension/1000000");
     EXPECT_EQ(long_line.result_int(), 502);
+    EXPECT_EQ(front.sluice().stop_sluiced(), 0);
+}
+
+// A /proc/PID/status figure of the process, in KiB.
+std::size_t status_kib(pid_t pid, const std::string& name) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(name + ":")) return std::stoul(line.substr(name.size() + 1));
+    return 0;
+}
+
+// Sends `head`, then `filler` bytes of 'e' as fast as sluiced takes them (it
+// stops taking them once it has refused), then reads the answer.
+std::string hostile(std::uint16_t port, const std::string& head, std::size_t filler) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+        const timeval timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+        const std::string block(64 * 1024, 'e');
+        for (std::size_t sent = 0; sent < filler;) {
+            const ssize_t n = ::send(fd, block.data(), std::min(block.size(), filler - sent), MSG_NOSIGNAL);
+            if (n <= 0) break;
+            sent += static_cast<std::size_t>(n);
+        }
+        char buffer[4096];
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return answer;
+}
+
+// Finding 2, measured: one request used to grow sluiced by its whole chunk
+// extension (200 MB for 200 MB). 60 hostile connections at once, 8 MB each
+// offered, now cost sluiced a few MiB at most.
+TEST(HttpFrontMemory, HostileRequestsDoNotGrowMemory) {
+    RecordedFront front(front_config());
+    const pid_t pid = front.sluice().sluiced().pid();
+    const std::uint16_t port = front.sluice().port();
+    HttpClient(port).get("/warm-up");
+    const std::size_t baseline = status_kib(pid, "VmRSS");
+    const std::string heads[] = {
+        "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;",                // an endless chunk extension
+        "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1\r\nx\r\n0\r\nX-T: ",  // an endless trailer
+        "GET /x HTTP/1.1\r\nHost: a\r\nX-H: ",                               // an endless header
+    };
+    std::vector<std::thread> clients;
+    std::atomic<int> refused{0};
+    for (int i = 0; i < 60; ++i) {
+        clients.emplace_back([&, i] {
+            const std::string answer = hostile(port, heads[i % 3], 8 << 20);
+            if (answer.starts_with("HTTP/1.1 400 ") || answer.starts_with("HTTP/1.1 431 ")) ++refused;
+        });
+    }
+    for (std::thread& client : clients) client.join();
+    EXPECT_EQ(refused.load(), 60);
+    const std::size_t peak = status_kib(pid, "VmHWM");
+    EXPECT_LT(peak, baseline + 32 * 1024) << "baseline " << baseline << " KiB, peak " << peak << " KiB";
+    EXPECT_TRUE(front.received().size() == 1) << "only the warm-up reached the upstream";
     EXPECT_EQ(front.sluice().stop_sluiced(), 0);
 }
 

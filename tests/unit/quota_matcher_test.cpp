@@ -137,6 +137,7 @@ TEST(NormalizePath, CountsWhatRoutersRouteToTheSameEndpoint) {
     EXPECT_EQ(normalize_path("/v1/auth%2fexchange"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/v1/auth;jsessionid=1/exchange;x=y"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/v1/auth%3Bx/exchange"), "/v1/auth/exchange");
+    EXPECT_EQ(normalize_path("/v1\\auth%5Cexchange"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/V1/Auth/EXCHANGE"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/v1/auth/exchange/"), "/v1/auth/exchange");
     EXPECT_EQ(normalize_path("/v1/x/.."), "/v1");
