@@ -78,6 +78,14 @@ bool valid_target_chars(std::string_view target) {
     return true;
 }
 
+// uri-host [ ":" port ] (RFC 9110 §7.2): an upstream that picks a virtual
+// host by it must not see a path, a space or user info there.
+bool valid_host(std::string_view host) {
+    return std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
+    });
+}
+
 // A field value: no control characters but HTAB (obs-text is allowed).
 bool valid_field_value(std::string_view value) {
     return std::none_of(value.begin(), value.end(), [](char ch) {
@@ -308,6 +316,11 @@ bool RequestParser::read_fields(std::string_view text, beast::error_code& ec) {
             fail(ec, RequestError::bad_request, "more than one " + std::string(http::to_string(once)) + " header field");
             return false;
         }
+    }
+    const auto host = request_.find(http::field::host);
+    if (host != request_.end() && !valid_host({host->value().data(), host->value().size()})) {
+        fail(ec, RequestError::bad_request, "invalid Host header field " + quoted({host->value().data(), host->value().size()}));
+        return false;
     }
     if (!authority_.empty()) {
         request_.set(http::field::host, authority_);

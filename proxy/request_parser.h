@@ -9,7 +9,7 @@
 //   or "*" for OPTIONS; HTTP/1.0 or HTTP/1.1. Empty lines before it are
 //   skipped (RFC 9112 §2.2).
 // - fields: token names, no obsolete line folding, no control characters;
-//   exactly one Host for HTTP/1.1; at most one Host, Authorization,
+//   exactly one Host for HTTP/1.1 (host[:port], nothing else); at most one Host, Authorization,
 //   Proxy-Authorization or Content-Length. Names with '_' are dropped, as
 //   nginx does: CGI-style servers would merge them with their '-' twin.
 // - body: Content-Length, or Transfer-Encoding whose one coding is

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <strings.h>
+#include <csignal>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -204,6 +205,30 @@ TEST(HttpFrontIdentity, ATrailerDoesNotChooseTheClient) {
     const HttpResponse trailer_ip = client.get("/ip/a", {{"X-Forwarded-For", "203.0.113.9"}});
     EXPECT_EQ(header(trailer_ip, "RateLimit-Remaining"), "2") << "203.0.113.9 was never counted";
     EXPECT_EQ(front.sluice().stop_sluiced(), 0);
+}
+
+// Finding 9: SIGHUP applies trusted_proxies to X-Forwarded-For, and
+// path_matching with it.
+TEST(HttpFrontReload, TrustedProxiesAndPathMatchingApplyOnSighup) {
+    nlohmann::json config = front_config();
+    config.erase("trusted_proxies");
+    config["path_matching"] = {{"case_insensitive", false}};
+    RecordedFront front(config);
+    Deployment& sluice = front.sluice();
+    HttpClient client = sluice.client();
+    const Headers forwarded = {{"X-Forwarded-For", "198.51.100.7"}};
+    EXPECT_EQ(header(client.get("/ip/a", forwarded), "RateLimit-Remaining"), "2") << "counted as 127.0.0.1";
+    EXPECT_EQ(header(client.request("POST", "/V1/AUTH/EXCHANGE"), "RateLimit-Limit"), "1000") << "case tells apart";
+
+    config["trusted_proxies"] = {"127.0.0.0/8"};
+    config["path_matching"] = {{"case_insensitive", true}};
+    sluice.write_config(config);
+    sluice.sluiced().send_signal(SIGHUP);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("reloaded", 5s)) << sluice.sluiced().stderr_text();
+    EXPECT_EQ(header(client.get("/ip/a", forwarded), "RateLimit-Remaining"), "2") << "counted as 198.51.100.7 now";
+    EXPECT_EQ(header(client.get("/ip/a"), "RateLimit-Remaining"), "1") << "127.0.0.1 itself, once more";
+    EXPECT_EQ(header(client.request("POST", "/V1/AUTH/EXCHANGE"), "RateLimit-Limit"), "7");
+    EXPECT_EQ(sluice.stop_sluiced(), 0);
 }
 
 // Finding 1: an upstream that writes a second, unrequested response after a

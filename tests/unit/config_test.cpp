@@ -301,6 +301,19 @@ TEST_F(ConfigTest, UnknownFieldInLimits) {
     EXPECT_THAT(errors(config_with(R"("limits": {"max_key": 10})")), ElementsAre(in_main("limits.max_key: unknown field")));
 }
 
+TEST_F(ConfigTest, PathMatchingIsLenientUnlessSaidOtherwise) {
+    const ConfigLoad lenient = load(config_with(""));
+    ASSERT_TRUE(lenient.ok());
+    EXPECT_EQ(lenient.config.path_matching, (PathMatching{.case_insensitive = true, .ignore_trailing_slash = true}));
+    const ConfigLoad strict =
+        load(config_with(R"("path_matching": {"case_insensitive": false, "ignore_trailing_slash": false})"));
+    ASSERT_TRUE(strict.ok());
+    EXPECT_EQ(strict.config.path_matching, (PathMatching{.case_insensitive = false, .ignore_trailing_slash = false}));
+    EXPECT_THAT(errors(config_with(R"("path_matching": {"case": false, "ignore_trailing_slash": "no"})")),
+                ElementsAre(in_main("path_matching.case: unknown field"),
+                            in_main("path_matching.ignore_trailing_slash: must be true or false")));
+}
+
 TEST_F(ConfigTest, UnknownFieldInResponse) {
     EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"code": 503}})")),
                 ElementsAre(in_main("quotas[0].response.code: unknown field")));

@@ -99,6 +99,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"BareCrInRequestLine", "GET /v1/x\rHTTP/1.1\r\nHost: a\r\n\r\n", 400,
                 "a CR without LF in the request line"},
         Refusal{"NoHost", "GET /v1/x HTTP/1.1\r\n\r\n", 400, "an HTTP/1.1 request needs a Host header field"},
+        Refusal{"HostWithAPath", "GET /v1/x HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "invalid Host header field \"a/b\""},
+        Refusal{"HostWithUserInfo", "GET /v1/x HTTP/1.1\r\nHost: u@a\r\n\r\n", 400, "invalid Host header field \"u@a\""},
         Refusal{"TwoHosts", "GET /v1/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header field"},
         Refusal{"TwoAuthorizations", "GET /v1/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n",
                 400, "more than one Authorization header field"},
