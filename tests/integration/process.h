@@ -36,6 +36,7 @@ public:
     // Sends SIGTERM, then wait_exit(timeout).
     int terminate(std::chrono::milliseconds timeout);
 
+    pid_t pid() const { return pid_; }
     std::string stdout_text() const;
     std::string stderr_text() const;
 
