@@ -93,13 +93,33 @@ std::optional<double> parse_amount(const JsonField& field, bool (*valid)(double)
     return amount;
 }
 
+// Fields that frame the message or hold for one connection only (RFC 9112
+// section 6, RFC 9110 section 7.6.1): sluiced sets them for each answer.
+constexpr std::string_view kConnectionFields[] = {"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+                                                  "Proxy-Connection", "TE", "Trailer", "Upgrade"};
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+               return std::tolower(x) == std::tolower(y);
+           });
+}
+
+// RFC 9110 section 5.5: visible characters, spaces and tabs; obs-text
+// (bytes from 0x80) is allowed, so UTF-8 passes.
+bool is_field_value(std::string_view text) {
+    return std::none_of(text.begin(), text.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+}
+
 void parse_response_headers(const JsonField& field, RefusalResponse& response) {
     field.for_each_member([&](const std::string& name, const JsonField& value) {
+        const auto connection_field = [&](std::string_view f) { return equal_ignoring_case(name, f); };
         if (!is_token(name)) {
             value.error("not a valid header name");
+        } else if (std::any_of(std::begin(kConnectionFields), std::end(kConnectionFields), connection_field)) {
+            value.error("a framing or connection field is set by sluiced, not by a quota");
         } else if (const std::optional<std::string> text = value.string()) {
-            if (text->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-                value.error("must not contain CR, LF or NUL");
+            if (!is_field_value(*text))
+                value.error("must not contain CR, LF, NUL or other control characters");
             else
                 response.headers.emplace_back(name, *text);
         }

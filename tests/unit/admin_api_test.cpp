@@ -285,6 +285,13 @@ TEST_F(AdminApiTest, ListByMethodOrQueryGivesSortedNames) {
     expect_not_allowed(call("POST", "/v1/sys/quotas/rate-limit"), "LIST");
 }
 
+TEST_F(AdminApiTest, AQuotaCannotSetAFramingField) {
+    expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q",
+                      R"({"rate": 1, "response": {"headers": {"Transfer-Encoding": "chunked"}}})"),
+                 400, "response.headers.Transfer-Encoding: a framing or connection field is set by sluiced, not by a quota");
+    EXPECT_FALSE(control.quota("q"));
+}
+
 TEST_F(AdminApiTest, ListWithNoQuotasIs404) {
     Config empty;
     empty.state_dir = folder / "empty-state";

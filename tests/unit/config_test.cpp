@@ -409,10 +409,35 @@ TEST_F(ConfigTest, BadResponse) {
                                              {"name": "b", "path": "/b", "rate": 1, "response": {"status": 600, "headers": []}})")),
                 ElementsAre(in_main("quotas[0].response.status: must be between 400 and 599"),
                             in_main("quotas[0].response.headers.Bad Name: not a valid header name"),
-                            in_main("quotas[0].response.headers.X-Split: must not contain CR, LF or NUL"),
+                            in_main("quotas[0].response.headers.X-Split: must not contain CR, LF, NUL or other control characters"),
                             in_main("quotas[0].response.headers.X-Num: must be a string"),
                             in_main("quotas[1].response.status: must be between 400 and 599"),
                             in_main("quotas[1].response.headers: must be an object")));
+}
+
+// A quota's Transfer-Encoding was sent beside sluiced's Content-Length.
+TEST_F(ConfigTest, ResponseHeadersCannotSetFramingOrConnectionFields) {
+    for (const std::string name : {"Content-Length", "Transfer-Encoding", "transfer-encoding", "Connection",
+                                   "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "UPGRADE"}) {
+        EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers": {")" + name +
+                                              R"(": "chunked"}}})")),
+                    ElementsAre(in_main("quotas[0].response.headers." + name +
+                                        ": a framing or connection field is set by sluiced, not by a quota")));
+    }
+}
+
+TEST_F(ConfigTest, ResponseHeaderValuesHoldNoControlCharactersButTab) {
+    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
+                                             {"X-Bell": "a\u0007", "X-Del": "\u007f", "X-Nul": "\u0000"}}})")),
+                ElementsAre(in_main("quotas[0].response.headers.X-Bell: must not contain CR, LF, NUL or other control characters"),
+                            in_main("quotas[0].response.headers.X-Del: must not contain CR, LF, NUL or other control characters"),
+                            in_main("quotas[0].response.headers.X-Nul: must not contain CR, LF, NUL or other control characters")));
+    const Config c = loaded(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
+                                              {"X-Tab": "a\tb", "X-Text": "caf\u00e9", "Content-Type": "text/plain", "Host": "h"}}})"));
+    ASSERT_EQ(c.quotas.size(), 1u);
+    EXPECT_EQ(c.quotas[0].response->headers,
+              (std::vector<std::pair<std::string, std::string>>{
+                  {"X-Tab", "a\tb"}, {"X-Text", "caf\xc3\xa9"}, {"Content-Type", "text/plain"}, {"Host", "h"}}));
 }
 
 TEST_F(ConfigTest, BadListen) {
