@@ -4,6 +4,7 @@
 #include "controller/quota_settings_json.h"
 #include "controller/quota_to_json.h"
 #include "controller/random_id.h"
+#include "proxy/limit_algorithms.h"
 
 #include <time.h>
 
@@ -343,7 +344,8 @@ AdminResponse AdminApi::block(const AdminRequest& request, const std::string& cl
     std::vector<ConfigError> errors;
     JsonField(parsed.value, "", errors).for_each_member([&](const std::string& name, const JsonField& value) {
         if (name != "duration") return false;
-        if (auto v = value.duration(false)) duration = *v;
+        // As a quota's block_interval: an expiry must stay within the clock's reach.
+        if (auto v = value.duration(false, std::chrono::nanoseconds(kMaxSpan))) duration = *v;
         return true;
     });
     if (!errors.empty()) return invalid_fields(errors, field_message);

@@ -1,10 +1,12 @@
 #include "controller/quota_json.h"
 
 #include "controller/duration.h"
+#include "proxy/limit_algorithms.h"
 #include "proxy/quota_matcher.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <limits>
 
 namespace sluice {
@@ -25,6 +27,32 @@ bool is_token(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [&](unsigned char c) {
         return c < 0x80 && (std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos);
     });
+}
+
+// What the limit algorithms count exactly.
+constexpr std::chrono::nanoseconds kLongest{kMaxSpan};
+
+// "1e-10", "0.5", "200": a rate as written, for messages.
+std::string number_text(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", value);
+    return text;
+}
+
+// The token bucket charges interval / rate per request, in whole
+// nanoseconds, and looks burst such charges ahead: both within kMaxSpan.
+void check_token_bucket_range(const JsonField& object, const Quota& quota) {
+    const double charge = static_cast<double>(quota.interval.count()) / quota.rate;
+    const std::string rate = number_text(quota.rate) + " per " + duration_text(quota.interval);
+    if (charge > static_cast<double>(kMaxSpan)) {
+        object.error_at("rate", rate + " is below the smallest supported rate (1 per " + duration_text(kLongest) + ")");
+    } else if (charge < 1) {
+        object.error_at("rate", rate + " is above the largest supported token_bucket rate (1 per 1ns)");
+    } else if (const LimitParams params = LimitParams::from(quota); quota.burst && params.capacity > kMaxSpan) {
+        object.error_at("burst", number_text(*quota.burst) + " at " + rate + " takes " +
+                                     duration_text(std::chrono::nanoseconds(params.capacity)) +
+                                     " to refill, longer than the longest supported (" + duration_text(kLongest) + ")");
+    }
 }
 
 template <typename Enum, std::size_t N>
@@ -192,7 +220,7 @@ std::optional<bool> JsonField::boolean() const {
     return std::nullopt;
 }
 
-std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed) const {
+std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed, std::chrono::nanoseconds max) const {
     DurationResult d;
     if (value_.is_string())
         d = parse_duration(value_.get<std::string>());
@@ -202,6 +230,9 @@ std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed) c
         d.error = "must be a duration (e.g. \"1m30s\") or a number of seconds";
     if (d.ok() && !zero_allowed && d.value.count() <= 0) d.error = "must be greater than 0";
     if (d.ok() && d.value.count() < 0) d.error = "must not be negative";
+    if (d.ok() && d.value > max)
+        d.error = in_quotes(value_) + (value_.is_number() ? " seconds" : "") + " is longer than the longest supported (" +
+                  duration_text(max) + ")";
     if (d.ok()) return d.value;
     error(std::move(d.error));
     return std::nullopt;
@@ -252,6 +283,7 @@ Quota parse_quota(const JsonField& object) {
     bool has_rate = false;
     std::optional<double> rate;
     std::optional<double> burst;
+    bool valid_interval = true;
     const bool is_object = object.for_each_member([&](const std::string& name, const JsonField& value) {
         if (name == "name") {
             has_name = true;
@@ -269,7 +301,9 @@ Quota parse_quota(const JsonField& object) {
             has_rate = true;
             rate = parse_amount(value, [](double r) { return r > 0; }, "must be greater than 0");
         } else if (name == "interval") {
-            if (auto v = value.duration(false)) quota.interval = *v;
+            const std::optional<std::chrono::nanoseconds> interval = value.duration(false, kLongest);
+            if (interval) quota.interval = *interval;
+            valid_interval = interval.has_value();
         } else if (name == "burst") {
             burst = parse_amount(value, [](double b) { return b >= 1; }, "must be at least 1");
             if (burst) quota.burst = burst;
@@ -277,7 +311,7 @@ Quota parse_quota(const JsonField& object) {
             if (auto v = one_of(value, {Algorithm::token_bucket, Algorithm::fixed_window, Algorithm::sliding_window}))
                 quota.algorithm = *v;
         } else if (name == "block_interval") {
-            if (auto v = value.duration(true)) quota.block_interval = *v;
+            if (auto v = value.duration(true, kLongest)) quota.block_interval = *v;
         } else if (name == "mode") {
             if (auto v = one_of(value, {QuotaMode::enforce, QuotaMode::dry_run})) quota.mode = *v;
         } else if (name == "cumulative") {
@@ -307,6 +341,7 @@ Quota parse_quota(const JsonField& object) {
     }
     if (burst && quota.algorithm != Algorithm::token_bucket)
         object.error_at("burst", "only applies to algorithm token_bucket");
+    if (rate && valid_interval && quota.algorithm == Algorithm::token_bucket) check_token_bucket_range(object, quota);
     return quota;
 }
 

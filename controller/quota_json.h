@@ -45,8 +45,10 @@ public:
     std::optional<std::int64_t> integer(std::int64_t min,
                                         std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
     std::optional<bool> boolean() const;
-    // A duration string or a number of seconds, > 0 or, with zero_allowed, >= 0.
-    std::optional<std::chrono::nanoseconds> duration(bool zero_allowed) const;
+    // A duration string or a number of seconds, > 0 or, with zero_allowed,
+    // >= 0, and at most `max`.
+    std::optional<std::chrono::nanoseconds> duration(
+        bool zero_allowed, std::chrono::nanoseconds max = std::chrono::nanoseconds::max()) const;
     std::optional<HeaderStyle> header_style() const;
     // "10.0.0.0/8", "2001:db8::/32" or a bare address, host bits zero.
     std::optional<Cidr> cidr() const;

@@ -418,6 +418,12 @@ TEST_F(AdminApiTest, BadBlocksAre400) {
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": 0})"), 400, "duration: must be greater than 0");
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "-1m"})"), 400, "duration: must be greater than 0");
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"for": "1m"})"), 400, "for: unknown field");
+    // Beyond it, the expiry's clock arithmetic overflowed.
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "36501d"})"), 400,
+                 R"(duration: "36501d" is longer than the longest supported (36500d))");
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": 9e9})"), 400,
+                 "duration: 9000000000.0 seconds is longer than the longest supported (36500d)");
+    EXPECT_THAT(control.blocks(), IsEmpty());
     for (const char* ip : {"192.0.2.1", "192.0.2.2", "192.0.2.3"})
         expect_no_content(call("PUT", std::string("/v1/sys/blocks/") + ip, ""));
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.4", ""), 400, "the block list is full (limits.max_blocks 3)");
