@@ -52,78 +52,6 @@ std::optional<std::string> read_text(const std::string& file, std::string& why) 
     return text;
 }
 
-// "line L, column C" (both from 1) of the character at `offset`.
-std::string line_and_column(std::string_view text, std::size_t offset) {
-    offset = std::min(offset, text.size());
-    const std::string_view before = text.substr(0, offset);
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-    const std::size_t line_start = before.rfind('\n');
-    const std::size_t column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
-    return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
-// nlohmann's detail without "parse error at ...:" (the caller says where).
-std::string parse_error_detail(const std::string& what) {
-    std::string detail = json_error_detail(what);
-    if (detail.starts_with("parse error")) {
-        const std::size_t colon = detail.find(": ");
-        if (colon != std::string::npos) detail.erase(0, colon + 2);
-    }
-    return detail;
-}
-
-// nlohmann keeps the last of repeated keys without a word; a repeated field
-// is as likely a mistake as an unknown one. Tracks the JSON path while
-// parsing to name the repeats.
-class RepeatedKeys {
-public:
-    bool on_event(Json::parse_event_t event, const Json& parsed) {
-        using E = Json::parse_event_t;
-        switch (event) {
-        case E::object_start:
-        case E::array_start:
-            frames_.push_back({event == E::array_start, 0, {}, {}});
-            break;
-        case E::key: {
-            Frame& top = frames_.back();
-            top.key = parsed.get<std::string>();
-            if (!top.keys.insert(top.key).second) repeated_.push_back(path());
-            break;
-        }
-        case E::object_end:
-        case E::array_end:
-            frames_.pop_back();
-            [[fallthrough]];
-        case E::value:
-            if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-            break;
-        }
-        return true;
-    }
-    const std::vector<std::string>& repeated() const { return repeated_; }
-
-private:
-    struct Frame {
-        bool array;
-        std::size_t index;      // array: elements seen so far
-        std::string key;        // object: the member being parsed
-        std::set<std::string> keys;
-    };
-    std::string path() const {
-        std::string out;
-        for (const Frame& f : frames_) {
-            if (f.array)
-                out += "[" + std::to_string(f.index) + "]";
-            else
-                out += (out.empty() ? "" : ".") + f.key;
-        }
-        return out;
-    }
-
-    std::vector<Frame> frames_;
-    std::vector<std::string> repeated_;
-};
-
 std::optional<ListenAddress> parse_listen(const JsonField& field) {
     const std::optional<std::string> text = field.string();
     if (!text) return std::nullopt;
@@ -388,22 +316,14 @@ private:
             errors_.push_back({file, "", "cannot read: " + why});
             return std::nullopt;
         }
-        RepeatedKeys repeats;
-        try {
-            Json root = Json::parse(*text, [&](int, Json::parse_event_t event, Json& parsed) {
-                return repeats.on_event(event, parsed);
-            });
-            for (const std::string& path : repeats.repeated()) errors_.push_back({file, path, "repeated field"});
-            return root;  // still checked, to report every other error too
-        } catch (const Json::parse_error& e) {
-            // e.byte counts the characters read, the offending one included.
-            const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
-            errors_.push_back({file, "", "invalid JSON at " + line_and_column(*text, offset) + ": " +
-                                             parse_error_detail(e.what())});
-        } catch (const Json::exception& e) {  // e.g. a number too large for a double
-            errors_.push_back({file, "", "invalid JSON: " + parse_error_detail(e.what())});
+        JsonDocument document = parse_json_document(*text);
+        if (!document.root) {
+            document.error.file = file;
+            errors_.push_back(std::move(document.error));
+            return std::nullopt;
         }
-        return std::nullopt;
+        for (const std::string& path : document.repeated) errors_.push_back({file, path, "repeated field"});
+        return std::move(document.root);  // still checked, to report every other error too
     }
 
     void add(std::vector<ConfigError>& found, const std::string& file) {

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <limits>
+#include <set>
 
 namespace sluice {
 namespace {
@@ -172,6 +173,86 @@ RefusalResponse parse_response(const JsonField& field) {
     return response;
 }
 
+// "line L, column C" (both from 1) of the character at `offset`.
+std::string line_and_column(std::string_view text, std::size_t offset) {
+    offset = std::min(offset, text.size());
+    const std::string_view before = text.substr(0, offset);
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    const std::size_t line_start = before.rfind('\n');
+    const std::size_t column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// nlohmann's detail without "parse error at ...:" (the caller says where).
+std::string parse_error_detail(const std::string& what) {
+    std::string detail = json_error_detail(what);
+    if (detail.starts_with("parse error")) {
+        const std::size_t colon = detail.find(": ");
+        if (colon != std::string::npos) detail.erase(0, colon + 2);
+    }
+    return detail;
+}
+
+// Tracks the JSON path while parsing, to name repeated members and the
+// value a parse error is in.
+class PathTracker {
+public:
+    bool on_event(Json::parse_event_t event, const Json& parsed) {
+        using E = Json::parse_event_t;
+        switch (event) {
+        case E::object_start:
+        case E::array_start:
+            frames_.push_back({event == E::array_start, 0, {}, {}});
+            break;
+        case E::key: {
+            Frame& top = frames_.back();
+            top.key = parsed.get<std::string>();
+            if (!top.keys.insert(top.key).second) repeated_.push_back(path());
+            break;
+        }
+        case E::object_end:
+        case E::array_end:
+            frames_.pop_back();
+            [[fallthrough]];
+        case E::value:
+            if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+            break;
+        }
+        return true;
+    }
+    const std::vector<std::string>& repeated() const { return repeated_; }
+
+    // Of the value being parsed.
+    std::string path() const {
+        std::string out;
+        for (const Frame& f : frames_) {
+            if (f.array)
+                out += "[" + std::to_string(f.index) + "]";
+            else
+                out += (out.empty() ? "" : ".") + f.key;
+        }
+        return out;
+    }
+
+private:
+    struct Frame {
+        bool array;
+        std::size_t index;      // array: elements seen so far
+        std::string key;        // object: the member being parsed
+        std::set<std::string> keys;
+    };
+
+    std::vector<Frame> frames_;
+    std::vector<std::string> repeated_;
+};
+
+// "number overflow parsing '1e400'": the number's text.
+std::string overflowing_number(const std::string& what) {
+    const std::size_t first = what.find('\'');
+    const std::size_t last = what.rfind('\'');
+    return first < last ? what.substr(first + 1, last - first - 1) : "a number";
+}
+
 }  // namespace
 
 void JsonField::error(std::string reason) const { errors_.push_back({{}, path_, std::move(reason)}); }
@@ -275,6 +356,26 @@ bool JsonField::for_each_member(const std::function<bool(const std::string&, con
 std::string json_error_detail(const std::string& what) {
     const std::size_t tag_end = what.find("] ");
     return tag_end == std::string::npos ? what : what.substr(tag_end + 2);
+}
+
+JsonDocument parse_json_document(const std::string& text) {
+    JsonDocument document;
+    PathTracker paths;
+    try {
+        document.root = Json::parse(text, [&](int, Json::parse_event_t event, Json& parsed) {
+            return paths.on_event(event, parsed);
+        });
+        document.repeated = paths.repeated();
+    } catch (const Json::parse_error& e) {
+        // e.byte counts the characters read, the offending one included.
+        const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
+        document.error.reason = "invalid JSON at " + line_and_column(text, offset) + ": " + parse_error_detail(e.what());
+    } catch (const Json::out_of_range& e) {  // a number too large for a double
+        document.error = {{}, paths.path(), overflowing_number(e.what()) + " is out of range for a number"};
+    } catch (const Json::exception& e) {
+        document.error.reason = "invalid JSON: " + json_error_detail(e.what());
+    }
+    return document;
 }
 
 Quota parse_quota(const JsonField& object) {

@@ -71,6 +71,17 @@ private:
 // nlohmann's exception message without its "[json.exception...] " tag.
 std::string json_error_detail(const std::string& what);
 
+// A parsed document, or why there is none: "invalid JSON at line L, column
+// C: ..." or, for a number no double holds, its JSON path and
+// "1e400 is out of range for a number" (`file` left empty).
+struct JsonDocument {
+    std::optional<Json> root;
+    ConfigError error;
+    // Paths of members repeated in an object: nlohmann keeps the last silently.
+    std::vector<std::string> repeated;
+};
+JsonDocument parse_json_document(const std::string& text);
+
 // Parses one quota object (fields as in the design's quota table). The quota
 // is valid only if no error was recorded; its name is set whenever the name
 // itself is valid, so that callers can still check names for uniqueness.

@@ -602,7 +602,10 @@ TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {
                       "expected '[', '{', or a literal"));
     EXPECT_THAT(errors(""), ElementsAre(in_main("invalid JSON at line 1, column 1: syntax error while parsing value - "
                                                 "unexpected end of input; expected '[', '{', or a literal")));
-    EXPECT_THAT(errors(config_with(R"("threads": 1e400)")), ElementsAre(in_main("invalid JSON: number overflow parsing '1e400'")));
+    EXPECT_THAT(errors(config_with(R"("threads": 1e400)")), ElementsAre(in_main("threads: 1e400 is out of range for a number")));
+    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1}, {"name": "b", "rate": -1E+309})")),
+                ElementsAre(in_main("quotas[1].rate: -1E+309 is out of range for a number")));
+    EXPECT_THAT(errors("[0, [1], 1e999]"), ElementsAre(in_main("[2]: 1e999 is out of range for a number")));
 }
 
 TEST_F(ConfigTest, UnreadableFile) {
