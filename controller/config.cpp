@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include "controller/quota_json.h"
+#include "controller/regular_file.h"
 #include "controller/xdp_settings_json.h"
 #include "proxy/quota_matcher.h"
 
@@ -8,10 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 
@@ -29,28 +28,6 @@ struct Origin {
     std::string file;
     std::string path;
 };
-
-struct CloseFile {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// The contents of `file`, or nullopt with `why` set.
-std::optional<std::string> read_text(const std::string& file, std::string& why) {
-    const std::unique_ptr<std::FILE, CloseFile> f(std::fopen(file.c_str(), "rb"));
-    if (!f) {
-        why = std::strerror(errno);
-        return std::nullopt;
-    }
-    std::string text;
-    char buffer[1 << 16];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
-    if (std::ferror(f.get())) {  // e.g. EISDIR: fopen accepts a directory
-        why = std::strerror(errno);
-        return std::nullopt;
-    }
-    return text;
-}
 
 std::optional<ListenAddress> parse_listen(const JsonField& field) {
     const std::optional<std::string> text = field.string();
@@ -170,6 +147,36 @@ std::string escape_glob(const std::string& text) {
     return out;
 }
 
+// Whether a "[" of `pattern` is never closed: glob(3) would take it as a
+// plain character, so the pattern would silently match nothing.
+bool has_unclosed_bracket(std::string_view pattern) {
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (pattern[i] != '[') continue;
+        std::size_t j = i + 1;
+        if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^')) ++j;
+        if (j < pattern.size() && pattern[j] == ']') ++j;  // a leading "]" is a member
+        while (j < pattern.size() && pattern[j] != ']') {
+            // A class like [:alpha:] (or [.x.], [=x=]) ends with its own ":]".
+            const bool class_start = pattern[j] == '[' && j + 1 < pattern.size() &&
+                                     std::string_view(":.=").find(pattern[j + 1]) != std::string_view::npos;
+            if (class_start) {
+                const std::size_t end = pattern.find(std::string{pattern[j + 1], ']'}, j + 2);
+                if (end == std::string_view::npos) return true;
+                j = end + 2;
+                continue;
+            }
+            ++j;
+        }
+        if (j >= pattern.size()) return true;
+        i = j;
+    }
+    return false;
+}
+
 class Loader {
 public:
     explicit Loader(const fs::path& file) : file_(file.string()), folder_(file.parent_path()) {}
@@ -247,6 +254,10 @@ private:
 
     // Appends the files `pattern` matches (sorted, each file once) to `files`.
     void expand(const std::string& pattern, const JsonField& where, std::vector<std::string>& files) {
+        if (has_unclosed_bracket(pattern)) {
+            where.error(where.value().dump() + " is not a valid pattern: a \"[\" is not closed");
+            return;
+        }
         const bool relative = fs::path(pattern).is_relative() && !folder_.empty();
         const std::string full = relative ? escape_glob(folder_.string()) + "/" + pattern : pattern;
         glob_t matches{};
@@ -257,6 +268,8 @@ private:
                 if (seen_files_.insert(matches.gl_pathv[i]).second) files.emplace_back(matches.gl_pathv[i]);
         } else if (result == GLOB_ABORTED) {
             where.error("cannot read " + glob_failure);
+        } else if (result == GLOB_NOSPACE) {
+            where.error("cannot expand the pattern: out of memory");
         } else if (result != GLOB_NOMATCH) {
             where.error("cannot expand the pattern");
         }
@@ -310,13 +323,12 @@ private:
 
     // The document or nullopt, after recording why it could not be read.
     std::optional<Json> parse_file(const std::string& file) {
-        std::string why;
-        const std::optional<std::string> text = read_text(file, why);
-        if (!text) {
-            errors_.push_back({file, "", "cannot read: " + why});
+        const FileText read = read_regular_file(file, kMaxConfigFileBytes);
+        if (!read.text) {
+            errors_.push_back({file, "", read.error_number != 0 ? "cannot read: " + read.error : read.error});
             return std::nullopt;
         }
-        JsonDocument document = parse_json_document(*text);
+        JsonDocument document = parse_json_document(*read.text);
         if (!document.root) {
             document.error.file = file;
             errors_.push_back(std::move(document.error));

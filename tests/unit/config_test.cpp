@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -230,7 +231,7 @@ TEST_F(ConfigTest, QuotaFileErrorsNameTheQuotaFile) {
                             d + ": invalid JSON at line 3, column 1: syntax error while parsing object key - "
                                 "unexpected '}'; expected string literal",
                             e + ": must be an object",
-                            path("quotas.d/f.json") + ": cannot read: Is a directory"));
+                            path("quotas.d/f.json") + ": not a regular file"));
 }
 
 TEST_F(ConfigTest, DuplicateNameAcrossFilesNamesTheFirst) {
@@ -612,6 +613,41 @@ TEST_F(ConfigTest, UnreadableFile) {
     const auto result = load_config(path("absent.json"));
     ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_EQ(to_string(result.errors[0]), path("absent.json") + ": cannot read: No such file or directory");
+}
+
+// Neither may block or fill memory: refused without reading.
+TEST_F(ConfigTest, QuotaFilesThatAreNotRegularFilesAreRefused) {
+    fs::create_directories(dir_ / "quotas.d");
+    ASSERT_EQ(mkfifo(path("quotas.d/fifo.json").c_str(), 0600), 0);
+    fs::create_symlink("/dev/zero", dir_ / "quotas.d/zero.json");
+    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")),
+                ElementsAre(path("quotas.d/fifo.json") + ": not a regular file",
+                            path("quotas.d/zero.json") + ": not a regular file"));
+    EXPECT_EQ(load_config(path("quotas.d/fifo.json")).errors.at(0).reason, "not a regular file");
+}
+
+TEST_F(ConfigTest, FilesOfMoreThan16MiBAreRefused) {
+    const std::string quotas = R"({"quotas": []})";
+    const std::string file = write("quotas.d/big.json", quotas + std::string((16 << 20) - quotas.size(), ' '));
+    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")), IsEmpty());
+    std::ofstream(file, std::ios::app) << ' ';
+    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")),
+                ElementsAre(file + ": larger than 16 MiB"));
+}
+
+// glob(3) takes an unclosed "[" as a plain character: the pattern would
+// silently match nothing.
+TEST_F(ConfigTest, AGlobWithAnUnclosedBracketIsAnError) {
+    write("quotas.d/a.json", R"({"quotas": [{"name": "a", "rate": 1}]})");
+    for (const std::string pattern : {"quotas.d/[a.json", "quotas.d/[].json", "quotas.d/[[:alpha].json", "[!a/*.json"}) {
+        EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.txt", ")" + pattern + "\"]")),
+                    ElementsAre(in_main("quota_files[1]: \"" + pattern + "\" is not a valid pattern: a \"[\" is not closed")));
+    }
+    for (const std::string pattern : {"quotas.d/[ab].json", "quotas.d/[]a].json", "quotas.d/[!b].json",
+                                      "quotas.d/[[:alpha:]].json", "quotas.d/[a-z].js[o]n"}) {
+        EXPECT_EQ(loaded(config_with(R"("quota_files": [")" + pattern + "\"]")).quotas.size(), 1u) << pattern;
+    }
+    EXPECT_THAT(loaded(config_with(R"("quota_files": ["quotas.d/\\[a.json"])")).quotas, IsEmpty());
 }
 
 TEST_F(ConfigTest, EveryErrorIsReportedInDocumentOrder) {
