@@ -33,13 +33,6 @@ bool is_token(std::string_view text) {
 // What the limit algorithms count exactly.
 constexpr std::chrono::nanoseconds kLongest{kMaxSpan};
 
-// "1e-10", "0.5", "200": a rate as written, for messages.
-std::string number_text(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.15g", value);
-    return text;
-}
-
 // The token bucket charges interval / rate per request, in whole
 // nanoseconds, and looks burst such charges ahead: both within kMaxSpan.
 void check_token_bucket_range(const JsonField& object, const Quota& quota) {
@@ -351,6 +344,12 @@ bool JsonField::for_each_member(const std::function<bool(const std::string&, con
         if (!visit(name, member)) member.error("unknown field");
     }
     return true;
+}
+
+std::string number_text(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", value);
+    return text;
 }
 
 std::string json_error_detail(const std::string& what) {

@@ -68,6 +68,9 @@ private:
     std::vector<ConfigError>& errors_;
 };
 
+// A number as written, for messages: "1e-10", "0.5", "200".
+std::string number_text(double value);
+
 // nlohmann's exception message without its "[json.exception...] " tag.
 std::string json_error_detail(const std::string& what);
 

@@ -594,6 +594,26 @@ TEST_F(ConfigTest, XdpSectionErrors) {
                 ElementsAre(in_main("xdp.interfaces: must list at most 8 interfaces")));
 }
 
+// The XDP program adds these times to its clock in 64 bits: beyond 36500d
+// they wrapped, and a slow rate_pps overflowed its conversion to nanoseconds.
+TEST_F(ConfigTest, XdpRatesBurstsAndBlocksStayWithin36500Days) {
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1e-10, "new_sources_per_cpu": 3e-10,
+                                              "block_on_exceed": "36501d"})")),
+                ElementsAre(in_main("xdp.rate_pps: 1e-10 per 1s is below the smallest supported rate (1 per 36500d)"),
+                            in_main("xdp.new_sources_per_cpu: 3e-10 per 1s is below the smallest supported rate (1 per "
+                                    "36500d)"),
+                            in_main(R"(xdp.block_on_exceed: "36501d" is longer than the longest supported (36500d))")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1, "burst": 3.2e9})")),
+                ElementsAre(in_main("xdp.burst: 3200000000 at 1 per 1s takes longer than the longest supported refill "
+                                    "(36500d)")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1, "burst": 1e300})")),
+                ElementsAre(in_main("xdp.burst: 1e+300 at 1 per 1s takes longer than the longest supported refill "
+                                    "(36500d)")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1, "burst": 3.1e9,
+                                              "new_sources_per_cpu": 3.2e-10, "block_on_exceed": "36500d"})")),
+                IsEmpty());
+}
+
 TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {
     const auto result = load("{\n  \"listen\": [\"127.0.0.1:8080\",\n  ],\n}");
     ASSERT_EQ(result.errors.size(), 1u);
