@@ -186,6 +186,12 @@ std::string parse_error_detail(const std::string& what) {
     return detail;
 }
 
+// Deeper documents are refused: nlohmann's dump recurses once per level, and
+// 100000 levels (a 200 KB quota response body) overflow the stack.
+constexpr std::size_t kMaxDepth = 64;
+
+struct TooDeep {};
+
 // Tracks the JSON path while parsing, to name repeated members and the
 // value a parse error is in.
 class PathTracker {
@@ -195,6 +201,7 @@ public:
         switch (event) {
         case E::object_start:
         case E::array_start:
+            if (frames_.size() == kMaxDepth) throw TooDeep{};
             frames_.push_back({event == E::array_start, 0, {}, {}});
             break;
         case E::key: {
@@ -373,6 +380,8 @@ JsonDocument parse_json_document(const std::string& text) {
         document.error = {{}, paths.path(), overflowing_number(e.what()) + " is out of range for a number"};
     } catch (const Json::exception& e) {
         document.error.reason = "invalid JSON: " + json_error_detail(e.what());
+    } catch (const TooDeep&) {
+        document.error.reason = "invalid JSON: nested more than " + std::to_string(kMaxDepth) + " levels deep";
     }
     return document;
 }

@@ -336,6 +336,15 @@ TEST_F(AdminApiTest, ANumberNoDoubleHoldsIs400NamingItsField) {
     EXPECT_THAT(control.blocks(), IsEmpty());
 }
 
+// 100000 levels used to overflow the stack when the body was serialized.
+TEST_F(AdminApiTest, ABodyNestedTooDeepIs400) {
+    const auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+    expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(100'000) + "}}"),
+                 400, "invalid JSON: nested more than 64 levels deep");
+    EXPECT_FALSE(control.quota("q"));
+    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(62) + "}}"));
+}
+
 TEST_F(AdminApiTest, ListWithNoQuotasIs404) {
     Config empty;
     empty.state_dir = folder / "empty-state";

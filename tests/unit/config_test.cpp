@@ -627,6 +627,9 @@ TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {
     EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1}, {"name": "b", "rate": -1E+309})")),
                 ElementsAre(in_main("quotas[1].rate: -1E+309 is out of range for a number")));
     EXPECT_THAT(errors("[0, [1], 1e999]"), ElementsAre(in_main("[2]: 1e999 is out of range for a number")));
+    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"body": )" +
+                                          std::string(100'000, '[') + std::string(100'000, ']') + "}}")),
+                ElementsAre(in_main("invalid JSON: nested more than 64 levels deep")));
 }
 
 TEST_F(ConfigTest, UnreadableFile) {
