@@ -312,8 +312,8 @@ std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed, s
     if (d.ok() && !zero_allowed && d.value.count() <= 0) d.error = "must be greater than 0";
     if (d.ok() && d.value.count() < 0) d.error = "must not be negative";
     if (d.ok() && d.value > max)
-        d.error = in_quotes(value_) + (value_.is_number() ? " seconds" : "") + " is longer than the longest supported (" +
-                  duration_text(max) + ")";
+        d.error = in_quotes(value_) + (value_.is_number() ? " seconds" : "") +
+                  " is longer than the longest supported (" + duration_text(max) + ")";
     if (d.ok()) return d.value;
     error(std::move(d.error));
     return std::nullopt;
@@ -375,7 +375,8 @@ JsonDocument parse_json_document(const std::string& text) {
     } catch (const Json::parse_error& e) {
         // e.byte counts the characters read, the offending one included.
         const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
-        document.error.reason = "invalid JSON at " + line_and_column(text, offset) + ": " + parse_error_detail(e.what());
+        document.error.reason =
+            "invalid JSON at " + line_and_column(text, offset) + ": " + parse_error_detail(e.what());
     } catch (const Json::out_of_range& e) {  // a number too large for a double
         document.error = {{}, paths.path(), overflowing_number(e.what()) + " is out of range for a number"};
     } catch (const Json::exception& e) {

@@ -129,7 +129,8 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
     // A burst of packets refills at rate_pps.
     if (xdp.burst > 0 && xdp.rate_pps > 0 && xdp.burst * kNanosPerSecond / xdp.rate_pps > static_cast<double>(kMaxSpan))
         section.error_at("burst", number_text(xdp.burst) + " at " + number_text(xdp.rate_pps) +
-                                      " per 1s takes longer than the longest supported refill (" + duration_text(kLongest) + ")");
+                                      " per 1s takes longer than the longest supported refill (" +
+                                      duration_text(kLongest) + ")");
     if (section.error_count() != errors_before) return std::nullopt;
     return xdp;
 }

@@ -37,9 +37,9 @@ public:
     template <typename Executor>
     boost::asio::awaitable<void, Executor> pause(const boost::system::error_code& error, Executor executor) {
         log_due(error.message());
-        boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
-                                          Executor>
-            timer(executor, kAcceptBackoff);
+        using Clock = std::chrono::steady_clock;
+        boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Executor> timer(executor,
+                                                                                               kAcceptBackoff);
         boost::system::error_code ignored;  // cancelled at shutdown: the loop then sees its acceptor closed
         co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable_t<Executor>{}, ignored));
     }
