@@ -77,11 +77,10 @@ std::optional<std::string> read_state_file(const std::filesystem::path& file, st
 std::optional<Json> read_state_json(const std::filesystem::path& file) {
     const std::optional<std::string> text = read_state_file(file, kMaxStateJsonBytes);
     if (!text) return std::nullopt;
-    try {
-        return Json::parse(*text);
-    } catch (const Json::exception& e) {
-        throw std::runtime_error(file.string() + ": invalid JSON: " + json_error_detail(e.what()));
-    }
+    // As config files: a depth that would overflow the stack is refused.
+    JsonDocument document = parse_json_document(*text);
+    if (!document.root) throw_first_error(file, {std::move(document.error)});
+    return std::move(document.root);
 }
 
 void throw_first_error(const std::filesystem::path& file, std::vector<ConfigError> errors) {

@@ -29,8 +29,9 @@ std::optional<std::string> read_state_file(const std::filesystem::path& file, st
 
 // The JSON document of a state file; nullopt when the file does not exist.
 // Throws std::runtime_error "<file>: <reason>" when it is not a regular file,
-// is larger than kMaxStateJsonBytes, cannot be read, or is not valid JSON
-// ("invalid JSON: ...").
+// is larger than kMaxStateJsonBytes, cannot be read, or is not a JSON
+// document parse_json_document accepts ("invalid JSON at line L, column C:
+// ...", "<JSON path>: 1e400 is out of range for a number").
 std::optional<Json> read_state_json(const std::filesystem::path& file);
 
 // After checking a state file's document: throws the first of `errors` as
