@@ -315,6 +315,16 @@ TEST_F(AdminApiTest, ListQueryOnAQuotaIsAListThere) {
                  R"(list: must be true or false, not "maybe")");
 }
 
+TEST_F(AdminApiTest, AQuotaBeyondWhatTheAlgorithmsCountIs400NamingTheField) {
+    const std::string url = "/v1/sys/quotas/rate-limit/q";
+    expect_error(call("PUT", url, R"({"rate": 1e-10})"), 400,
+                 "rate: 1e-10 per 1s is below the smallest supported rate (1 per 36500d)");
+    expect_error(call("PUT", url, R"({"rate": 1, "interval": "36501d"})"), 400,
+                 R"(interval: "36501d" is longer than the longest supported (36500d))");
+    EXPECT_FALSE(control.quota("q"));
+    expect_no_content(call("PUT", url, R"({"rate": 1, "interval": "30000d"})"));
+}
+
 TEST_F(AdminApiTest, AQuotaCannotSetAFramingField) {
     expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q",
                       R"({"rate": 1, "response": {"headers": {"Transfer-Encoding": "chunked"}}})"),
