@@ -4,6 +4,7 @@
 #include "controller/quota_settings_json.h"
 #include "controller/quota_to_json.h"
 #include "controller/random_id.h"
+#include "proxy/limit_algorithms.h"
 
 #include <time.h>
 
@@ -100,17 +101,10 @@ struct BodyObject {
 
 BodyObject parse_body(const std::string& body) {
     if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {Json::object(), std::nullopt};
-    try {
-        Json value = Json::parse(body);
-        if (!value.is_object()) return {{}, admin_error(400, "request body must be a JSON object")};
-        return {std::move(value), std::nullopt};
-    } catch (const Json::parse_error& e) {
-        // Drop nlohmann's "[json.exception.parse_error.101] " tag.
-        std::string_view detail = e.what();
-        if (const std::size_t end = detail.find("] "); detail.starts_with('[') && end != std::string_view::npos)
-            detail.remove_prefix(end + 2);
-        return {{}, admin_error(400, "invalid JSON: " + std::string(detail))};
-    }
+    JsonDocument document = parse_json_document(body);
+    if (!document.root) return {{}, admin_error(400, field_message(document.error))};
+    if (!document.root->is_object()) return {{}, admin_error(400, "request body must be a JSON object")};
+    return {std::move(*document.root), std::nullopt};
 }
 
 int hex_value(char c) {
@@ -153,6 +147,15 @@ std::string rfc3339(WallTime time) {
 std::optional<std::string> after(const std::string& path, std::string_view prefix) {
     if (!path.starts_with(prefix) || path.size() == prefix.size()) return std::nullopt;
     return path.substr(prefix.size());
+}
+
+// Go's strconv.ParseBool, which Vault reads `?list=` with.
+std::optional<bool> parse_go_bool(std::string_view text) {
+    for (std::string_view yes : {"1", "t", "T", "TRUE", "true", "True"})
+        if (text == yes) return true;
+    for (std::string_view no : {"0", "f", "F", "FALSE", "false", "False"})
+        if (text == no) return false;
+    return std::nullopt;
 }
 
 bool is_list_path(const std::string& path, std::string_view base) {
@@ -212,6 +215,17 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
     const std::string_view raw_query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     const std::optional<Target> parsed = Target::parse(raw_path, raw_query);
     if (!parsed) return admin_error(400, "the URL has an invalid percent-encoding");
+    // As Vault: GET with a true `list` is LIST; an empty one is not given.
+    const std::optional<std::string> list = parsed->param("list");
+    if (request.method == "GET" && list && !list->empty()) {
+        const std::optional<bool> listing = parse_go_bool(*list);
+        if (!listing) return admin_error(400, "list: must be true or false, not " + json_text(*list));
+        if (*listing) {
+            AdminRequest as_list = request;
+            as_list.method = "LIST";
+            return route(as_list, *parsed);
+        }
+    }
     return route(request, *parsed);
 }
 
@@ -222,7 +236,7 @@ AdminResponse AdminApi::route(const AdminRequest& request, const Target& target)
         return {200, metrics_(), std::string(kPrometheusText), {}};
     }
     if (path == kSettingsPath) return settings(request);
-    if (is_list_path(path, kQuotasPath)) return list_quotas(request, target);
+    if (is_list_path(path, kQuotasPath)) return list_quotas(request);
     if (std::optional<std::string> rest = after(path, std::string(kQuotasPath) + "/")) {
         if (rest->ends_with(kUsageSuffix) && rest->size() > kUsageSuffix.size()) {
             const std::string name = rest->substr(0, rest->size() - kUsageSuffix.size());
@@ -232,15 +246,15 @@ AdminResponse AdminApi::route(const AdminRequest& request, const Target& target)
         if (rest->find('/') == std::string::npos) return quota(request, *rest);
         return not_found();
     }
-    if (is_list_path(path, kBlocksPath)) return request.method == "GET" ? list_blocks() : method_not_allowed("GET");
+    if (is_list_path(path, kBlocksPath))
+        return request.method == "GET" || request.method == "LIST" ? list_blocks() : method_not_allowed("GET, LIST");
     // XDP blocks IPv6 prefixes: their client ("2001:db8::/64") has a slash.
     if (std::optional<std::string> client = after(path, std::string(kBlocksPath) + "/")) return block(request, *client);
     return not_found();
 }
 
-AdminResponse AdminApi::list_quotas(const AdminRequest& request, const Target& target) {
-    const bool listing = request.method == "LIST" || (request.method == "GET" && target.param("list") == "true");
-    if (!listing) return method_not_allowed("LIST");
+AdminResponse AdminApi::list_quotas(const AdminRequest& request) {
+    if (request.method != "LIST") return method_not_allowed("LIST");
     const std::vector<std::string> names = control_.quota_names();
     if (names.empty()) return not_found();
     return envelope(Json{{"keys", names}});
@@ -343,7 +357,8 @@ AdminResponse AdminApi::block(const AdminRequest& request, const std::string& cl
     std::vector<ConfigError> errors;
     JsonField(parsed.value, "", errors).for_each_member([&](const std::string& name, const JsonField& value) {
         if (name != "duration") return false;
-        if (auto v = value.duration(false)) duration = *v;
+        // As a quota's block_interval: an expiry must stay within the clock's reach.
+        if (auto v = value.duration(false, std::chrono::nanoseconds(kMaxSpan))) duration = *v;
         return true;
     });
     if (!errors.empty()) return invalid_fields(errors, field_message);

@@ -44,7 +44,7 @@ private:
     struct Target;
 
     AdminResponse route(const AdminRequest& request, const Target& target);
-    AdminResponse list_quotas(const AdminRequest& request, const Target& target);
+    AdminResponse list_quotas(const AdminRequest& request);
     AdminResponse quota(const AdminRequest& request, const std::string& name);
     AdminResponse read_quota(const std::string& name);
     AdminResponse write_quota(const std::string& name, const std::string& body);

@@ -1,5 +1,6 @@
 #include "controller/admin_server.h"
 
+#include "proxy/accept_backoff.h"
 #include "proxy/http_io.h"
 #include "proxy/log.h"
 #include "proxy/loop_heartbeat.h"
@@ -133,12 +134,13 @@ net::awaitable<void> serve_connection(tcp::socket socket, AdminApi& api, const A
 }
 
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, AdminApi& api, const AdminSettings& settings) {
+    AcceptFailures failures("admin accept");
     for (;;) {
         beast::error_code ec;
         tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            log(LogLevel::warning, "admin accept: %s", ec.message().c_str());
+            co_await failures.pause(ec, acceptor.get_executor());
             continue;
         }
         net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), api, settings), net::detached);

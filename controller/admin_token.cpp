@@ -1,10 +1,9 @@
 #include "controller/admin_token.h"
 
-#include "controller/fd.h"
 #include "controller/random_id.h"
+#include "controller/regular_file.h"
 #include "controller/state_file.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kTokenBytes = 32;  // 256 bits
+constexpr std::size_t kMaxTokenFileBytes = 4096;
 
 [[noreturn]] void fail(const fs::path& file, const std::string& reason) {
     throw std::runtime_error("admin token file " + file.string() + ": " + reason);
@@ -33,22 +33,10 @@ struct TokenFile {
 
 // nullopt when the file does not exist.
 std::optional<TokenFile> read_file(const fs::path& file) {
-    const Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0 && errno == ENOENT) return std::nullopt;
-    if (fd.get() < 0) fail(file, std::strerror(errno));
-    TokenFile read;
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) fail(file, std::strerror(errno));
-    read.mode = st.st_mode & 07777;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail(file, std::strerror(errno));
-        if (n == 0) break;
-        read.text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return read;
+    FileText read = read_regular_file(file, kMaxTokenFileBytes);
+    if (read.error_number == ENOENT) return std::nullopt;
+    if (!read.text) fail(file, read.error);
+    return TokenFile{std::move(*read.text), static_cast<mode_t>(read.mode)};
 }
 
 // Writes a complete token file under a unique temporary name, then links it

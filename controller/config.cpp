@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include "controller/quota_json.h"
+#include "controller/regular_file.h"
 #include "controller/xdp_settings_json.h"
 #include "proxy/quota_matcher.h"
 
@@ -8,10 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 
@@ -28,100 +27,6 @@ constexpr std::string_view kUnsupportedSections[] = {"store"};
 struct Origin {
     std::string file;
     std::string path;
-};
-
-struct CloseFile {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// The contents of `file`, or nullopt with `why` set.
-std::optional<std::string> read_text(const std::string& file, std::string& why) {
-    const std::unique_ptr<std::FILE, CloseFile> f(std::fopen(file.c_str(), "rb"));
-    if (!f) {
-        why = std::strerror(errno);
-        return std::nullopt;
-    }
-    std::string text;
-    char buffer[1 << 16];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
-    if (std::ferror(f.get())) {  // e.g. EISDIR: fopen accepts a directory
-        why = std::strerror(errno);
-        return std::nullopt;
-    }
-    return text;
-}
-
-// "line L, column C" (both from 1) of the character at `offset`.
-std::string line_and_column(std::string_view text, std::size_t offset) {
-    offset = std::min(offset, text.size());
-    const std::string_view before = text.substr(0, offset);
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-    const std::size_t line_start = before.rfind('\n');
-    const std::size_t column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
-    return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
-// nlohmann's detail without "parse error at ...:" (the caller says where).
-std::string parse_error_detail(const std::string& what) {
-    std::string detail = json_error_detail(what);
-    if (detail.starts_with("parse error")) {
-        const std::size_t colon = detail.find(": ");
-        if (colon != std::string::npos) detail.erase(0, colon + 2);
-    }
-    return detail;
-}
-
-// nlohmann keeps the last of repeated keys without a word; a repeated field
-// is as likely a mistake as an unknown one. Tracks the JSON path while
-// parsing to name the repeats.
-class RepeatedKeys {
-public:
-    bool on_event(Json::parse_event_t event, const Json& parsed) {
-        using E = Json::parse_event_t;
-        switch (event) {
-        case E::object_start:
-        case E::array_start:
-            frames_.push_back({event == E::array_start, 0, {}, {}});
-            break;
-        case E::key: {
-            Frame& top = frames_.back();
-            top.key = parsed.get<std::string>();
-            if (!top.keys.insert(top.key).second) repeated_.push_back(path());
-            break;
-        }
-        case E::object_end:
-        case E::array_end:
-            frames_.pop_back();
-            [[fallthrough]];
-        case E::value:
-            if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-            break;
-        }
-        return true;
-    }
-    const std::vector<std::string>& repeated() const { return repeated_; }
-
-private:
-    struct Frame {
-        bool array;
-        std::size_t index;      // array: elements seen so far
-        std::string key;        // object: the member being parsed
-        std::set<std::string> keys;
-    };
-    std::string path() const {
-        std::string out;
-        for (const Frame& f : frames_) {
-            if (f.array)
-                out += "[" + std::to_string(f.index) + "]";
-            else
-                out += (out.empty() ? "" : ".") + f.key;
-        }
-        return out;
-    }
-
-    std::vector<Frame> frames_;
-    std::vector<std::string> repeated_;
 };
 
 std::optional<ListenAddress> parse_listen(const JsonField& field) {
@@ -253,6 +158,36 @@ std::string escape_glob(const std::string& text) {
     return out;
 }
 
+// Whether a "[" of `pattern` is never closed: glob(3) would take it as a
+// plain character, so the pattern would silently match nothing.
+bool has_unclosed_bracket(std::string_view pattern) {
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (pattern[i] != '[') continue;
+        std::size_t j = i + 1;
+        if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^')) ++j;
+        if (j < pattern.size() && pattern[j] == ']') ++j;  // a leading "]" is a member
+        while (j < pattern.size() && pattern[j] != ']') {
+            // A class like [:alpha:] (or [.x.], [=x=]) ends with its own ":]".
+            const bool class_start = pattern[j] == '[' && j + 1 < pattern.size() &&
+                                     std::string_view(":.=").find(pattern[j + 1]) != std::string_view::npos;
+            if (class_start) {
+                const std::size_t end = pattern.find(std::string{pattern[j + 1], ']'}, j + 2);
+                if (end == std::string_view::npos) return true;
+                j = end + 2;
+                continue;
+            }
+            ++j;
+        }
+        if (j >= pattern.size()) return true;
+        i = j;
+    }
+    return false;
+}
+
 class Loader {
 public:
     explicit Loader(const fs::path& file) : file_(file.string()), folder_(file.parent_path()) {}
@@ -332,6 +267,10 @@ private:
 
     // Appends the files `pattern` matches (sorted, each file once) to `files`.
     void expand(const std::string& pattern, const JsonField& where, std::vector<std::string>& files) {
+        if (has_unclosed_bracket(pattern)) {
+            where.error(where.value().dump() + " is not a valid pattern: a \"[\" is not closed");
+            return;
+        }
         const bool relative = fs::path(pattern).is_relative() && !folder_.empty();
         const std::string full = relative ? escape_glob(folder_.string()) + "/" + pattern : pattern;
         glob_t matches{};
@@ -342,6 +281,8 @@ private:
                 if (seen_files_.insert(matches.gl_pathv[i]).second) files.emplace_back(matches.gl_pathv[i]);
         } else if (result == GLOB_ABORTED) {
             where.error("cannot read " + glob_failure);
+        } else if (result == GLOB_NOSPACE) {
+            where.error("cannot expand the pattern: out of memory");
         } else if (result != GLOB_NOMATCH) {
             where.error("cannot expand the pattern");
         }
@@ -395,28 +336,19 @@ private:
 
     // The document or nullopt, after recording why it could not be read.
     std::optional<Json> parse_file(const std::string& file) {
-        std::string why;
-        const std::optional<std::string> text = read_text(file, why);
-        if (!text) {
-            errors_.push_back({file, "", "cannot read: " + why});
+        const FileText read = read_regular_file(file, kMaxConfigFileBytes);
+        if (!read.text) {
+            errors_.push_back({file, "", read.error_number != 0 ? "cannot read: " + read.error : read.error});
             return std::nullopt;
         }
-        RepeatedKeys repeats;
-        try {
-            Json root = Json::parse(*text, [&](int, Json::parse_event_t event, Json& parsed) {
-                return repeats.on_event(event, parsed);
-            });
-            for (const std::string& path : repeats.repeated()) errors_.push_back({file, path, "repeated field"});
-            return root;  // still checked, to report every other error too
-        } catch (const Json::parse_error& e) {
-            // e.byte counts the characters read, the offending one included.
-            const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
-            errors_.push_back({file, "", "invalid JSON at " + line_and_column(*text, offset) + ": " +
-                                             parse_error_detail(e.what())});
-        } catch (const Json::exception& e) {  // e.g. a number too large for a double
-            errors_.push_back({file, "", "invalid JSON: " + parse_error_detail(e.what())});
+        JsonDocument document = parse_json_document(*read.text);
+        if (!document.root) {
+            document.error.file = file;
+            errors_.push_back(std::move(document.error));
+            return std::nullopt;
         }
-        return std::nullopt;
+        for (const std::string& path : document.repeated) errors_.push_back({file, path, "repeated field"});
+        return std::move(document.root);  // still checked, to report every other error too
     }
 
     void add(std::vector<ConfigError>& found, const std::string& file) {

@@ -177,7 +177,8 @@ std::size_t save_counters(const fs::path& state_dir, const KeyedHasher& hasher, 
 
 std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalStore& store, const ClockReading& now) {
     const fs::path file = counters_file(state_dir);
-    const std::optional<std::string> bytes = read_state_file(file);
+    // No size limit: the file grows with limits.max_keys, which has none.
+    const std::optional<std::string> bytes = read_state_file(file, std::numeric_limits<std::size_t>::max());
     if (!bytes) return std::nullopt;
     CounterSnapshot snapshot;
     try {

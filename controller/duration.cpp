@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -112,6 +113,16 @@ DurationResult duration_from_seconds(double seconds) {
     if (!std::isfinite(nanos) || std::fabs(nanos) >= 9223372036854775808.0)
         return {{}, nlohmann::json(seconds).dump() + " seconds is out of range"};
     return {std::chrono::nanoseconds(static_cast<std::int64_t>(nanos)), {}};
+}
+
+std::string duration_text(std::chrono::nanoseconds duration) {
+    const std::int64_t n = duration.count();
+    if (n == 0) return "0s";
+    // From days down; "ns" divides every count. The longer names are the "µs" spellings.
+    const auto unit = std::find_if(std::rbegin(kUnits), std::rend(kUnits), [&](const Unit& u) {
+        return u.name.size() <= 2 && n % static_cast<std::int64_t>(u.nanos) == 0;
+    });
+    return std::to_string(n / static_cast<std::int64_t>(unit->nanos)) + std::string(unit->name);
 }
 
 }  // namespace sluice

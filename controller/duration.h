@@ -22,4 +22,7 @@ DurationResult parse_duration(std::string_view text);
 // A JSON number of seconds, possibly fractional or negative.
 DurationResult duration_from_seconds(double seconds);
 
+// In the largest unit that holds it whole, for messages: "36500d", "90s", "1500ms".
+std::string duration_text(std::chrono::nanoseconds duration);
+
 }  // namespace sluice

@@ -1,11 +1,14 @@
 #include "controller/quota_json.h"
 
 #include "controller/duration.h"
+#include "proxy/limit_algorithms.h"
 #include "proxy/quota_matcher.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <limits>
+#include <set>
 
 namespace sluice {
 namespace {
@@ -25,6 +28,25 @@ bool is_token(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [&](unsigned char c) {
         return c < 0x80 && (std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos);
     });
+}
+
+// What the limit algorithms count exactly.
+constexpr std::chrono::nanoseconds kLongest{kMaxSpan};
+
+// The token bucket charges interval / rate per request, in whole
+// nanoseconds, and looks burst such charges ahead: both within kMaxSpan.
+void check_token_bucket_range(const JsonField& object, const Quota& quota) {
+    const double charge = static_cast<double>(quota.interval.count()) / quota.rate;
+    const std::string rate = number_text(quota.rate) + " per " + duration_text(quota.interval);
+    if (charge > static_cast<double>(kMaxSpan)) {
+        object.error_at("rate", rate + " is below the smallest supported rate (1 per " + duration_text(kLongest) + ")");
+    } else if (charge < 1) {
+        object.error_at("rate", rate + " is above the largest supported token_bucket rate (1 per 1ns)");
+    } else if (const LimitParams params = LimitParams::from(quota); quota.burst && params.capacity > kMaxSpan) {
+        object.error_at("burst", number_text(*quota.burst) + " at " + rate + " takes " +
+                                     duration_text(std::chrono::nanoseconds(params.capacity)) +
+                                     " to refill, longer than the longest supported (" + duration_text(kLongest) + ")");
+    }
 }
 
 template <typename Enum, std::size_t N>
@@ -93,13 +115,33 @@ std::optional<double> parse_amount(const JsonField& field, bool (*valid)(double)
     return amount;
 }
 
+// Fields that frame the message or hold for one connection only (RFC 9112
+// section 6, RFC 9110 section 7.6.1): sluiced sets them for each answer.
+constexpr std::string_view kConnectionFields[] = {"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+                                                  "Proxy-Connection", "TE", "Trailer", "Upgrade"};
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+               return std::tolower(x) == std::tolower(y);
+           });
+}
+
+// RFC 9110 section 5.5: visible characters, spaces and tabs; obs-text
+// (bytes from 0x80) is allowed, so UTF-8 passes.
+bool is_field_value(std::string_view text) {
+    return std::none_of(text.begin(), text.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+}
+
 void parse_response_headers(const JsonField& field, RefusalResponse& response) {
     field.for_each_member([&](const std::string& name, const JsonField& value) {
+        const auto connection_field = [&](std::string_view f) { return equal_ignoring_case(name, f); };
         if (!is_token(name)) {
             value.error("not a valid header name");
+        } else if (std::any_of(std::begin(kConnectionFields), std::end(kConnectionFields), connection_field)) {
+            value.error("a framing or connection field is set by sluiced, not by a quota");
         } else if (const std::optional<std::string> text = value.string()) {
-            if (text->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-                value.error("must not contain CR, LF or NUL");
+            if (!is_field_value(*text))
+                value.error("must not contain CR, LF, NUL or other control characters");
             else
                 response.headers.emplace_back(name, *text);
         }
@@ -122,6 +164,93 @@ RefusalResponse parse_response(const JsonField& field) {
         return true;
     });
     return response;
+}
+
+// "line L, column C" (both from 1) of the character at `offset`.
+std::string line_and_column(std::string_view text, std::size_t offset) {
+    offset = std::min(offset, text.size());
+    const std::string_view before = text.substr(0, offset);
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    const std::size_t line_start = before.rfind('\n');
+    const std::size_t column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// nlohmann's detail without "parse error at ...:" (the caller says where).
+std::string parse_error_detail(const std::string& what) {
+    std::string detail = json_error_detail(what);
+    if (detail.starts_with("parse error")) {
+        const std::size_t colon = detail.find(": ");
+        if (colon != std::string::npos) detail.erase(0, colon + 2);
+    }
+    return detail;
+}
+
+// Deeper documents are refused: nlohmann's dump recurses once per level, and
+// 100000 levels (a 200 KB quota response body) overflow the stack.
+constexpr std::size_t kMaxDepth = 64;
+
+struct TooDeep {};
+
+// Tracks the JSON path while parsing, to name repeated members and the
+// value a parse error is in.
+class PathTracker {
+public:
+    bool on_event(Json::parse_event_t event, const Json& parsed) {
+        using E = Json::parse_event_t;
+        switch (event) {
+        case E::object_start:
+        case E::array_start:
+            if (frames_.size() == kMaxDepth) throw TooDeep{};
+            frames_.push_back({event == E::array_start, 0, {}, {}});
+            break;
+        case E::key: {
+            Frame& top = frames_.back();
+            top.key = parsed.get<std::string>();
+            if (!top.keys.insert(top.key).second) repeated_.push_back(path());
+            break;
+        }
+        case E::object_end:
+        case E::array_end:
+            frames_.pop_back();
+            [[fallthrough]];
+        case E::value:
+            if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+            break;
+        }
+        return true;
+    }
+    const std::vector<std::string>& repeated() const { return repeated_; }
+
+    // Of the value being parsed.
+    std::string path() const {
+        std::string out;
+        for (const Frame& f : frames_) {
+            if (f.array)
+                out += "[" + std::to_string(f.index) + "]";
+            else
+                out += (out.empty() ? "" : ".") + f.key;
+        }
+        return out;
+    }
+
+private:
+    struct Frame {
+        bool array;
+        std::size_t index;      // array: elements seen so far
+        std::string key;        // object: the member being parsed
+        std::set<std::string> keys;
+    };
+
+    std::vector<Frame> frames_;
+    std::vector<std::string> repeated_;
+};
+
+// "number overflow parsing '1e400'": the number's text.
+std::string overflowing_number(const std::string& what) {
+    const std::size_t first = what.find('\'');
+    const std::size_t last = what.rfind('\'');
+    return first < last ? what.substr(first + 1, last - first - 1) : "a number";
 }
 
 }  // namespace
@@ -172,7 +301,7 @@ std::optional<bool> JsonField::boolean() const {
     return std::nullopt;
 }
 
-std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed) const {
+std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed, std::chrono::nanoseconds max) const {
     DurationResult d;
     if (value_.is_string())
         d = parse_duration(value_.get<std::string>());
@@ -182,6 +311,9 @@ std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed) c
         d.error = "must be a duration (e.g. \"1m30s\") or a number of seconds";
     if (d.ok() && !zero_allowed && d.value.count() <= 0) d.error = "must be greater than 0";
     if (d.ok() && d.value.count() < 0) d.error = "must not be negative";
+    if (d.ok() && d.value > max)
+        d.error = in_quotes(value_) + (value_.is_number() ? " seconds" : "") +
+                  " is longer than the longest supported (" + duration_text(max) + ")";
     if (d.ok()) return d.value;
     error(std::move(d.error));
     return std::nullopt;
@@ -221,9 +353,38 @@ bool JsonField::for_each_member(const std::function<bool(const std::string&, con
     return true;
 }
 
+std::string number_text(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", value);
+    return text;
+}
+
 std::string json_error_detail(const std::string& what) {
     const std::size_t tag_end = what.find("] ");
     return tag_end == std::string::npos ? what : what.substr(tag_end + 2);
+}
+
+JsonDocument parse_json_document(const std::string& text) {
+    JsonDocument document;
+    PathTracker paths;
+    try {
+        document.root = Json::parse(text, [&](int, Json::parse_event_t event, Json& parsed) {
+            return paths.on_event(event, parsed);
+        });
+        document.repeated = paths.repeated();
+    } catch (const Json::parse_error& e) {
+        // e.byte counts the characters read, the offending one included.
+        const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
+        document.error.reason =
+            "invalid JSON at " + line_and_column(text, offset) + ": " + parse_error_detail(e.what());
+    } catch (const Json::out_of_range& e) {  // a number too large for a double
+        document.error = {{}, paths.path(), overflowing_number(e.what()) + " is out of range for a number"};
+    } catch (const Json::exception& e) {
+        document.error.reason = "invalid JSON: " + json_error_detail(e.what());
+    } catch (const TooDeep&) {
+        document.error.reason = "invalid JSON: nested more than " + std::to_string(kMaxDepth) + " levels deep";
+    }
+    return document;
 }
 
 Quota parse_quota(const JsonField& object) {
@@ -232,6 +393,7 @@ Quota parse_quota(const JsonField& object) {
     bool has_rate = false;
     std::optional<double> rate;
     std::optional<double> burst;
+    bool valid_interval = true;
     const bool is_object = object.for_each_member([&](const std::string& name, const JsonField& value) {
         if (name == "name") {
             has_name = true;
@@ -249,7 +411,9 @@ Quota parse_quota(const JsonField& object) {
             has_rate = true;
             rate = parse_amount(value, [](double r) { return r > 0; }, "must be greater than 0");
         } else if (name == "interval") {
-            if (auto v = value.duration(false)) quota.interval = *v;
+            const std::optional<std::chrono::nanoseconds> interval = value.duration(false, kLongest);
+            if (interval) quota.interval = *interval;
+            valid_interval = interval.has_value();
         } else if (name == "burst") {
             burst = parse_amount(value, [](double b) { return b >= 1; }, "must be at least 1");
             if (burst) quota.burst = burst;
@@ -257,7 +421,7 @@ Quota parse_quota(const JsonField& object) {
             if (auto v = one_of(value, {Algorithm::token_bucket, Algorithm::fixed_window, Algorithm::sliding_window}))
                 quota.algorithm = *v;
         } else if (name == "block_interval") {
-            if (auto v = value.duration(true)) quota.block_interval = *v;
+            if (auto v = value.duration(true, kLongest)) quota.block_interval = *v;
         } else if (name == "mode") {
             if (auto v = one_of(value, {QuotaMode::enforce, QuotaMode::dry_run})) quota.mode = *v;
         } else if (name == "cumulative") {
@@ -287,6 +451,7 @@ Quota parse_quota(const JsonField& object) {
     }
     if (burst && quota.algorithm != Algorithm::token_bucket)
         object.error_at("burst", "only applies to algorithm token_bucket");
+    if (rate && valid_interval && quota.algorithm == Algorithm::token_bucket) check_token_bucket_range(object, quota);
     return quota;
 }
 

@@ -45,8 +45,10 @@ public:
     std::optional<std::int64_t> integer(std::int64_t min,
                                         std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
     std::optional<bool> boolean() const;
-    // A duration string or a number of seconds, > 0 or, with zero_allowed, >= 0.
-    std::optional<std::chrono::nanoseconds> duration(bool zero_allowed) const;
+    // A duration string or a number of seconds, > 0 or, with zero_allowed,
+    // >= 0, and at most `max`.
+    std::optional<std::chrono::nanoseconds> duration(
+        bool zero_allowed, std::chrono::nanoseconds max = std::chrono::nanoseconds::max()) const;
     std::optional<HeaderStyle> header_style() const;
     // "10.0.0.0/8", "2001:db8::/32" or a bare address, host bits zero.
     std::optional<Cidr> cidr() const;
@@ -66,8 +68,22 @@ private:
     std::vector<ConfigError>& errors_;
 };
 
+// A number as written, for messages: "1e-10", "0.5", "200".
+std::string number_text(double value);
+
 // nlohmann's exception message without its "[json.exception...] " tag.
 std::string json_error_detail(const std::string& what);
+
+// A parsed document, or why there is none: "invalid JSON at line L, column
+// C: ..." or, for a number no double holds, its JSON path and
+// "1e400 is out of range for a number" (`file` left empty).
+struct JsonDocument {
+    std::optional<Json> root;
+    ConfigError error;
+    // Paths of members repeated in an object: nlohmann keeps the last silently.
+    std::vector<std::string> repeated;
+};
+JsonDocument parse_json_document(const std::string& text);
 
 // Parses one quota object (fields as in the design's quota table). The quota
 // is valid only if no error was recorded; its name is set whenever the name

@@ -1,12 +1,13 @@
 #include "controller/state_file.h"
 
+#include "controller/regular_file.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -65,28 +66,21 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view t
     if (const int folder_error = sync_folder(folder)) fail(file, folder_error);
 }
 
-std::optional<std::string> read_state_file(const std::filesystem::path& file) {
-    std::error_code error;
-    if (!std::filesystem::exists(std::filesystem::symlink_status(file, error))) return std::nullopt;
-    if (!std::filesystem::is_regular_file(file, error))
-        throw std::runtime_error(file.string() + ": " + (error ? error.message() : "not a regular file"));
-    // One sized read: a counter snapshot of a million keys is 32 MB.
-    errno = 0;
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
-    std::string bytes(in ? static_cast<std::size_t>(in.tellg()) : 0, '\0');
-    if (!in || !in.seekg(0) || !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-        throw std::runtime_error(file.string() + ": " + (errno ? std::strerror(errno) : "cannot be read"));
-    return bytes;
+std::optional<std::string> read_state_file(const std::filesystem::path& file, std::size_t max_bytes) {
+    FileText read = read_regular_file(file, max_bytes);
+    // A dangling symbolic link is a damaged state, not a missing one.
+    if (read.error_number == ENOENT && !std::filesystem::is_symlink(file)) return std::nullopt;
+    if (!read.text) throw std::runtime_error(file.string() + ": " + read.error);
+    return std::move(read.text);
 }
 
 std::optional<Json> read_state_json(const std::filesystem::path& file) {
-    const std::optional<std::string> text = read_state_file(file);
+    const std::optional<std::string> text = read_state_file(file, kMaxStateJsonBytes);
     if (!text) return std::nullopt;
-    try {
-        return Json::parse(*text);
-    } catch (const Json::exception& e) {
-        throw std::runtime_error(file.string() + ": invalid JSON: " + json_error_detail(e.what()));
-    }
+    // As config files: a depth that would overflow the stack is refused.
+    JsonDocument document = parse_json_document(*text);
+    if (!document.root) throw_first_error(file, {std::move(document.error)});
+    return std::move(document.root);
 }
 
 void throw_first_error(const std::filesystem::path& file, std::vector<ConfigError> errors) {

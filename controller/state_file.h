@@ -18,14 +18,20 @@ namespace sluice {
 // left on device"); `file` is then unchanged.
 void write_file_atomically(const std::filesystem::path& file, std::string_view text);
 
-// A state file's bytes, read in one go; nullopt when it does not exist.
-// Throws std::runtime_error "<file>: <reason>" when it is not a regular file
-// or cannot be read.
-std::optional<std::string> read_state_file(const std::filesystem::path& file);
+// quotas.json and blocks.json: far more than sluiced writes, small enough
+// that a runaway file cannot take the memory.
+constexpr std::size_t kMaxStateJsonBytes = std::size_t{1} << 30;
+
+// A state file's bytes; nullopt when it does not exist. Throws
+// std::runtime_error "<file>: <reason>" when it is not a regular file, is
+// larger than `max_bytes` or cannot be read.
+std::optional<std::string> read_state_file(const std::filesystem::path& file, std::size_t max_bytes);
 
 // The JSON document of a state file; nullopt when the file does not exist.
 // Throws std::runtime_error "<file>: <reason>" when it is not a regular file,
-// cannot be read, or is not valid JSON ("invalid JSON: ...").
+// is larger than kMaxStateJsonBytes, cannot be read, or is not a JSON
+// document parse_json_document accepts ("invalid JSON at line L, column C:
+// ...", "<JSON path>: 1e400 is out of range for a number").
 std::optional<Json> read_state_json(const std::filesystem::path& file);
 
 // After checking a state file's document: throws the first of `errors` as

@@ -1,5 +1,7 @@
 #include "controller/xdp_settings_json.h"
 
+#include "controller/duration.h"
+#include "proxy/limit_algorithms.h"
 #include "sluice_xdp_abi.h"
 
 #include <algorithm>
@@ -12,6 +14,10 @@ namespace {
 constexpr std::size_t kMaxListEntries = 65'536;
 // Far above any real per-source packet rate, and keeps emission >= 1 ns.
 constexpr double kMaxPacketRate = 1e9;
+// The BPF program's GCRA adds emission, burst and block times to the
+// clock in 64 bits: each is kept within kMaxSpan, as the proxy's quotas.
+constexpr double kNanosPerSecond = 1e9;
+constexpr std::chrono::nanoseconds kLongest{kMaxSpan};
 
 std::optional<std::string> parse_interface(const JsonField& field) {
     std::optional<std::string> name = field.string();
@@ -23,10 +29,16 @@ std::optional<std::string> parse_interface(const JsonField& field) {
     return std::nullopt;
 }
 
-std::optional<double> positive_number(const JsonField& field, double max) {
+// A rate per second of at most `max` and at least one per kMaxSpan.
+std::optional<double> packet_rate(const JsonField& field, double max) {
     const std::optional<double> v = field.number();
     if (v && (*v <= 0 || *v > max)) {
         field.error("must be greater than 0 and at most " + std::to_string(static_cast<long long>(max)));
+        return std::nullopt;
+    }
+    if (v && kNanosPerSecond / *v > static_cast<double>(kMaxSpan)) {
+        field.error(number_text(*v) + " per 1s is below the smallest supported rate (1 per " + duration_text(kLongest) +
+                    ")");
         return std::nullopt;
     }
     return v;
@@ -77,7 +89,7 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
             else if (mode) value.error(value.value().dump() + R"( is not one of "native", "generic", "auto")");
         } else if (name == "rate_pps") {
             has_rate = true;
-            if (auto v = positive_number(value, kMaxPacketRate)) xdp.rate_pps = *v;
+            if (auto v = packet_rate(value, kMaxPacketRate)) xdp.rate_pps = *v;
         } else if (name == "burst") {
             const std::optional<double> v = value.number();
             if (v && *v < 1) value.error("must be at least 1 packet");
@@ -93,13 +105,13 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
         } else if (name == "deny") {
             read_cidrs(value, xdp.deny);
         } else if (name == "block_on_exceed") {
-            if (auto v = value.duration(true)) xdp.block_on_exceed = v->count();
+            if (auto v = value.duration(true, kLongest)) xdp.block_on_exceed = v->count();
         } else if (name == "max_sources") {
             if (auto v = value.integer(1024, 1 << 26)) xdp.max_sources = static_cast<std::uint32_t>(*v);
         } else if (name == "max_blocked") {
             if (auto v = value.integer(16, 1 << 24)) xdp.max_blocked = static_cast<std::uint32_t>(*v);
         } else if (name == "new_sources_per_cpu") {
-            if (auto v = positive_number(value, kMaxPacketRate)) xdp.new_sources_per_cpu = *v;
+            if (auto v = packet_rate(value, kMaxPacketRate)) xdp.new_sources_per_cpu = *v;
         } else if (name == "pin_path") {
             const std::optional<std::string> path = value.string();
             if (path && (!path->starts_with("/sys/fs/bpf/") || path->find("..") != std::string::npos))
@@ -114,6 +126,11 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
     });
     if (is_object && !has_interfaces) section.missing("interfaces");
     if (is_object && !has_rate) section.missing("rate_pps");
+    // A burst of packets refills at rate_pps.
+    if (xdp.burst > 0 && xdp.rate_pps > 0 && xdp.burst * kNanosPerSecond / xdp.rate_pps > static_cast<double>(kMaxSpan))
+        section.error_at("burst", number_text(xdp.burst) + " at " + number_text(xdp.rate_pps) +
+                                      " per 1s takes longer than the longest supported refill (" +
+                                      duration_text(kLongest) + ")");
     if (section.error_count() != errors_before) return std::nullopt;
     return xdp;
 }

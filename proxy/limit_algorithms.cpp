@@ -10,7 +10,8 @@ namespace {
 // Products of counts and nanoseconds overflow 64 bits.
 __extension__ using Wide = __int128;
 
-constexpr Nanos kNanosMax = std::numeric_limits<Nanos>::max() / 4;
+// Only quotas beyond kMaxSpan, which the loader refuses, come near it.
+constexpr Nanos kNanosMax = std::numeric_limits<Nanos>::max();
 
 Nanos saturate(Wide v) { return v > kNanosMax ? kNanosMax : static_cast<Nanos>(v); }
 Nanos add(Nanos a, Nanos b) { return saturate(Wide{a} + b); }
@@ -175,7 +176,8 @@ LimitParams LimitParams::from(const Quota& q) {
     p.block = q.block_interval.count();
     const double allowed = q.algorithm == Algorithm::token_bucket ? q.burst.value_or(q.rate) : q.rate;
     p.limit = static_cast<std::uint32_t>(std::clamp(std::floor(allowed), 1.0, 2e9));
-    p.emission = std::max<Nanos>(1, std::llround(static_cast<double>(p.interval) / q.rate));
+    // Bounded before the conversion: llround of what no Nanos holds is undefined.
+    p.emission = std::max<Nanos>(1, std::llround(std::min(static_cast<double>(p.interval) / q.rate, 0x1p62)));
     p.capacity = saturate(Wide{p.limit} * p.emission);
     return p;
 }

@@ -9,6 +9,13 @@
 
 namespace sluice {
 
+// The longest interval, block_interval and token-bucket refill time
+// (burst * interval / rate) the algorithms count exactly: 100 years. A state
+// then reaches at most 2 * kMaxSpan past now (a sliding window's end), which
+// 64 bits hold while the monotonic clock reads less than 92 years. The loader
+// refuses quotas beyond it.
+constexpr Nanos kMaxSpan = 36'500LL * 86'400 * 1'000'000'000;
+
 // A quota's limit in the units the algorithms work in.
 struct LimitParams {
     Algorithm algorithm = Algorithm::token_bucket;

@@ -231,8 +231,8 @@ TEST_F(AdminApiTest, BadQuotaFieldsAre400InVaultsWordsOrNamingTheField) {
                  R"(name: "bad name" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)");
     expect_error(call("PUT", url, "[1]"), 400, "request body must be a JSON object");
     expect_error(call("PUT", url, "{\"rate\": 1"), 400,
-                 "invalid JSON: parse error at line 1, column 11: syntax error while parsing object - unexpected end of "
-                 "input; expected '}'");
+                 "invalid JSON at line 1, column 11: syntax error while parsing object - unexpected end of input; "
+                 "expected '}'");
     EXPECT_FALSE(control.quota("q"));
 }
 
@@ -283,6 +283,76 @@ TEST_F(AdminApiTest, ListByMethodOrQueryGivesSortedNames) {
     expect_envelope(call("GET", "/v1/sys/quotas/rate-limit?list=true"), keys);
     expect_not_allowed(call("GET", "/v1/sys/quotas/rate-limit"), "LIST");
     expect_not_allowed(call("POST", "/v1/sys/quotas/rate-limit"), "LIST");
+}
+
+// Vault reads `list` with Go's strconv.ParseBool; hvac sends ?list=True.
+TEST_F(AdminApiTest, ListQueryTakesWhatGoParsesAsABoolean) {
+    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/a-api", R"({"path": "/a", "rate": 1})"));
+    const std::string keys = R"({"keys":["a-api","file-quota"]})";
+    for (const std::string yes : {"1", "t", "T", "TRUE", "true", "True"}) {
+        SCOPED_TRACE(yes);
+        expect_envelope(call("GET", "/v1/sys/quotas/rate-limit?list=" + yes), keys);
+        expect_envelope(call("GET", "/v1/sys/blocks?list=" + yes), R"({"blocks":[]})");
+    }
+    for (const std::string no : {"0", "f", "F", "FALSE", "false", "False", ""}) {
+        SCOPED_TRACE(no);
+        expect_not_allowed(call("GET", "/v1/sys/quotas/rate-limit?list=" + no), "LIST");
+        expect_envelope(call("GET", "/v1/sys/blocks?list=" + no), R"({"blocks":[]})");
+    }
+    for (const std::string other : {"yes", "tRUE", "2", "true%20"}) {
+        SCOPED_TRACE(other);
+        const std::string shown = other == "true%20" ? "true " : other;
+        expect_error(call("GET", "/v1/sys/quotas/rate-limit?list=" + other), 400,
+                     "list: must be true or false, not \"" + shown + "\"");
+    }
+}
+
+TEST_F(AdminApiTest, ListQueryOnAQuotaIsAListThere) {
+    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/a-api", R"({"path": "/a", "rate": 1})"));
+    expect_not_allowed(call("GET", "/v1/sys/quotas/rate-limit/a-api?list=true"), "GET, POST, PUT, DELETE");
+    EXPECT_EQ(call("GET", "/v1/sys/quotas/rate-limit/a-api?list=false").status, 200u);
+    expect_error(call("GET", "/v1/sys/quotas/rate-limit/a-api?list=maybe"), 400,
+                 R"(list: must be true or false, not "maybe")");
+}
+
+TEST_F(AdminApiTest, AQuotaBeyondWhatTheAlgorithmsCountIs400NamingTheField) {
+    const std::string url = "/v1/sys/quotas/rate-limit/q";
+    expect_error(call("PUT", url, R"({"rate": 1e-10})"), 400,
+                 "rate: 1e-10 per 1s is below the smallest supported rate (1 per 36500d)");
+    expect_error(call("PUT", url, R"({"rate": 1, "interval": "36501d"})"), 400,
+                 R"(interval: "36501d" is longer than the longest supported (36500d))");
+    EXPECT_FALSE(control.quota("q"));
+    expect_no_content(call("PUT", url, R"({"rate": 1, "interval": "30000d"})"));
+}
+
+TEST_F(AdminApiTest, AQuotaCannotSetAFramingField) {
+    expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q",
+                      R"({"rate": 1, "response": {"headers": {"Transfer-Encoding": "chunked"}}})"),
+                 400, "response.headers.Transfer-Encoding: a framing or connection field is set by sluiced, not by a quota");
+    EXPECT_FALSE(control.quota("q"));
+}
+
+TEST_F(AdminApiTest, ANumberNoDoubleHoldsIs400NamingItsField) {
+    const std::string url = "/v1/sys/quotas/rate-limit/q";
+    expect_error(call("PUT", url, R"({"rate": 1e309})"), 400, "rate: 1e309 is out of range for a number");
+    expect_error(call("PUT", url, R"({"rate": 1, "response": {"status": -1e400}})"), 400,
+                 "response.status: -1e400 is out of range for a number");
+    expect_error(call("POST", "/v1/sys/quotas/config", R"({"rate_limit_exempt_paths": ["/a", 1e999]})"), 400,
+                 "rate_limit_exempt_paths[1]: 1e999 is out of range for a number");
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.9", R"({"duration": 2E+308})"), 400,
+                 "duration: 2E+308 is out of range for a number");
+    EXPECT_FALSE(control.quota("q"));
+    EXPECT_EQ(control.settings(), QuotaSettings{});
+    EXPECT_THAT(control.blocks(), IsEmpty());
+}
+
+// 100000 levels used to overflow the stack when the body was serialized.
+TEST_F(AdminApiTest, ABodyNestedTooDeepIs400) {
+    const auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+    expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(100'000) + "}}"),
+                 400, "invalid JSON: nested more than 64 levels deep");
+    EXPECT_FALSE(control.quota("q"));
+    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(62) + "}}"));
 }
 
 TEST_F(AdminApiTest, ListWithNoQuotasIs404) {
@@ -369,8 +439,8 @@ TEST_F(AdminApiTest, BadSettingsAre400NamingTheField) {
                  "enable_rate_limit_response_headers: must be true or false");
     expect_error(call("POST", "/v1/sys/quotas/config", R"({"colour": 1})"), 400, "colour: unknown field");
     expect_error(call("POST", "/v1/sys/quotas/config", "nope"), 400,
-                 "invalid JSON: parse error at line 1, column 2: syntax error while parsing value - invalid literal; "
-                 "last read: 'no'");
+                 "invalid JSON at line 1, column 2: syntax error while parsing value - invalid literal; last read: "
+                 "'no'");
     EXPECT_EQ(control.settings(), QuotaSettings{});
     expect_not_allowed(call("DELETE", "/v1/sys/quotas/config"), "GET, POST, PUT");
 }
@@ -411,11 +481,17 @@ TEST_F(AdminApiTest, BadBlocksAre400) {
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": 0})"), 400, "duration: must be greater than 0");
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "-1m"})"), 400, "duration: must be greater than 0");
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"for": "1m"})"), 400, "for: unknown field");
+    // Beyond it, the expiry's clock arithmetic overflowed.
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "36501d"})"), 400,
+                 R"(duration: "36501d" is longer than the longest supported (36500d))");
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": 9e9})"), 400,
+                 "duration: 9000000000.0 seconds is longer than the longest supported (36500d)");
+    EXPECT_THAT(control.blocks(), IsEmpty());
     for (const char* ip : {"192.0.2.1", "192.0.2.2", "192.0.2.3"})
         expect_no_content(call("PUT", std::string("/v1/sys/blocks/") + ip, ""));
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.4", ""), 400, "the block list is full (limits.max_blocks 3)");
     expect_not_allowed(call("GET", "/v1/sys/blocks/192.0.2.1"), "PUT, POST, DELETE");
-    expect_not_allowed(call("DELETE", "/v1/sys/blocks"), "GET");
+    expect_not_allowed(call("DELETE", "/v1/sys/blocks"), "GET, LIST");
 }
 
 }  // namespace

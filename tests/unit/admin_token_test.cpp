@@ -88,8 +88,27 @@ TEST(AdminToken, AnEmptyOrUnreadableFileIsAnErrorNamingIt) {
         load_admin_token(folder_instead);
         ADD_FAILURE() << "no error";
     } catch (const std::runtime_error& e) {
-        EXPECT_EQ(std::string(e.what()), "admin token file " + folder_instead.string() + ": Is a directory");
+        EXPECT_EQ(std::string(e.what()), "admin token file " + folder_instead.string() + ": not a regular file");
     }
+}
+
+// A FIFO would block the start until someone writes to it.
+TEST(AdminToken, AFifoOrAnOversizedFileIsRefused) {
+    const testing::TempFolder folder;
+    const fs::path fifo = folder / "fifo.token";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const fs::path large = folder.write("large.token", std::string(4097, 'a'));
+    fs::permissions(large, fs::perms(0600));
+    for (const auto& [file, reason] : {std::pair{fifo, "not a regular file"}, std::pair{large, "larger than 4 KiB"}}) {
+        try {
+            load_admin_token(file);
+            ADD_FAILURE() << "no error for " << file;
+        } catch (const std::runtime_error& e) {
+            EXPECT_EQ(std::string(e.what()), "admin token file " + file.string() + ": " + reason);
+        }
+    }
+    fs::resize_file(large, 4096);
+    EXPECT_EQ(load_admin_token(large).value, std::string(4096, 'a'));
 }
 
 TEST(AdminToken, APathThroughAPlainFileIsAnErrorNamingIt) {

@@ -98,8 +98,12 @@ TEST_F(BlockStateTest, SavingToAMissingFolderNamesTheFile) {
 
 TEST_F(BlockStateTest, InvalidJsonNamesFileAndPosition) {
     dir.write("blocks.json", "{\"blocks\": [");
-    EXPECT_EQ(load_error(), file() + ": invalid JSON: parse error at line 1, column 13: syntax error while parsing "
-                                     "value - unexpected end of input; expected '[', '{', or a literal");
+    EXPECT_EQ(load_error(), file() + ": invalid JSON at line 1, column 13: syntax error while parsing value - "
+                                     "unexpected end of input; expected '[', '{', or a literal");
+    dir.write("blocks.json", std::string(100'000, '[') + std::string(100'000, ']'));
+    EXPECT_EQ(load_error(), file() + ": invalid JSON: nested more than 64 levels deep");
+    dir.write("blocks.json", R"({"blocks": [{"client": "192.0.2.1", "expires_unix_ns": 1e400}]})");
+    EXPECT_EQ(load_error(), file() + ": blocks[0].expires_unix_ns: 1e400 is out of range for a number");
 }
 
 TEST_F(BlockStateTest, EveryBadFieldIsNamedByItsJsonPath) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -230,7 +231,7 @@ TEST_F(ConfigTest, QuotaFileErrorsNameTheQuotaFile) {
                             d + ": invalid JSON at line 3, column 1: syntax error while parsing object key - "
                                 "unexpected '}'; expected string literal",
                             e + ": must be an object",
-                            path("quotas.d/f.json") + ": cannot read: Is a directory"));
+                            path("quotas.d/f.json") + ": not a regular file"));
 }
 
 TEST_F(ConfigTest, DuplicateNameAcrossFilesNamesTheFirst) {
@@ -422,10 +423,35 @@ TEST_F(ConfigTest, BadResponse) {
                                              {"name": "b", "path": "/b", "rate": 1, "response": {"status": 600, "headers": []}})")),
                 ElementsAre(in_main("quotas[0].response.status: must be between 400 and 599"),
                             in_main("quotas[0].response.headers.Bad Name: not a valid header name"),
-                            in_main("quotas[0].response.headers.X-Split: must not contain CR, LF or NUL"),
+                            in_main("quotas[0].response.headers.X-Split: must not contain CR, LF, NUL or other control characters"),
                             in_main("quotas[0].response.headers.X-Num: must be a string"),
                             in_main("quotas[1].response.status: must be between 400 and 599"),
                             in_main("quotas[1].response.headers: must be an object")));
+}
+
+// A quota's Transfer-Encoding was sent beside sluiced's Content-Length.
+TEST_F(ConfigTest, ResponseHeadersCannotSetFramingOrConnectionFields) {
+    for (const std::string name : {"Content-Length", "Transfer-Encoding", "transfer-encoding", "Connection",
+                                   "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "UPGRADE"}) {
+        EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers": {")" + name +
+                                              R"(": "chunked"}}})")),
+                    ElementsAre(in_main("quotas[0].response.headers." + name +
+                                        ": a framing or connection field is set by sluiced, not by a quota")));
+    }
+}
+
+TEST_F(ConfigTest, ResponseHeaderValuesHoldNoControlCharactersButTab) {
+    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
+                                             {"X-Bell": "a\u0007", "X-Del": "\u007f", "X-Nul": "\u0000"}}})")),
+                ElementsAre(in_main("quotas[0].response.headers.X-Bell: must not contain CR, LF, NUL or other control characters"),
+                            in_main("quotas[0].response.headers.X-Del: must not contain CR, LF, NUL or other control characters"),
+                            in_main("quotas[0].response.headers.X-Nul: must not contain CR, LF, NUL or other control characters")));
+    const Config c = loaded(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
+                                              {"X-Tab": "a\tb", "X-Text": "caf\u00e9", "Content-Type": "text/plain", "Host": "h"}}})"));
+    ASSERT_EQ(c.quotas.size(), 1u);
+    EXPECT_EQ(c.quotas[0].response->headers,
+              (std::vector<std::pair<std::string, std::string>>{
+                  {"X-Tab", "a\tb"}, {"X-Text", "caf\xc3\xa9"}, {"Content-Type", "text/plain"}, {"Host", "h"}}));
 }
 
 TEST_F(ConfigTest, BadListen) {
@@ -581,6 +607,26 @@ TEST_F(ConfigTest, XdpSectionErrors) {
                 ElementsAre(in_main("xdp.interfaces: must list at most 8 interfaces")));
 }
 
+// The XDP program adds these times to its clock in 64 bits: beyond 36500d
+// they wrapped, and a slow rate_pps overflowed its conversion to nanoseconds.
+TEST_F(ConfigTest, XdpRatesBurstsAndBlocksStayWithin36500Days) {
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1e-10, "new_sources_per_cpu": 3e-10,
+                                              "block_on_exceed": "36501d"})")),
+                ElementsAre(in_main("xdp.rate_pps: 1e-10 per 1s is below the smallest supported rate (1 per 36500d)"),
+                            in_main("xdp.new_sources_per_cpu: 3e-10 per 1s is below the smallest supported rate (1 per "
+                                    "36500d)"),
+                            in_main(R"(xdp.block_on_exceed: "36501d" is longer than the longest supported (36500d))")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1, "burst": 3.2e9})")),
+                ElementsAre(in_main("xdp.burst: 3200000000 at 1 per 1s takes longer than the longest supported refill "
+                                    "(36500d)")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1, "burst": 1e300})")),
+                ElementsAre(in_main("xdp.burst: 1e+300 at 1 per 1s takes longer than the longest supported refill "
+                                    "(36500d)")));
+    EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["eth0"], "rate_pps": 1, "burst": 3.1e9,
+                                              "new_sources_per_cpu": 3.2e-10, "block_on_exceed": "36500d"})")),
+                IsEmpty());
+}
+
 TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {
     const auto result = load("{\n  \"listen\": [\"127.0.0.1:8080\",\n  ],\n}");
     ASSERT_EQ(result.errors.size(), 1u);
@@ -590,13 +636,54 @@ TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {
                       "expected '[', '{', or a literal"));
     EXPECT_THAT(errors(""), ElementsAre(in_main("invalid JSON at line 1, column 1: syntax error while parsing value - "
                                                 "unexpected end of input; expected '[', '{', or a literal")));
-    EXPECT_THAT(errors(config_with(R"("threads": 1e400)")), ElementsAre(in_main("invalid JSON: number overflow parsing '1e400'")));
+    EXPECT_THAT(errors(config_with(R"("threads": 1e400)")), ElementsAre(in_main("threads: 1e400 is out of range for a number")));
+    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1}, {"name": "b", "rate": -1E+309})")),
+                ElementsAre(in_main("quotas[1].rate: -1E+309 is out of range for a number")));
+    EXPECT_THAT(errors("[0, [1], 1e999]"), ElementsAre(in_main("[2]: 1e999 is out of range for a number")));
+    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"body": )" +
+                                          std::string(100'000, '[') + std::string(100'000, ']') + "}}")),
+                ElementsAre(in_main("invalid JSON: nested more than 64 levels deep")));
 }
 
 TEST_F(ConfigTest, UnreadableFile) {
     const auto result = load_config(path("absent.json"));
     ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_EQ(to_string(result.errors[0]), path("absent.json") + ": cannot read: No such file or directory");
+}
+
+// Neither may block or fill memory: refused without reading.
+TEST_F(ConfigTest, QuotaFilesThatAreNotRegularFilesAreRefused) {
+    fs::create_directories(dir_ / "quotas.d");
+    ASSERT_EQ(mkfifo(path("quotas.d/fifo.json").c_str(), 0600), 0);
+    fs::create_symlink("/dev/zero", dir_ / "quotas.d/zero.json");
+    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")),
+                ElementsAre(path("quotas.d/fifo.json") + ": not a regular file",
+                            path("quotas.d/zero.json") + ": not a regular file"));
+    EXPECT_EQ(load_config(path("quotas.d/fifo.json")).errors.at(0).reason, "not a regular file");
+}
+
+TEST_F(ConfigTest, FilesOfMoreThan16MiBAreRefused) {
+    const std::string quotas = R"({"quotas": []})";
+    const std::string file = write("quotas.d/big.json", quotas + std::string((16 << 20) - quotas.size(), ' '));
+    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")), IsEmpty());
+    std::ofstream(file, std::ios::app) << ' ';
+    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")),
+                ElementsAre(file + ": larger than 16 MiB"));
+}
+
+// glob(3) takes an unclosed "[" as a plain character: the pattern would
+// silently match nothing.
+TEST_F(ConfigTest, AGlobWithAnUnclosedBracketIsAnError) {
+    write("quotas.d/a.json", R"({"quotas": [{"name": "a", "rate": 1}]})");
+    for (const std::string pattern : {"quotas.d/[a.json", "quotas.d/[].json", "quotas.d/[[:alpha].json", "[!a/*.json"}) {
+        EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.txt", ")" + pattern + "\"]")),
+                    ElementsAre(in_main("quota_files[1]: \"" + pattern + "\" is not a valid pattern: a \"[\" is not closed")));
+    }
+    for (const std::string pattern : {"quotas.d/[ab].json", "quotas.d/[]a].json", "quotas.d/[!b].json",
+                                      "quotas.d/[[:alpha:]].json", "quotas.d/[a-z].js[o]n"}) {
+        EXPECT_EQ(loaded(config_with(R"("quota_files": [")" + pattern + "\"]")).quotas.size(), 1u) << pattern;
+    }
+    EXPECT_THAT(loaded(config_with(R"("quota_files": ["quotas.d/\\[a.json"])")).quotas, IsEmpty());
 }
 
 TEST_F(ConfigTest, EveryErrorIsReportedInDocumentOrder) {

@@ -113,5 +113,15 @@ TEST(Duration, FromSeconds) {
     EXPECT_EQ(duration_from_seconds(-1e10).error, "-10000000000.0 seconds is out of range");
 }
 
+TEST(Duration, TextUsesTheLargestWholeUnit) {
+    EXPECT_EQ(duration_text(std::chrono::hours(24 * 36500)), "36500d");
+    EXPECT_EQ(duration_text(90s), "90s");
+    EXPECT_EQ(duration_text(1500ms), "1500ms");
+    EXPECT_EQ(duration_text(2us), "2us");
+    EXPECT_EQ(duration_text(1001ns), "1001ns");
+    EXPECT_EQ(duration_text(-2min), "-2m");
+    EXPECT_EQ(duration_text(0s), "0s");
+}
+
 }  // namespace
 }  // namespace sluice
