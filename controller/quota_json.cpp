@@ -1,6 +1,7 @@
 #include "controller/quota_json.h"
 
 #include "controller/duration.h"
+#include "proxy/http_wire.h"
 #include "proxy/limit_algorithms.h"
 #include "proxy/quota_matcher.h"
 
@@ -21,14 +22,6 @@ constexpr std::size_t kMaxNameLength = 128;
 std::string in_quotes(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 bool is_name_char(unsigned char c) { return std::isalnum(c) || c == '.' || c == '_' || c == '-'; }
-
-// RFC 9110 token: methods and header field names.
-bool is_token(std::string_view text) {
-    constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-    return !text.empty() && std::all_of(text.begin(), text.end(), [&](unsigned char c) {
-        return c < 0x80 && (std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos);
-    });
-}
 
 // What the limit algorithms count exactly.
 constexpr std::chrono::nanoseconds kLongest{kMaxSpan};
@@ -70,8 +63,15 @@ std::optional<QuotaKey> parse_key(const JsonField& field) {
     constexpr std::string_view kHeaderPrefix = "header:";
     if (text->starts_with(kHeaderPrefix)) {
         std::string name = text->substr(kHeaderPrefix.size());
-        if (is_token(name)) return QuotaKey{KeyKind::header, std::move(name)};
-        field.error(in_quotes(*text) + " does not name a valid header");
+        if (!is_token(name)) {
+            field.error(in_quotes(*text) + " does not name a valid header");
+        } else if (name.find('_') != std::string::npos) {
+            // The request parser drops such fields (as nginx does), so the
+            // quota would never see one.
+            field.error(in_quotes(*text) + " names a header with '_', which sluiced drops from requests");
+        } else {
+            return QuotaKey{KeyKind::header, std::move(name)};
+        }
         return std::nullopt;
     }
     field.error(in_quotes(*text) + R"( is not one of "client_ip", "bearer_token", "global", "header:<Name>")");

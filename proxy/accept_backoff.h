@@ -12,6 +12,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "proxy/log.h"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -23,20 +25,13 @@ constexpr std::chrono::seconds kAcceptLogInterval{10};
 
 class AcceptFailures {
 public:
-    using TimePoint = std::chrono::steady_clock::time_point;
-
     // `what` starts each line, e.g. "admin accept".
     explicit AcceptFailures(std::string what) : what_(std::move(what)) {}
-
-    // The line to log for a failure at `now`, if one is due: the first
-    // failure, then the first one kAcceptLogInterval after the last line,
-    // with the count of those not logged in between.
-    std::optional<std::string> note(const std::string& reason, TimePoint now);
 
     // Logs `error` when due (as a warning), then waits kAcceptBackoff.
     template <typename Executor>
     boost::asio::awaitable<void, Executor> pause(const boost::system::error_code& error, Executor executor) {
-        log_due(error.message());
+        log_.log(LogLevel::warning, line(error.message()));
         using Clock = std::chrono::steady_clock;
         boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Executor> timer(executor,
                                                                                                kAcceptBackoff);
@@ -44,12 +39,12 @@ public:
         co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable_t<Executor>{}, ignored));
     }
 
-private:
-    void log_due(const std::string& reason);
+    // What is logged for a failure: "admin accept: Too many open files (retrying ...)".
+    std::string line(const std::string& reason) const;
 
+private:
     std::string what_;
-    std::optional<TimePoint> last_logged_;
-    std::size_t unlogged_ = 0;
+    LogThrottle log_{kAcceptLogInterval};
 };
 
 }  // namespace sluice

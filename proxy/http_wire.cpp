@@ -2,12 +2,22 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace sluice {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+bool is_token(std::string_view text) {
+    constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        return u < 0x80 && (std::isalnum(u) || specials.find(c) != std::string_view::npos);
+    });
+}
 
 void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason) {
     out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";

@@ -10,6 +10,9 @@
 
 namespace sluice {
 
+// An RFC 9110 token: methods and header field names.
+bool is_token(std::string_view text);
+
 void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason);
 void append_request_line(std::string& out, std::string_view method, std::string_view target);  // HTTP/1.1
 void append_field(std::string& out, std::string_view name, std::string_view value);

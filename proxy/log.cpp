@@ -58,19 +58,20 @@ void log(LogLevel level, const char* format, ...) {
     log_line(level, text);
 }
 
-void LogThrottle::log(LogLevel level, std::string_view text) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next_) {
+std::optional<std::string> LogThrottle::note(std::string_view text, TimePoint now) {
+    if (last_logged_ && now - *last_logged_ < interval_) {
         ++left_out_;
-        return;
+        return std::nullopt;
     }
-    next_ = now + interval_;
-    if (left_out_ == 0) {
-        log_line(level, text);
-        return;
-    }
-    log_line(level, std::string(text) + " (and " + std::to_string(left_out_) + " more like it left out)");
+    std::string line(text);
+    if (left_out_ > 0) line += " (" + std::to_string(left_out_) + " more like it since the last line)";
+    last_logged_ = now;
     left_out_ = 0;
+    return line;
+}
+
+void LogThrottle::log(LogLevel level, std::string_view text) {
+    if (const std::optional<std::string> line = note(text, std::chrono::steady_clock::now())) log_line(level, *line);
 }
 
 }  // namespace sluice

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,17 +28,24 @@ std::string format_text(const char* format, va_list args);
 // gets the prefix.
 void log_line(LogLevel level, std::string_view text);
 
-// For an event that can recur per request (an upstream down, accept failing):
-// at most one line per interval, the next one saying how many were left out,
-// so a storm cannot fill the disk. One per thread; not thread-safe.
+// For an event that can recur per request or per accept (an upstream down,
+// out of file descriptors): the first line, then at most one per interval,
+// saying how many were left out, so that a storm cannot fill the disk. One
+// per thread; not thread-safe.
 class LogThrottle {
 public:
-    explicit LogThrottle(std::chrono::steady_clock::duration interval = std::chrono::seconds(1)) : interval_(interval) {}
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    explicit LogThrottle(std::chrono::steady_clock::duration interval) : interval_(interval) {}
+
+    // The line to write for an event at `now`, if one is due.
+    std::optional<std::string> note(std::string_view text, TimePoint now);
+    // note() at the current time, written to the log when due.
     void log(LogLevel level, std::string_view text);
 
 private:
     std::chrono::steady_clock::duration interval_;
-    std::chrono::steady_clock::time_point next_{};
+    std::optional<TimePoint> last_logged_;
     std::uint64_t left_out_ = 0;
 };
 

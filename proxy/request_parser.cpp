@@ -1,10 +1,11 @@
 #include "proxy/request_parser.h"
 
+#include "proxy/http_wire.h"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 
 namespace sluice {
@@ -28,20 +29,6 @@ public:
         return "request error";
     }
 };
-
-// RFC 9110 §5.6.2.
-constexpr std::array<bool, 256> token_chars = [] {
-    std::array<bool, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) t[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-    return t;
-}();
-
-bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return token_chars[static_cast<unsigned char>(c)]; });
-}
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 

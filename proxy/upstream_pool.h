@@ -97,7 +97,7 @@ private:
     std::chrono::milliseconds connect_timeout_;
     std::chrono::milliseconds response_timeout_;
     std::vector<Connection> idle_;  // most recently used last
-    LogThrottle failure_log_;
+    LogThrottle failure_log_{std::chrono::seconds(1)};
 };
 
 }  // namespace sluice

@@ -373,11 +373,13 @@ TEST_F(ConfigTest, BadKey) {
     EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "key": "ip"},
                                              {"name": "b", "rate": 1, "key": "header:"},
                                              {"name": "c", "rate": 1, "key": "header:X Key"},
-                                             {"name": "d", "rate": 1, "key": "Client_IP"})")),
+                                             {"name": "d", "rate": 1, "key": "Client_IP"},
+                                             {"name": "e", "rate": 1, "key": "header:X_API_Key"})")),
                 ElementsAre(in_main(R"(quotas[0].key: "ip" is not one of "client_ip", "bearer_token", "global", "header:<Name>")"),
                             in_main(R"(quotas[1].key: "header:" does not name a valid header)"),
                             in_main(R"(quotas[2].key: "header:X Key" does not name a valid header)"),
-                            in_main(R"(quotas[3].key: "Client_IP" is not one of "client_ip", "bearer_token", "global", "header:<Name>")")));
+                            in_main(R"(quotas[3].key: "Client_IP" is not one of "client_ip", "bearer_token", "global", "header:<Name>")"),
+                            in_main(R"(quotas[4].key: "header:X_API_Key" names a header with '_', which sluiced drops from requests)")));
 }
 
 TEST_F(ConfigTest, BurstOnlyWithTokenBucket) {
