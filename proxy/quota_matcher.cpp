@@ -221,7 +221,9 @@ void QuotaMatcher::match(std::string_view method, std::string_view path,
     // Key kinds already served by a more specific quota; few per request.
     boost::container::small_vector<const QuotaKey*, 8> served;
     for (const Entry& e : entries_) {
-        if (!e.method.empty() && e.method != method) continue;
+        // Frameworks (Flask, Express, Rails, Spring) answer HEAD with the GET
+        // route's handler: a GET quota counts HEAD requests too.
+        if (!e.method.empty() && e.method != method && !(e.method == "GET" && method == "HEAD")) continue;
         if (!e.pattern.matches(path)) continue;
         const bool first_of_kind = std::none_of(served.begin(), served.end(),
                                                 [&](const QuotaKey* k) { return *k == e.key; });

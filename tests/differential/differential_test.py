@@ -28,10 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Quotas told apart by their limits: the answer's RateLimit-Limit names the
 # quota that counted the request.
-EXCHANGE, KEYED, REST = 500, 300, 1000
+EXCHANGE, ITEMS, KEYED, REST = 500, 400, 300, 1000
+ROUTE_LIMITS = {"exchange": EXCHANGE, "items": ITEMS}
 CONFIG = {
     "quotas": [
         {"name": "exchange", "path": "/v1/auth/exchange", "method": "POST", "rate": EXCHANGE, "interval": "1h"},
+        {"name": "items", "path": "/v1/items", "method": "GET", "rate": ITEMS, "interval": "1h"},
         {"name": "keyed", "path": "/keys/*", "key": "header:X-API-Key", "rate": KEYED, "interval": "1h"},
         {"name": "rest", "path": "", "rate": REST, "interval": "1h"},
     ],
@@ -44,6 +46,7 @@ def rows():
         return f"{method} {target} HTTP/1.1\r\nHost: api.test\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
     return [
         ("plain", exchange()),
+        ("HEAD on a GET route", "HEAD /v1/items HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n"),
         ("lower-case method", exchange(method="post")),
         ("mixed-case method", exchange(method="Post")),
         ("encoded slash", exchange(target="/v1/auth%2Fexchange")),
@@ -121,11 +124,13 @@ def status(answer):
 # Each stack: a command line that serves on {port} and appends one JSON line
 # per routed request to {log}: {"method", "path" (as its router sees it),
 # "key" (X-API-Key as the application reads it), "route" ("exchange" when
-# its router sends the request to POST /v1/auth/exchange, else null)}.
-# Stacks without a router route "exchange" on an exact method and path.
+# its router sends the request to POST /v1/auth/exchange, "items" for
+# GET /v1/items, else null)}. Stacks without a router route on an exact
+# method and path; Flask's router answers HEAD with the GET route.
 PY_HTTP_SERVER = textwrap.dedent("""
     import http.server, json, sys
     port, log = int(sys.argv[1]), open(sys.argv[2], "a", buffering=1)
+    ROUTES = {("POST", "/v1/auth/exchange"): "exchange", ("GET", "/v1/items"): "items"}
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         def handle_one_request(self):
@@ -135,10 +140,11 @@ PY_HTTP_SERVER = textwrap.dedent("""
                 return
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = self.path.split("?")[0]
-            route = "exchange" if (self.command, path) == ("POST", "/v1/auth/exchange") else None
+            route = ROUTES.get((self.command, path))
             log.write(json.dumps({"method": self.command, "path": path, "key": self.headers.get("X-API-Key"),
                                   "route": route}) + "\\n")
-            self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+            self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+            if self.command != "HEAD": self.wfile.write(b"ok")
         def log_message(self, *a): pass
     http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 """)
@@ -150,7 +156,7 @@ PY_WSGIREF = textwrap.dedent("""
     def app(environ, start):
         path = environ["PATH_INFO"]  # decoded, as WSGI routers see it
         method = environ["REQUEST_METHOD"]
-        route = "exchange" if (method, path) == ("POST", "/v1/auth/exchange") else None
+        route = {("POST", "/v1/auth/exchange"): "exchange", ("GET", "/v1/items"): "items"}.get((method, path))
         log.write(json.dumps({"method": method, "path": path, "key": environ.get("HTTP_X_API_KEY"), "route": route}) + "\\n")
         start("200 OK", [("Content-Length", "2")])
         return [b"ok"]
@@ -172,6 +178,9 @@ PY_FLASK = textwrap.dedent("""
     @app.route("/v1/auth/exchange", methods=["POST"])
     def exchange():
         return record("exchange")
+    @app.route("/v1/items", methods=["GET"])
+    def items():
+        return record("items")
     @app.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "DELETE"])
     @app.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
     def other(rest):
@@ -185,7 +194,7 @@ NODE_HTTP = textwrap.dedent("""
     const [port, log] = [Number(process.argv[2]), process.argv[3]];
     http.createServer((req, res) => {
         const path = req.url.split("?")[0];
-        const route = req.method === "POST" && path === "/v1/auth/exchange" ? "exchange" : null;
+        const route = {"POST /v1/auth/exchange": "exchange", "GET /v1/items": "items"}[`${req.method} ${path}`] ?? null;
         fs.appendFileSync(log, JSON.stringify({method: req.method, path, key: req.headers["x-api-key"] ?? null, route}) + "\\n");
         res.writeHead(200, {"Content-Length": 2}); res.end("ok");
     }).listen(port, "127.0.0.1");
@@ -202,7 +211,7 @@ def nginx_command(port, log, folder):
             http {{
                 access_log off; client_body_temp_path {folder};
                 log_format routed escape=json '{{"method":"$request_method","path":"$uri","key":"$http_x_api_key","route":"$route"}}';
-                map "$request_method $uri" $route {{ "POST /v1/auth/exchange" exchange; default ""; }}
+                map "$request_method $uri" $route {{ "POST /v1/auth/exchange" exchange; "GET /v1/items" items; default ""; }}
                 server {{
                     listen 127.0.0.1:{port};
                     access_log {log} routed;
@@ -269,8 +278,8 @@ def check(sluice_port, log, seen, name, request, key):
         return False, f"the upstream routed {len(got)} requests: smuggled {got[1:]}"
     entry = got[0]
     limit = answer_field(answer, "RateLimit-Limit")
-    if entry["route"] == "exchange" and limit != str(EXCHANGE):
-        return False, f"the upstream routed it to POST /v1/auth/exchange; sluiced counted it by RateLimit-Limit {limit}"
+    if entry["route"] and limit != str(ROUTE_LIMITS[entry["route"]]):
+        return False, f"the upstream routed it to {entry['route']}; sluiced counted it by RateLimit-Limit {limit}"
     if entry["path"].startswith("/keys/") and entry["key"]:
         if limit != str(KEYED):
             return False, f"the upstream read key {entry['key']!r}; sluiced did not count it by the keyed quota"
@@ -282,8 +291,8 @@ def check(sluice_port, log, seen, name, request, key):
         if remaining != str(KEYED - 2):
             return False, f"the upstream read key {entry['key']!r}, sluiced counted another (remaining {remaining})"
         return True, f"counted for the key the upstream read ({entry['key']!r})"
-    if entry["route"] == "exchange":
-        return True, "counted by the quota of the route"
+    if entry["route"]:
+        return True, f"counted by the quota of the route ({entry['route']})"
     return True, f"routed to {entry['method']} {entry['path']!r}, outside the quota (counted by {limit or 'none'})"
 
 

@@ -160,6 +160,12 @@ TEST(QuotaMatcher, MatchesEverySpellingOfAnEndpointByDefault) {
     EXPECT_EQ(applying(quotas, "GET", "/api/"), std::vector<std::string>{"api"}) << "\"/api/\" is \"/api\"";
 }
 
+TEST(QuotaMatcher, AGetQuotaCountsHeadRequests) {
+    const std::vector<Quota> quotas = {quota("list", "/api/v1/scans", "GET")};
+    EXPECT_EQ(applying(quotas, "HEAD", "/api/v1/scans"), std::vector<std::string>{"list"});
+    EXPECT_TRUE(applying(quotas, "POST", "/api/v1/scans").empty());
+}
+
 TEST(QuotaMatcher, StrictMatchingTellsSpellingsApart) {
     const PathMatching strict{.case_insensitive = false, .ignore_trailing_slash = false};
     const std::vector<Quota> quotas = {quota("exchange", "/v1/auth/exchange", "POST")};
