@@ -167,6 +167,12 @@ void read_limits(const JsonField& limits, Config& config) {
         {"max_header_bytes", &proxy.max_header_bytes},
         {"max_body_bytes", &proxy.max_body_bytes},
         {"max_response_bytes", &proxy.max_response_bytes},
+        {"max_connections", &proxy.max_connections},
+    };
+    // 0 means none.
+    const std::pair<std::string_view, std::size_t*> counts[] = {
+        {"upstream_idle_connections", &proxy.upstream_idle_connections},
+        {"max_connections_per_ip", &proxy.max_connections_per_ip},
     };
     const std::pair<std::string_view, std::chrono::milliseconds*> timeouts[] = {
         {"client_timeout", &proxy.client_timeout},
@@ -186,8 +192,9 @@ void read_limits(const JsonField& limits, Config& config) {
             if (auto v = value.duration(false)) *target = std::chrono::ceil<std::chrono::milliseconds>(*v);
             return true;
         }
-        if (name == "upstream_idle_connections") {
-            if (auto v = value.integer(0)) proxy.upstream_idle_connections = static_cast<std::size_t>(*v);
+        for (const auto& [count_name, target] : counts) {
+            if (name != count_name) continue;
+            if (auto v = value.integer(0)) *target = static_cast<std::size_t>(*v);
             return true;
         }
         return false;

@@ -1,6 +1,7 @@
 #include "proxy/proxy_server.h"
 
 #include "proxy/client_identity.h"
+#include "proxy/connection_limits.h"
 #include "proxy/http_io.h"
 #include "proxy/http_wire.h"
 #include "proxy/log.h"
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -319,6 +321,7 @@ struct ThreadContext {
     const Limiter& limiter;
     UpstreamPool& pool;
     ProxyStats& stats;
+    ConnectionLimits& limits;
 };
 
 // One client connection: reads requests one after the other, answers each.
@@ -452,9 +455,22 @@ private:
     bool peer_is_proxy_ = false;
 };
 
-ProxyTask<void> serve_connection(ProxySocket socket, const ThreadContext& context) {
+// `slot` holds the connection's place under the connection limits while it lives.
+ProxyTask<void> serve_connection(ProxySocket socket, [[maybe_unused]] ConnectionLimits::Slot slot,
+                                 const ThreadContext& context) {
     Session session(std::move(socket), context);
     co_await session.run();
+}
+
+// A place for a new connection under the connection limits; refused (and
+// counted) when its client or the total is at its cap.
+std::optional<ConnectionLimits::Slot> admit(ProxySocket& socket, ConnectionLimits& limits) {
+    beast::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) return std::nullopt;  // gone already
+    ConnectionLimits::Slot slot;
+    if (limits.admit(to_ip_address(remote.address()), slot) != ConnectionLimits::Refusal::none) return std::nullopt;
+    return slot;
 }
 
 ProxyTask<void> accept_connections(Acceptor& acceptor, const ThreadContext& context) {
@@ -468,8 +484,12 @@ ProxyTask<void> accept_connections(Acceptor& acceptor, const ThreadContext& cont
             co_await pause.async_wait(redirect(ec));
             continue;
         }
+        std::optional<ConnectionLimits::Slot> slot = admit(socket, context.limits);
+        // Over a cap the connection is closed before anything is read: no
+        // request to count, no answer the client may not be reading.
+        if (!slot) continue;
         socket.set_option(tcp::no_delay(true), ec);
-        net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), context),
+        net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), std::move(*slot), context),
                       log_exception("connection"));
     }
 }
@@ -506,8 +526,10 @@ Acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bool sh
 }  // namespace
 
 struct ProxyServer::Worker {
-    Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream)
-        : pool(ioc.get_executor(), std::move(upstream), settings), context{settings, limiter, pool, stats} {}
+    Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream,
+           ConnectionLimits& limits)
+        : pool(ioc.get_executor(), std::move(upstream), settings),
+          context{settings, limiter, pool, stats, limits} {}
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
@@ -538,6 +560,16 @@ unsigned ProxyServer::threads() const {
 void ProxyServer::start() {
     if (!workers_.empty()) throw std::logic_error("ProxyServer::start called twice");
     const std::vector<tcp::endpoint> upstream = resolve_upstream(settings_.upstream);
+    std::string open_files;
+    const std::uint64_t open_files_limit = raise_open_files_limit(open_files);
+    const std::size_t max_connections =
+        settings_.max_connections > 0
+            ? settings_.max_connections
+            : default_max_connections(open_files_limit, threads(), settings_.upstream_idle_connections);
+    limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip);
+    log(LogLevel::info, "at most %zu client connections (%s), %zu per client", max_connections,
+        settings_.max_connections > 0 ? "limits.max_connections" : open_files.c_str(),
+        settings_.max_connections_per_ip);
 
     // SO_REUSEPORT would also let another process of the same user share a
     // port unnoticed (an old sluiced still running): an exclusive trial bind
@@ -549,7 +581,7 @@ void ProxyServer::start() {
 
     try {
         for (unsigned i = 0; i < threads(); ++i) {
-            auto worker = std::make_unique<Worker>(settings_, limiter_, upstream);
+            auto worker = std::make_unique<Worker>(settings_, limiter_, upstream, *limits_);
             for (const ListenAddress& address : settings_.listen) {
                 Acceptor acceptor = bind_socket(worker->ioc, address, true);
                 beast::error_code ec;
@@ -594,6 +626,8 @@ bool ProxyServer::heartbeat() {
     for (const auto& worker : workers_) answered = worker->heartbeat.beat(worker->ioc) && answered;
     return answered;
 }
+
+ConnectionCounts ProxyServer::connections() const { return limits_ ? limits_->counts() : ConnectionCounts{}; }
 
 void ProxyServer::stop() {
     for (auto& worker : workers_) worker->ioc.stop();

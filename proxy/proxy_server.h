@@ -7,6 +7,7 @@
 // the threads share nothing but the limiter.
 #pragma once
 
+#include "proxy/connection_limits.h"
 #include "proxy/limiter.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_stats.h"
@@ -25,7 +26,8 @@ public:
     ProxyServer& operator=(const ProxyServer&) = delete;
 
     // Resolves the upstream, binds every listen address on every thread and
-    // starts the threads; returns once they serve. Throws std::runtime_error
+    // starts the threads; returns once they serve. Raises the open files
+    // limit to its hard limit and logs the connection cap. Throws std::runtime_error
     // naming what failed, e.g. "listen 127.0.0.1:8080: Address already in use".
     void start();
 
@@ -40,6 +42,7 @@ public:
 
     // Summed over the threads; safe from any thread while serving.
     ProxyStatsSnapshot stats() const;
+    ConnectionCounts connections() const;
 
     // For a watchdog, called periodically from one thread: true when every
     // event loop has run the heartbeat the previous call posted (true on the
@@ -51,6 +54,7 @@ private:
 
     ProxySettings settings_;
     const Limiter& limiter_;
+    std::unique_ptr<ConnectionLimits> limits_;  // outlives the workers: their connections hold slots
     std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -77,6 +77,8 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
     EXPECT_THAT(c.quota_files, IsEmpty());
     EXPECT_EQ(c.proxy.client_timeout, 10s);
     EXPECT_EQ(c.proxy.upstream_idle_connections, 64u);
+    EXPECT_EQ(c.proxy.max_connections, 0u);  // from the open files limit
+    EXPECT_EQ(c.proxy.max_connections_per_ip, 256u);
 }
 
 TEST_F(ConfigTest, TopLevelSettings) {
@@ -89,7 +91,8 @@ TEST_F(ConfigTest, TopLevelSettings) {
         "limits": {
             "max_keys": 5000, "max_header_bytes": 8192, "max_body_bytes": 1, "max_response_bytes": 2048,
             "client_timeout": "1.5s", "idle_timeout": 30, "upstream_connect_timeout": 0.25,
-            "upstream_timeout": "500us", "upstream_idle_connections": 0
+            "upstream_timeout": "500us", "upstream_idle_connections": 0,
+            "max_connections": 100, "max_connections_per_ip": 0
         }
     })");
     EXPECT_EQ(c.proxy.listen, (std::vector<ListenAddress>{{"0.0.0.0", 80}, {"::1", 8081}}));
@@ -109,6 +112,8 @@ TEST_F(ConfigTest, TopLevelSettings) {
     EXPECT_EQ(c.proxy.upstream_connect_timeout, 250ms);
     EXPECT_EQ(c.proxy.upstream_timeout, 1ms);  // rounded up, never 0
     EXPECT_EQ(c.proxy.upstream_idle_connections, 0u);
+    EXPECT_EQ(c.proxy.max_connections, 100u);
+    EXPECT_EQ(c.proxy.max_connections_per_ip, 0u);
 }
 
 TEST_F(ConfigTest, UpstreamForms) {
@@ -454,11 +459,14 @@ TEST_F(ConfigTest, BadCidr) {
 
 TEST_F(ConfigTest, BadIntegers) {
     EXPECT_THAT(errors(config_with(R"("threads": 257, "limits": {"max_keys": 0, "max_body_bytes": -5,
-                                      "max_header_bytes": 18446744073709551615, "upstream_idle_connections": -1})")),
+                                      "max_header_bytes": 18446744073709551615, "upstream_idle_connections": -1,
+                                      "max_connections": 0, "max_connections_per_ip": -1})")),
                 ElementsAre(in_main("threads: must be between 0 and 256"), in_main("limits.max_keys: must be at least 1"),
                             in_main("limits.max_body_bytes: must be at least 1"),
                             in_main("limits.max_header_bytes: is too large"),
-                            in_main("limits.upstream_idle_connections: must be at least 0")));
+                            in_main("limits.upstream_idle_connections: must be at least 0"),
+                            in_main("limits.max_connections: must be at least 1"),
+                            in_main("limits.max_connections_per_ip: must be at least 0")));
     EXPECT_EQ(loaded(config_with(R"("threads": 256)")).proxy.threads, 256u);
 }
 

@@ -1,0 +1,100 @@
+#include "proxy/connection_limits.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace sluice {
+namespace {
+
+IpAddress ip(std::string_view text) { return *parse_ip(text); }
+
+using Refusal = ConnectionLimits::Refusal;
+
+TEST(ConnectionLimits, PerIpCapRefusesTheNextConnectionOfThatClientOnly) {
+    ConnectionLimits limits(100, 2);
+    ConnectionLimits::Slot a, b, c, other;
+    EXPECT_EQ(limits.admit(ip("192.0.2.1"), a), Refusal::none);
+    EXPECT_EQ(limits.admit(ip("192.0.2.1"), b), Refusal::none);
+    EXPECT_EQ(limits.admit(ip("192.0.2.1"), c), Refusal::per_ip);
+    EXPECT_EQ(limits.admit(ip("192.0.2.2"), other), Refusal::none);
+    EXPECT_EQ(limits.counts().open, 3u);
+    EXPECT_EQ(limits.counts().refused_per_ip, 1u);
+    EXPECT_EQ(limits.counts().refused_total, 0u);
+
+    a = ConnectionLimits::Slot();  // one closes: room for one more
+    EXPECT_EQ(limits.admit(ip("192.0.2.1"), c), Refusal::none);
+    EXPECT_EQ(limits.counts().open, 3u);
+}
+
+TEST(ConnectionLimits, TotalCapCountsEveryClient) {
+    ConnectionLimits limits(2, 0);
+    ConnectionLimits::Slot a, b, c;
+    EXPECT_EQ(limits.admit(ip("192.0.2.1"), a), Refusal::none);
+    EXPECT_EQ(limits.admit(ip("192.0.2.2"), b), Refusal::none);
+    EXPECT_EQ(limits.admit(ip("192.0.2.3"), c), Refusal::total);
+    EXPECT_EQ(limits.counts().open, 2u);
+    EXPECT_EQ(limits.counts().limit, 2u);
+    EXPECT_EQ(limits.counts().refused_total, 1u);
+    EXPECT_EQ(limits.clients(), 0u);  // no per-IP cap: no table
+}
+
+TEST(ConnectionLimits, AnIpv6ClientIsItsSlash64) {
+    ConnectionLimits limits(100, 1);
+    ConnectionLimits::Slot a, b, c;
+    EXPECT_EQ(limits.admit(ip("2001:db8:1:2::1"), a), Refusal::none);
+    EXPECT_EQ(limits.admit(ip("2001:db8:1:2:ffff::9"), b), Refusal::per_ip);
+    EXPECT_EQ(limits.admit(ip("2001:db8:1:3::1"), c), Refusal::none);
+    EXPECT_EQ(connection_key(ip("2001:db8:1:2:ffff::9")), ip("2001:db8:1:2::"));
+    EXPECT_EQ(connection_key(ip("192.0.2.7")), ip("192.0.2.7"));
+}
+
+TEST(ConnectionLimits, AClientLeavesTheTableWithItsLastConnection) {
+    ConnectionLimits limits(100'000, 1);
+    {
+        std::vector<ConnectionLimits::Slot> slots(1000);
+        for (unsigned i = 0; i < slots.size(); ++i) {
+            IpAddress sprayed = ip("2001:db8::");
+            sprayed.bytes[6] = static_cast<std::uint8_t>(i >> 8);
+            sprayed.bytes[7] = static_cast<std::uint8_t>(i);
+            ASSERT_EQ(limits.admit(sprayed, slots[i]), Refusal::none);
+        }
+        EXPECT_EQ(limits.clients(), 1000u);
+    }
+    EXPECT_EQ(limits.clients(), 0u);
+    EXPECT_EQ(limits.open(), 0u);
+}
+
+TEST(ConnectionLimits, ThreadsShareTheCaps) {
+    constexpr unsigned threads = 4, attempts = 1000;
+    ConnectionLimits limits(10'000, 3);
+    std::atomic<unsigned> admitted{0};
+    std::vector<std::vector<ConnectionLimits::Slot>> held(threads);
+    std::vector<std::thread> running;
+    for (unsigned t = 0; t < threads; ++t) {
+        running.emplace_back([&, t] {
+            for (unsigned i = 0; i < attempts; ++i) {
+                ConnectionLimits::Slot slot;
+                if (limits.admit(ip("192.0.2.1"), slot) == Refusal::none) {
+                    held[t].push_back(std::move(slot));
+                    ++admitted;
+                }
+            }
+        });
+    }
+    for (std::thread& t : running) t.join();
+    EXPECT_EQ(admitted.load(), 3u);
+    EXPECT_EQ(limits.counts().refused_per_ip, threads * attempts - 3);
+}
+
+TEST(ConnectionLimits, DefaultLeavesTwoDescriptorsPerConnectionAndAReserve) {
+    // (65536 - 2 threads x 64 idle upstream connections - 64) / 2
+    EXPECT_EQ(default_max_connections(65536, 2, 64), 32672u);
+    EXPECT_EQ(default_max_connections(100, 4, 64), 1u);
+}
+
+}  // namespace
+}  // namespace sluice
