@@ -179,6 +179,7 @@ void read_limits(const JsonField& limits, Config& config) {
         {"idle_timeout", &proxy.idle_timeout},
         {"upstream_connect_timeout", &proxy.upstream_connect_timeout},
         {"upstream_timeout", &proxy.upstream_timeout},
+        {"drain_timeout", &proxy.drain_timeout},
     };
     limits.for_each_member([&](const std::string& name, const JsonField& value) {
         for (const auto& [size_name, target] : sizes) {

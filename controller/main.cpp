@@ -341,6 +341,11 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     service.notify("STOPPING=1\nSTATUS=stopping");
     log(LogLevel::info, "stopping");
     if (admin) admin->stop();
+    server.stop_accepting();
+    log(LogLevel::info, "stopping: listeners closed; waiting up to %lld ms for the requests in flight",
+        static_cast<long long>(config.proxy.drain_timeout.count()));
+    if (const std::size_t cut = server.wait_for_connections(config.proxy.drain_timeout); cut > 0)
+        log(LogLevel::warning, "stopping: limits.drain_timeout passed with %zu connections open; closing them", cut);
     server.stop();
     server.wait();
     save_counters_on_stop(config.state_dir, hasher, store, clock);  // no request counts any more

@@ -2,6 +2,7 @@
 
 #include "proxy/client_identity.h"
 #include "proxy/connection_limits.h"
+#include "proxy/drain.h"
 #include "proxy/http_io.h"
 #include "proxy/http_wire.h"
 #include "proxy/log.h"
@@ -27,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <latch>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -322,6 +324,7 @@ struct ThreadContext {
     UpstreamPool& pool;
     ProxyStats& stats;
     ConnectionLimits& limits;
+    Drain& drain;
 };
 
 // One client connection: reads requests one after the other, answers each.
@@ -361,6 +364,8 @@ private:
     ProxyTask<bool> next_request_arrives() {
         if (buffer_.size() > 0) co_return true;  // pipelined
         co_await let_others_run();
+        if (context_.drain.draining()) co_return false;
+        const Drain::IdleWait idle(context_.drain, socket_.socket());  // a stop closes it at once
         beast::error_code ec;
         socket_.expires_after(settings_.idle_timeout);
         const std::size_t n = co_await socket_.async_read_some(buffer_.prepare(4096), redirect(ec));
@@ -381,7 +386,7 @@ private:
     // Answers one request; false when the connection is to be closed.
     ProxyTask<bool> serve(const Request& request) {
         const auto started = std::chrono::steady_clock::now();
-        const Framing framing{request.version(), request.keep_alive(), request.method() == http::verb::head};
+        Framing framing{request.version(), request.keep_alive(), request.method() == http::verb::head};
         const std::string forwarded_for = joined_values(request, x_forwarded_for);
         // The peer is fixed per connection: only a trusted proxy's requests
         // need X-Forwarded-For read.
@@ -414,10 +419,11 @@ private:
     // Puts into out_ the upstream's answer to an allowed request, or a JSON
     // 502/504. out_ holds the request sent upstream until then.
     ProxyTask<void> forward(const Request& request, const std::string& forwarded_for, const Decision& decision,
-                            const Framing& framing) {
+                            Framing& framing) {
         append_upstream_request(out_, request, forwarded_for, peer_text_, context_.pool.name());
         const std::optional<UpstreamFailure> failure =
             co_await context_.pool.exchange(out_, request.method(), response_);
+        if (context_.drain.draining()) framing.keep_alive = false;  // a stop began meanwhile: the last answer
         out_.clear();
         const HeaderFields rate_limit = rate_limit_headers(decision);
         if (failure) {
@@ -529,7 +535,7 @@ struct ProxyServer::Worker {
     Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream,
            ConnectionLimits& limits)
         : pool(ioc.get_executor(), std::move(upstream), settings),
-          context{settings, limiter, pool, stats, limits} {}
+          context{settings, limiter, pool, stats, limits, drain} {}
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
@@ -537,6 +543,7 @@ struct ProxyServer::Worker {
     // (stop() from another thread still may, it goes through the scheduler).
     net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     ProxyStats stats;
+    Drain drain;
     UpstreamPool pool;
     ThreadContext context;
     std::vector<Acceptor> acceptors;
@@ -628,6 +635,27 @@ bool ProxyServer::heartbeat() {
 }
 
 ConnectionCounts ProxyServer::connections() const { return limits_ ? limits_->counts() : ConnectionCounts{}; }
+
+void ProxyServer::stop_accepting() {
+    std::latch closed(static_cast<std::ptrdiff_t>(workers_.size()));
+    for (auto& worker : workers_) {
+        net::post(worker->ioc, [&worker = *worker, &closed] {
+            beast::error_code ignored;
+            for (Acceptor& acceptor : worker.acceptors) acceptor.close(ignored);
+            worker.drain.start();
+            closed.count_down();
+        });
+    }
+    closed.wait();
+}
+
+std::size_t ProxyServer::wait_for_connections(std::chrono::milliseconds timeout) const {
+    if (!limits_) return 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    constexpr std::chrono::milliseconds poll{10};
+    while (limits_->open() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(poll);
+    return limits_->open();
+}
 
 void ProxyServer::stop() {
     for (auto& worker : workers_) worker->ioc.stop();

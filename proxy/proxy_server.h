@@ -12,6 +12,8 @@
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_stats.h"
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -31,8 +33,17 @@ public:
     // naming what failed, e.g. "listen 127.0.0.1:8080: Address already in use".
     void start();
 
-    // Stops accepting and drops open connections. Safe from any thread; no-op
-    // when not started or already stopped.
+    // The graceful stop's first half: returns once every listener is closed
+    // (new connections are refused). Idle keep-alive connections close at
+    // once; those serving a request close after its answer, which says
+    // Connection: close.
+    void stop_accepting();
+    // Then: waits until every client connection has ended or `timeout`
+    // passed; returns how many were still open.
+    std::size_t wait_for_connections(std::chrono::milliseconds timeout) const;
+
+    // Stops the event loops, dropping open connections. Safe from any thread;
+    // no-op when not started or already stopped.
     void stop();
 
     // Blocks until every thread has finished (after stop()).

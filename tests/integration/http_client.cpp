@@ -86,4 +86,12 @@ RawExchange raw_exchange(std::uint16_t port, const std::string& bytes, std::chro
     return result;
 }
 
+bool connection_refused(std::uint16_t port) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    beast::error_code ec;
+    socket.connect(loopback(port), ec);
+    return ec == net::error::connection_refused;
+}
+
 }  // namespace sluice::test

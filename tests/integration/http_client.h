@@ -63,4 +63,7 @@ RawExchange raw_exchange(std::uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5),
                          const std::string& source_ip = "127.0.0.1");
 
+// Whether a connection to `port` is refused (nothing listens there).
+bool connection_refused(std::uint16_t port);
+
 }  // namespace sluice::test
