@@ -2,6 +2,7 @@
 
 #include "proxy/client_identity.h"
 #include "proxy/connection_limits.h"
+#include "proxy/cpu_budget.h"
 #include "proxy/drain.h"
 #include "proxy/http_io.h"
 #include "proxy/http_wire.h"
@@ -551,6 +552,19 @@ struct ProxyServer::Worker {
     std::thread thread;
 };
 
+namespace {
+
+// settings.threads, or one per CPU the process may use; logged with why.
+unsigned choose_threads(const ProxySettings& settings) {
+    const CpuBudget budget =
+        settings.threads > 0 ? CpuBudget{settings.threads, "threads: " + std::to_string(settings.threads)}
+                             : read_cpu_budget();
+    log(LogLevel::info, "%u event loop%s (%s)", budget.cpus, budget.cpus == 1 ? "" : "s", budget.reason.c_str());
+    return budget.cpus;
+}
+
+}  // namespace
+
 ProxyServer::ProxyServer(ProxySettings settings, const Limiter& limiter)
     : settings_(std::move(settings)), limiter_(limiter) {}
 
@@ -559,14 +573,12 @@ ProxyServer::~ProxyServer() {
     wait();
 }
 
-unsigned ProxyServer::threads() const {
-    if (settings_.threads > 0) return settings_.threads;
-    return std::max(1u, std::thread::hardware_concurrency());
-}
+unsigned ProxyServer::threads() const { return threads_; }
 
 void ProxyServer::start() {
     if (!workers_.empty()) throw std::logic_error("ProxyServer::start called twice");
     const std::vector<tcp::endpoint> upstream = resolve_upstream(settings_.upstream);
+    threads_ = choose_threads(settings_);
     std::string open_files;
     const std::uint64_t open_files_limit = raise_open_files_limit(open_files);
     const std::size_t max_connections =

@@ -49,6 +49,8 @@ public:
     // Blocks until every thread has finished (after stop()).
     void wait();
 
+    // From start() on: settings.threads, or one per CPU the process may use
+    // (cpu_budget.h).
     unsigned threads() const;
 
     // Summed over the threads; safe from any thread while serving.
@@ -65,6 +67,7 @@ private:
 
     ProxySettings settings_;
     const Limiter& limiter_;
+    unsigned threads_ = 0;  // set by start()
     std::unique_ptr<ConnectionLimits> limits_;  // outlives the workers: their connections hold slots
     std::vector<std::unique_ptr<Worker>> workers_;
 };
