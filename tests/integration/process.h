@@ -32,6 +32,7 @@ public:
     int wait_exit(std::chrono::milliseconds timeout);
 
     void send_signal(int signal);
+    pid_t pid() const { return pid_; }
 
     // Sends SIGTERM, then wait_exit(timeout).
     int terminate(std::chrono::milliseconds timeout);
