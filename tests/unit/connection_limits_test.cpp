@@ -1,8 +1,10 @@
 #include "proxy/connection_limits.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <initializer_list>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -13,29 +15,39 @@ namespace {
 IpAddress ip(std::string_view text) { return *parse_ip(text); }
 
 using Refusal = ConnectionLimits::Refusal;
+using ::testing::ElementsAre;
+
+// A connection of each client in turn; the admitted ones stay in `held`.
+std::vector<Refusal> admit_each(ConnectionLimits& limits, std::vector<ConnectionLimits::Slot>& held,
+                                std::initializer_list<std::string_view> clients) {
+    std::vector<Refusal> refusals;
+    for (const std::string_view client : clients) {
+        ConnectionLimits::Slot slot;
+        refusals.push_back(limits.admit(ip(client), slot));
+        if (refusals.back() == Refusal::none) held.push_back(std::move(slot));
+    }
+    return refusals;
+}
 
 TEST(ConnectionLimits, PerIpCapRefusesTheNextConnectionOfThatClientOnly) {
     ConnectionLimits limits(100, 2);
-    ConnectionLimits::Slot a, b, c, other;
-    EXPECT_EQ(limits.admit(ip("192.0.2.1"), a), Refusal::none);
-    EXPECT_EQ(limits.admit(ip("192.0.2.1"), b), Refusal::none);
-    EXPECT_EQ(limits.admit(ip("192.0.2.1"), c), Refusal::per_ip);
-    EXPECT_EQ(limits.admit(ip("192.0.2.2"), other), Refusal::none);
+    std::vector<ConnectionLimits::Slot> held;
+    EXPECT_THAT(admit_each(limits, held, {"192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2"}),
+                ElementsAre(Refusal::none, Refusal::none, Refusal::per_ip, Refusal::none));
     EXPECT_EQ(limits.counts().open, 3u);
     EXPECT_EQ(limits.counts().refused_per_ip, 1u);
     EXPECT_EQ(limits.counts().refused_total, 0u);
 
-    a = ConnectionLimits::Slot();  // one closes: room for one more
-    EXPECT_EQ(limits.admit(ip("192.0.2.1"), c), Refusal::none);
+    held.erase(held.begin());  // one of 192.0.2.1 closes: room for one more
+    EXPECT_THAT(admit_each(limits, held, {"192.0.2.1", "192.0.2.1"}), ElementsAre(Refusal::none, Refusal::per_ip));
     EXPECT_EQ(limits.counts().open, 3u);
 }
 
 TEST(ConnectionLimits, TotalCapCountsEveryClient) {
     ConnectionLimits limits(2, 0);
-    ConnectionLimits::Slot a, b, c;
-    EXPECT_EQ(limits.admit(ip("192.0.2.1"), a), Refusal::none);
-    EXPECT_EQ(limits.admit(ip("192.0.2.2"), b), Refusal::none);
-    EXPECT_EQ(limits.admit(ip("192.0.2.3"), c), Refusal::total);
+    std::vector<ConnectionLimits::Slot> held;
+    EXPECT_THAT(admit_each(limits, held, {"192.0.2.1", "192.0.2.2", "192.0.2.3"}),
+                ElementsAre(Refusal::none, Refusal::none, Refusal::total));
     EXPECT_EQ(limits.counts().open, 2u);
     EXPECT_EQ(limits.counts().limit, 2u);
     EXPECT_EQ(limits.counts().refused_total, 1u);
@@ -44,10 +56,9 @@ TEST(ConnectionLimits, TotalCapCountsEveryClient) {
 
 TEST(ConnectionLimits, AnIpv6ClientIsItsSlash64) {
     ConnectionLimits limits(100, 1);
-    ConnectionLimits::Slot a, b, c;
-    EXPECT_EQ(limits.admit(ip("2001:db8:1:2::1"), a), Refusal::none);
-    EXPECT_EQ(limits.admit(ip("2001:db8:1:2:ffff::9"), b), Refusal::per_ip);
-    EXPECT_EQ(limits.admit(ip("2001:db8:1:3::1"), c), Refusal::none);
+    std::vector<ConnectionLimits::Slot> held;
+    EXPECT_THAT(admit_each(limits, held, {"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:3::1"}),
+                ElementsAre(Refusal::none, Refusal::per_ip, Refusal::none));
     EXPECT_EQ(connection_key(ip("2001:db8:1:2:ffff::9")), ip("2001:db8:1:2::"));
     EXPECT_EQ(connection_key(ip("192.0.2.7")), ip("192.0.2.7"));
 }
