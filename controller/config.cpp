@@ -174,12 +174,18 @@ void read_limits(const JsonField& limits, Config& config) {
         {"upstream_idle_connections", &proxy.upstream_idle_connections},
         {"max_connections_per_ip", &proxy.max_connections_per_ip},
     };
-    const std::pair<std::string_view, std::chrono::milliseconds*> timeouts[] = {
+    struct Duration {
+        std::string_view name;
+        std::chrono::milliseconds* target;
+        bool zero_allowed = false;  // 0 means off
+    };
+    const Duration durations[] = {
         {"client_timeout", &proxy.client_timeout},
         {"idle_timeout", &proxy.idle_timeout},
         {"upstream_connect_timeout", &proxy.upstream_connect_timeout},
         {"upstream_timeout", &proxy.upstream_timeout},
         {"drain_timeout", &proxy.drain_timeout},
+        {"per_ip_block_interval", &proxy.per_ip_block_interval, true},
     };
     limits.for_each_member([&](const std::string& name, const JsonField& value) {
         for (const auto& [size_name, target] : sizes) {
@@ -187,10 +193,10 @@ void read_limits(const JsonField& limits, Config& config) {
             if (auto v = value.integer(1)) *target = static_cast<std::size_t>(*v);
             return true;
         }
-        for (const auto& [timeout_name, target] : timeouts) {
-            if (name != timeout_name) continue;
+        for (const auto& [duration_name, target, zero_allowed] : durations) {
+            if (name != duration_name) continue;
             // Rounded up: a sub-millisecond timeout must not become 0.
-            if (auto v = value.duration(false)) *target = std::chrono::ceil<std::chrono::milliseconds>(*v);
+            if (auto v = value.duration(zero_allowed)) *target = std::chrono::ceil<std::chrono::milliseconds>(*v);
             return true;
         }
         for (const auto& [count_name, target] : counts) {

@@ -324,6 +324,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     ControlPlane control(limiter, blocks, xdp.get(), clock);
     control.start(config);
     ProxyServer server(config.proxy, limiter);
+    server.set_block_listener(blocks, clock);
     server.start();
 
     std::string token;

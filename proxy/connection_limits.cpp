@@ -39,6 +39,12 @@ ConnectionLimits::Shard& ConnectionLimits::shard_of(const IpAddress& client) {
     return shards_[(Hash{&hasher_}(client) >> 60) % shards_.size()];
 }
 
+void ConnectionLimits::block_over_per_ip_cap(BlockListener& blocks, const Clock& clock, Nanos block_for) {
+    blocks_ = &blocks;
+    clock_ = &clock;
+    block_for_ = block_for;
+}
+
 ConnectionLimits::Refusal ConnectionLimits::admit(const IpAddress& peer, Slot& slot) {
     if (open_.fetch_add(1, std::memory_order_relaxed) >= max_total_) {
         open_.fetch_sub(1, std::memory_order_relaxed);
@@ -46,19 +52,23 @@ ConnectionLimits::Refusal ConnectionLimits::admit(const IpAddress& peer, Slot& s
         return Refusal::total;
     }
     const IpAddress client = connection_key(peer);
-    if (max_per_ip_ > 0) {
-        Shard& shard = shard_of(client);
-        const std::lock_guard lock(shard.mutex);
-        std::size_t& count = shard.counts[client];
-        if (count >= max_per_ip_) {
-            open_.fetch_sub(1, std::memory_order_relaxed);
-            refused_per_ip_.fetch_add(1, std::memory_order_relaxed);
-            return Refusal::per_ip;  // its count is >= 1: the entry stays for its open connections
-        }
-        ++count;
+    if (max_per_ip_ > 0 && !count_in(client)) {
+        open_.fetch_sub(1, std::memory_order_relaxed);
+        refused_per_ip_.fetch_add(1, std::memory_order_relaxed);
+        if (blocks_) blocks_->client_blocked(peer, clock_->now() + block_for_, kConnectionsBlockOrigin);
+        return Refusal::per_ip;
     }
     slot = Slot(this, client);
     return Refusal::none;
+}
+
+bool ConnectionLimits::count_in(const IpAddress& client) {
+    Shard& shard = shard_of(client);
+    const std::lock_guard lock(shard.mutex);
+    std::size_t& count = shard.counts[client];
+    if (count >= max_per_ip_) return false;  // its count is >= 1: the entry stays for its open connections
+    ++count;
+    return true;
 }
 
 void ConnectionLimits::release(const IpAddress& client) {

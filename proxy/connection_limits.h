@@ -4,7 +4,9 @@
 // admit() for each new connection and holds the slot while it serves it.
 #pragma once
 
+#include "proxy/block_listener.h"
 #include "proxy/cidr.h"
+#include "proxy/clock.h"
 #include "proxy/keyed_hash.h"
 
 #include <array>
@@ -13,9 +15,13 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace sluice {
+
+// The origin of the blocks limits.per_ip_block_interval makes.
+inline constexpr std::string_view kConnectionsBlockOrigin = "connections";
 
 struct ConnectionCounts {
     std::size_t open = 0;
@@ -48,6 +54,11 @@ public:
         IpAddress client_;  // the per-IP key
     };
 
+    // From then on a client refused for being over max_per_ip is also
+    // blocked for `block_for` on `clock`, through `blocks` (the block list,
+    // which tells XDP), as a quota's block_interval blocks. Before serving.
+    void block_over_per_ip_cap(BlockListener& blocks, const Clock& clock, Nanos block_for);
+
     // A slot for a new connection from `peer`, or the cap it is over (and
     // counted as refused). Safe from any thread.
     Refusal admit(const IpAddress& peer, Slot& slot);
@@ -59,6 +70,8 @@ public:
     std::size_t clients() const;
 
 private:
+    // Adds a connection of `client` unless it is at max_per_ip.
+    bool count_in(const IpAddress& client);
     void release(const IpAddress& client);
 
     // Keyed, as the block list: sources an attacker picks must not pile
@@ -79,6 +92,9 @@ private:
     const std::size_t max_per_ip_;
     const KeyedHasher hasher_;
     std::array<Shard, 16> shards_;
+    BlockListener* blocks_ = nullptr;
+    const Clock* clock_ = nullptr;
+    Nanos block_for_ = 0;
     std::atomic<std::size_t> open_{0};
     std::atomic<std::uint64_t> refused_total_{0};
     std::atomic<std::uint64_t> refused_per_ip_{0};

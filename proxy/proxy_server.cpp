@@ -586,6 +586,10 @@ void ProxyServer::start() {
             ? settings_.max_connections
             : default_max_connections(open_files_limit, threads(), settings_.upstream_idle_connections);
     limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip);
+    if (blocks_ && settings_.per_ip_block_interval.count() > 0) {
+        limits_->block_over_per_ip_cap(
+            *blocks_, *clock_, std::chrono::nanoseconds(settings_.per_ip_block_interval).count());
+    }
     log(LogLevel::info, "at most %zu client connections (%s), %zu per client", max_connections,
         settings_.max_connections > 0 ? "limits.max_connections" : open_files.c_str(),
         settings_.max_connections_per_ip);
@@ -644,6 +648,11 @@ bool ProxyServer::heartbeat() {
     bool answered = true;
     for (const auto& worker : workers_) answered = worker->heartbeat.beat(worker->ioc) && answered;
     return answered;
+}
+
+void ProxyServer::set_block_listener(BlockListener& blocks, const Clock& clock) {
+    blocks_ = &blocks;
+    clock_ = &clock;
 }
 
 ConnectionCounts ProxyServer::connections() const { return limits_ ? limits_->counts() : ConnectionCounts{}; }

@@ -33,6 +33,10 @@ public:
     // naming what failed, e.g. "listen 127.0.0.1:8080: Address already in use".
     void start();
 
+    // Where limits.per_ip_block_interval blocks a client over
+    // limits.max_connections_per_ip (the block list); before start().
+    void set_block_listener(BlockListener& blocks, const Clock& clock);
+
     // The graceful stop's first half: returns once every listener is closed
     // (new connections are refused). Idle keep-alive connections close at
     // once; those serving a request close after its answer, which says
@@ -69,6 +73,8 @@ private:
     const Limiter& limiter_;
     unsigned threads_ = 0;  // set by start()
     std::unique_ptr<ConnectionLimits> limits_;  // outlives the workers: their connections hold slots
+    BlockListener* blocks_ = nullptr;
+    const Clock* clock_ = nullptr;  // blocks_'s
     std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -37,12 +37,13 @@ public:
         EXPECT_EQ(client.get("/v1/things").result_int(), 200);
     }
 
-    std::string metrics() const {
+    // The body of an admin API GET.
+    std::string admin_get(const std::string& target) const {
         std::ifstream in(token_file());
         std::string token;
         std::getline(in, token);
         HttpClient admin(admin_port_);
-        const HttpResponse response = admin.get("/metrics", {{"X-Vault-Token", token}});
+        const HttpResponse response = admin.get(target, {{"X-Vault-Token", token}});
         EXPECT_EQ(response.result_int(), 200);
         return response.body();
     }
@@ -71,7 +72,7 @@ TEST(ConnectionLimits, PerIpCapClosesTheNextConnectionOfThatClientAtOnce) {
     const RawExchange other = raw_exchange(sluice.deployment().port(), request_closing, 5s, "127.0.0.2");
     EXPECT_TRUE(other.received.starts_with("HTTP/1.1 200 OK\r\n")) << other.received;
 
-    const std::string metrics = sluice.metrics();
+    const std::string metrics = sluice.admin_get("/metrics");
     EXPECT_TRUE(has_line(metrics, "sluice_connections_refused_total{reason=\"per_ip\"} 1")) << metrics;
     EXPECT_TRUE(has_line(metrics, "sluice_connections_refused_total{reason=\"total\"} 0")) << metrics;
     // Refused connections are no requests: the two held ones and 127.0.0.2's.
@@ -92,11 +93,24 @@ TEST(ConnectionLimits, TotalCapClosesEveryClientsNextConnectionAndTheAdminApiSti
         EXPECT_TRUE(over.closed) << source;
         EXPECT_EQ(over.received, "") << source;
     }
-    const std::string metrics = sluice.metrics();
+    const std::string metrics = sluice.admin_get("/metrics");
     EXPECT_TRUE(has_line(metrics, "sluice_connections_refused_total{reason=\"total\"} 2")) << metrics;
     EXPECT_TRUE(has_line(metrics, "sluice_connections_refused_total{reason=\"per_ip\"} 0")) << metrics;
     EXPECT_TRUE(has_line(metrics, "sluice_connections 2")) << metrics;
     EXPECT_TRUE(has_line(metrics, "sluice_connections_limit 2")) << metrics;
+}
+
+TEST(ConnectionLimits, PerIpBlockIntervalPutsAClientOverItsCapOnTheBlockList) {
+    LimitedSluice sluice(nlohmann::json{{"max_connections_per_ip", 1}, {"per_ip_block_interval", "10m"}});
+    sluice.hold_connection("127.0.0.1");
+    EXPECT_TRUE(raw_exchange(sluice.deployment().port(), "", 1s).closed);
+
+    const nlohmann::json blocks = nlohmann::json::parse(sluice.admin_get("/v1/sys/blocks"))["data"]["blocks"];
+    ASSERT_EQ(blocks.size(), 1u) << blocks;
+    EXPECT_EQ(blocks[0]["client"], "127.0.0.1");
+    EXPECT_EQ(blocks[0]["origin"], "connections");
+    EXPECT_GT(blocks[0]["remaining_seconds"].get<double>(), 590);
+    EXPECT_LE(blocks[0]["remaining_seconds"].get<double>(), 600);
 }
 
 TEST(ConnectionLimits, TheDefaultCapComesFromTheOpenFilesLimit) {

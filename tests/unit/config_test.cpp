@@ -80,6 +80,7 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
     EXPECT_EQ(c.proxy.drain_timeout, 5s);
     EXPECT_EQ(c.proxy.max_connections, 0u);  // from the open files limit
     EXPECT_EQ(c.proxy.max_connections_per_ip, 256u);
+    EXPECT_EQ(c.proxy.per_ip_block_interval, 0s);  // off
 }
 
 TEST_F(ConfigTest, TopLevelSettings) {
@@ -93,7 +94,7 @@ TEST_F(ConfigTest, TopLevelSettings) {
             "max_keys": 5000, "max_header_bytes": 8192, "max_body_bytes": 1, "max_response_bytes": 2048,
             "client_timeout": "1.5s", "idle_timeout": 30, "upstream_connect_timeout": 0.25,
             "upstream_timeout": "500us", "upstream_idle_connections": 0, "drain_timeout": "2s",
-            "max_connections": 100, "max_connections_per_ip": 0
+            "max_connections": 100, "max_connections_per_ip": 0, "per_ip_block_interval": "10m"
         }
     })");
     EXPECT_EQ(c.proxy.listen, (std::vector<ListenAddress>{{"0.0.0.0", 80}, {"::1", 8081}}));
@@ -116,6 +117,7 @@ TEST_F(ConfigTest, TopLevelSettings) {
     EXPECT_EQ(c.proxy.drain_timeout, 2s);
     EXPECT_EQ(c.proxy.max_connections, 100u);
     EXPECT_EQ(c.proxy.max_connections_per_ip, 0u);
+    EXPECT_EQ(c.proxy.per_ip_block_interval, 10min);
 }
 
 TEST_F(ConfigTest, UpstreamForms) {
@@ -282,7 +284,8 @@ TEST_F(ConfigTest, BadDurationNamesPathAndValue) {
 
 TEST_F(ConfigTest, BadDurations) {
     EXPECT_THAT(errors(config_with(R"("limits": {"client_timeout": "0s", "idle_timeout": -1, "upstream_timeout": true,
-                                                 "upstream_connect_timeout": "99999999h", "drain_timeout": "0s"},
+                                                 "upstream_connect_timeout": "99999999h", "drain_timeout": "0s",
+                                                 "per_ip_block_interval": "-1s"},
                                       "quotas": [{"name": "a", "rate": 1, "interval": 0, "block_interval": "-5m"},
                                                  {"name": "b", "rate": 1, "path": "/b", "interval": "-1s", "block_interval": 1e300}])")),
                 ElementsAre(in_main("limits.client_timeout: must be greater than 0"),
@@ -290,6 +293,7 @@ TEST_F(ConfigTest, BadDurations) {
                             in_main(R"(limits.upstream_timeout: must be a duration (e.g. "1m30s") or a number of seconds)"),
                             in_main(R"(limits.upstream_connect_timeout: "99999999h" is out of range)"),
                             in_main("limits.drain_timeout: must be greater than 0"),
+                            in_main("limits.per_ip_block_interval: must not be negative"),
                             in_main("quotas[0].interval: must be greater than 0"),
                             in_main("quotas[0].block_interval: must not be negative"),
                             in_main("quotas[1].interval: must be greater than 0"),

@@ -1,9 +1,14 @@
 #include "proxy/connection_limits.h"
+#include "proxy/quota.h"
+
+#include "fake_clock.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <string>
 #include <initializer_list>
 #include <string_view>
 #include <thread>
@@ -16,6 +21,7 @@ IpAddress ip(std::string_view text) { return *parse_ip(text); }
 
 using Refusal = ConnectionLimits::Refusal;
 using ::testing::ElementsAre;
+using namespace std::chrono_literals;
 
 // A connection of each client in turn; the admitted ones stay in `held`.
 std::vector<Refusal> admit_each(ConnectionLimits& limits, std::vector<ConnectionLimits::Slot>& held,
@@ -61,6 +67,31 @@ TEST(ConnectionLimits, AnIpv6ClientIsItsSlash64) {
                 ElementsAre(Refusal::none, Refusal::per_ip, Refusal::none));
     EXPECT_EQ(connection_key(ip("2001:db8:1:2:ffff::9")), ip("2001:db8:1:2::"));
     EXPECT_EQ(connection_key(ip("192.0.2.7")), ip("192.0.2.7"));
+}
+
+// The blocks it is told of, as "client until origin".
+class RecordingBlocks final : public BlockListener {
+public:
+    std::vector<std::string> blocked;
+    void client_blocked(const IpAddress& client, Nanos until, std::string_view origin) override {
+        blocked.push_back(client.to_string() + " " + std::to_string(until) + " " + std::string(origin));
+    }
+    void client_unblocked(const IpAddress&) override {}
+};
+
+TEST(ConnectionLimits, AClientOverItsCapIsBlockedWhenAskedFor) {
+    testing::FakeClock clock;
+    RecordingBlocks blocks;
+    ConnectionLimits limits(100, 1);
+    std::vector<ConnectionLimits::Slot> held;
+    admit_each(limits, held, {"2001:db8::1", "2001:db8::2"});
+    EXPECT_TRUE(blocks.blocked.empty());
+
+    limits.block_over_per_ip_cap(blocks, clock, std::chrono::nanoseconds(10min).count());
+    EXPECT_THAT(admit_each(limits, held, {"2001:db8::3", "192.0.2.1"}), ElementsAre(Refusal::per_ip, Refusal::none));
+    EXPECT_THAT(blocks.blocked,
+                ElementsAre("2001:db8::3 " + std::to_string(clock.now() + std::chrono::nanoseconds(10min).count()) +
+                            " connections"));
 }
 
 TEST(ConnectionLimits, AClientLeavesTheTableWithItsLastConnection) {
