@@ -387,7 +387,9 @@ private:
     // Answers one request; false when the connection is to be closed.
     ProxyTask<bool> serve(const Request& request) {
         const auto started = std::chrono::steady_clock::now();
-        Framing framing{request.version(), request.keep_alive(), request.method() == http::verb::head};
+        // Draining: this answer is the connection's last (forward checks again).
+        Framing framing{request.version(), request.keep_alive() && !context_.drain.draining(),
+                        request.method() == http::verb::head};
         const std::string forwarded_for = joined_values(request, x_forwarded_for);
         // The peer is fixed per connection: only a trusted proxy's requests
         // need X-Forwarded-For read.

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
 #include <csignal>
 #include <future>
 #include <thread>
@@ -58,6 +62,26 @@ TEST(GracefulStop, RequestInFlightGetsItsWholeAnswerWhileNewConnectionsAreRefuse
     EXPECT_NE(log.find(listeners_closed + "; waiting up to 5000 ms for the requests in flight\n"), std::string::npos)
         << log;
     EXPECT_EQ(log.find("drain_timeout passed"), std::string::npos) << log;
+}
+
+TEST(GracefulStop, ARequestOnAConnectionAcceptedBeforeTheStopIsAnsweredAsTheLast) {
+    Deployment sluice(nlohmann::json::object());
+    namespace net = boost::asio;
+    net::io_context ioc;
+    net::ip::tcp::socket early(ioc);
+    early.connect({net::ip::make_address("127.0.0.1"), sluice.port()});
+    std::this_thread::sleep_for(100ms);  // accepted
+    sluice.sluiced().send_signal(SIGTERM);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr(listeners_closed, 2s)) << sluice.sluiced().stderr_text();
+
+    net::write(early, net::buffer(std::string("GET /v1/things HTTP/1.1\r\nHost: a\r\n\r\n")));
+    std::string received;
+    boost::system::error_code ec;
+    net::read(early, net::dynamic_buffer(received), ec);
+    EXPECT_EQ(ec, net::error::eof);  // closed after the answer
+    EXPECT_TRUE(received.starts_with("HTTP/1.1 200 OK\r\n")) << received;
+    EXPECT_NE(received.find("\r\nConnection: close\r\n"), std::string::npos) << received;
+    EXPECT_EQ(sluice.sluiced().wait_exit(5s), 0);
 }
 
 TEST(GracefulStop, RequestOutlastingTheDrainTimeoutIsCut) {
