@@ -231,6 +231,23 @@ void serve_until_stopped(const std::string& config_file, const Running& run, Ser
     }
 }
 
+// Lets the requests in flight finish, for up to `timeout`; returns how many
+// connections were still open. systemd's watchdog runs on while a service
+// stops: it is pinged, so a long drain is no hang to it. Not on heartbeats:
+// a loop with no connection left has returned; the timeout bounds the wait.
+std::size_t drain(ProxyServer& server, std::chrono::milliseconds timeout, ServiceReporter& service) {
+    const Nanos watchdog = service.manager().watchdog_interval();
+    if (watchdog <= 0) return server.wait_for_connections(timeout);
+    const auto slice = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(watchdog / 3));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const std::size_t open = server.wait_for_connections(std::min(left, slice));
+        if (open == 0 || left <= slice) return open;
+        service.notify("WATCHDOG=1");
+    }
+}
+
 // The XDP side, or nullptr when it is off; a config the operator must fix
 // (a missing interface, native mode the driver lacks) throws.
 std::unique_ptr<XdpController> start_xdp(const Config& config) {
@@ -352,7 +369,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     server.stop_accepting();
     log(LogLevel::info, "stopping: listeners closed; waiting up to %lld ms for the requests in flight",
         static_cast<long long>(config.proxy.drain_timeout.count()));
-    if (const std::size_t cut = server.wait_for_connections(config.proxy.drain_timeout); cut > 0)
+    if (const std::size_t cut = drain(server, config.proxy.drain_timeout, service); cut > 0)
         log(LogLevel::warning, "stopping: limits.drain_timeout passed with %zu connections open; closing them", cut);
     server.stop();
     server.wait();
