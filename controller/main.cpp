@@ -68,7 +68,8 @@ void print_help() {
                 "                 restart): --xdp-detach if xdp.detach_on_stop is set\n"
                 "  --help         this text\n"
                 "  --version      the version\n\n"
-                "Signals: SIGINT and SIGTERM stop sluiced; SIGHUP reloads FILE (quotas and XDP\n"
+                "Signals: SIGINT and SIGTERM stop sluiced, once the requests in flight are answered\n"
+                "(at most limits.drain_timeout); SIGHUP reloads FILE (quotas and XDP\n"
                 "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n"
                 "Under systemd (Type=notify) it reports READY=1 once serving, a STATUS= line, and\n"
                 "pings the watchdog while its event loops answer.\n",
