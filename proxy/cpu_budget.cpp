@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -37,7 +37,7 @@ std::string trimmed(std::string text) {
 }  // namespace
 
 CpuBudget cpu_budget(unsigned online, unsigned affinity, const std::vector<std::string>& cpu_max) {
-    CpuBudget budget{std::max(1u, online), std::to_string(std::max(1u, online)) + " CPUs online"};
+    CpuBudget budget{std::max(1u, online), online > 1 ? std::to_string(online) + " CPUs online" : "1 CPU online"};
     if (affinity > 0 && affinity < budget.cpus) {
         budget.reason = "affinity allows " + std::to_string(affinity) + " of " + std::to_string(budget.cpus) + " CPUs";
         budget.cpus = affinity;

@@ -41,6 +41,7 @@ TEST(CpuBudget, TheTightestOfAffinityAndEveryLevelWins) {
 TEST(CpuBudget, TextNotUnderstoodIsNoLimit) {
     EXPECT_EQ(cpu_budget(4, 0, {"", "max", "x 100000", "100000 0", "-5 100000"}).cpus, 4u);
     EXPECT_EQ(cpu_budget(0, 0, {}).cpus, 1u);
+    EXPECT_EQ(cpu_budget(0, 0, {}).reason, "1 CPU online");
 }
 
 TEST(CpuBudget, ReadWalksFromTheProcessCgroupUpToTheRoot) {
