@@ -1,5 +1,7 @@
 #include "proxy/connection_limits.h"
 
+#include "proxy/client_identity.h"
+
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,23 +16,27 @@ std::size_t ConnectionLimits::Hash::operator()(const IpAddress& a) const {
 }
 
 ConnectionLimits::Slot::Slot(Slot&& other) noexcept
-    : limits_(std::exchange(other.limits_, nullptr)), client_(other.client_) {}
+    : limits_(std::exchange(other.limits_, nullptr)), client_(other.client_), per_ip_(other.per_ip_) {}
 
 ConnectionLimits::Slot& ConnectionLimits::Slot::operator=(Slot&& other) noexcept {
     if (this != &other) {
-        if (limits_) limits_->release(client_);
+        if (limits_) limits_->release(client_, per_ip_);
         limits_ = std::exchange(other.limits_, nullptr);
         client_ = other.client_;
+        per_ip_ = other.per_ip_;
     }
     return *this;
 }
 
 ConnectionLimits::Slot::~Slot() {
-    if (limits_) limits_->release(client_);
+    if (limits_) limits_->release(client_, per_ip_);
 }
 
-ConnectionLimits::ConnectionLimits(std::size_t max_total, std::size_t max_per_ip)
-    : max_total_(max_total), max_per_ip_(max_per_ip), hasher_(KeyedHasher::random()) {
+ConnectionLimits::ConnectionLimits(std::size_t max_total, std::size_t max_per_ip, std::vector<Cidr> trusted_proxies)
+    : max_total_(max_total),
+      max_per_ip_(max_per_ip),
+      trusted_proxies_(std::move(trusted_proxies)),
+      hasher_(KeyedHasher::random()) {
     for (Shard& shard : shards_) shard.counts = decltype(shard.counts)(0, Hash{&hasher_});
 }
 
@@ -52,13 +58,14 @@ ConnectionLimits::Refusal ConnectionLimits::admit(const IpAddress& peer, Slot& s
         return Refusal::total;
     }
     const IpAddress client = connection_key(peer);
-    if (max_per_ip_ > 0 && !count_in(client)) {
+    const bool per_ip = max_per_ip_ > 0 && !is_trusted_proxy(peer, trusted_proxies_);
+    if (per_ip && !count_in(client)) {
         open_.fetch_sub(1, std::memory_order_relaxed);
         refused_per_ip_.fetch_add(1, std::memory_order_relaxed);
         if (blocks_) blocks_->client_blocked(peer, clock_->now() + block_for_, kConnectionsBlockOrigin);
         return Refusal::per_ip;
     }
-    slot = Slot(this, client);
+    slot = Slot(this, client, per_ip);
     return Refusal::none;
 }
 
@@ -71,8 +78,8 @@ bool ConnectionLimits::count_in(const IpAddress& client) {
     return true;
 }
 
-void ConnectionLimits::release(const IpAddress& client) {
-    if (max_per_ip_ > 0) {
+void ConnectionLimits::release(const IpAddress& client, bool per_ip) {
+    if (per_ip) {
         Shard& shard = shard_of(client);
         const std::lock_guard lock(shard.mutex);
         const auto it = shard.counts.find(client);

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace sluice {
 
@@ -32,8 +33,9 @@ struct ConnectionCounts {
 
 class ConnectionLimits {
 public:
-    // max_per_ip 0: no per-client cap.
-    ConnectionLimits(std::size_t max_total, std::size_t max_per_ip);
+    // max_per_ip 0: no per-client cap. Peers in `trusted_proxies` (a load
+    // balancer carries many clients) have none either.
+    ConnectionLimits(std::size_t max_total, std::size_t max_per_ip, std::vector<Cidr> trusted_proxies = {});
     ConnectionLimits(const ConnectionLimits&) = delete;
     ConnectionLimits& operator=(const ConnectionLimits&) = delete;
 
@@ -49,9 +51,11 @@ public:
 
     private:
         friend class ConnectionLimits;
-        Slot(ConnectionLimits* limits, const IpAddress& client) : limits_(limits), client_(client) {}
+        Slot(ConnectionLimits* limits, const IpAddress& client, bool per_ip)
+            : limits_(limits), client_(client), per_ip_(per_ip) {}
         ConnectionLimits* limits_ = nullptr;
         IpAddress client_;  // the per-IP key
+        bool per_ip_ = false;  // counted under max_per_ip
     };
 
     // From then on a client refused for being over max_per_ip is also
@@ -72,7 +76,7 @@ public:
 private:
     // Adds a connection of `client` unless it is at max_per_ip.
     bool count_in(const IpAddress& client);
-    void release(const IpAddress& client);
+    void release(const IpAddress& client, bool per_ip);
 
     // Keyed, as the block list: sources an attacker picks must not pile
     // into one bucket.
@@ -90,6 +94,7 @@ private:
 
     const std::size_t max_total_;
     const std::size_t max_per_ip_;
+    const std::vector<Cidr> trusted_proxies_;
     const KeyedHasher hasher_;
     std::array<Shard, 16> shards_;
     BlockListener* blocks_ = nullptr;

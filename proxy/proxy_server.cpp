@@ -587,7 +587,8 @@ void ProxyServer::start() {
         settings_.max_connections > 0
             ? settings_.max_connections
             : default_max_connections(open_files_limit, threads(), settings_.upstream_idle_connections);
-    limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip);
+    limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip,
+                                                 settings_.trusted_proxies);
     if (blocks_ && settings_.per_ip_block_interval.count() > 0) {
         limits_->block_over_per_ip_cap(
             *blocks_, *clock_, std::chrono::nanoseconds(settings_.per_ip_block_interval).count());

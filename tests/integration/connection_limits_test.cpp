@@ -113,6 +113,15 @@ TEST(ConnectionLimits, PerIpBlockIntervalPutsAClientOverItsCapOnTheBlockList) {
     EXPECT_LE(blocks[0]["remaining_seconds"].get<double>(), 600);
 }
 
+TEST(ConnectionLimits, ATrustedProxyIsNotCappedPerClient) {
+    Deployment sluice(nlohmann::json{{"trusted_proxies", {"127.0.0.1/32"}}, {"limits", {{"max_connections_per_ip", 1}}}});
+    HttpClient proxy_a = sluice.client("127.0.0.1");
+    HttpClient proxy_b = sluice.client("127.0.0.1");
+    HttpClient client = sluice.client("127.0.0.2");
+    for (HttpClient* held : {&proxy_a, &proxy_b, &client}) EXPECT_EQ(held->get("/v1/things").result_int(), 200);
+    EXPECT_TRUE(raw_exchange(sluice.port(), "", 1s, "127.0.0.2").closed);
+}
+
 TEST(ConnectionLimits, TheDefaultCapComesFromTheOpenFilesLimit) {
     Deployment sluice(nlohmann::json{{"threads", 1}, {"limits", {{"upstream_idle_connections", 8}}}});
     rlimit limit{};
