@@ -83,12 +83,25 @@ void read_limits(const JsonField& limits, Config& config) {
         {"max_header_bytes", &proxy.max_header_bytes},
         {"max_body_bytes", &proxy.max_body_bytes},
         {"max_response_bytes", &proxy.max_response_bytes},
+        {"max_connections", &proxy.max_connections},
     };
-    const std::pair<std::string_view, std::chrono::milliseconds*> timeouts[] = {
+    // 0 means none.
+    const std::pair<std::string_view, std::size_t*> counts[] = {
+        {"upstream_idle_connections", &proxy.upstream_idle_connections},
+        {"max_connections_per_ip", &proxy.max_connections_per_ip},
+    };
+    struct Duration {
+        std::string_view name;
+        std::chrono::milliseconds* target;
+        bool zero_allowed = false;  // 0 means off
+    };
+    const Duration durations[] = {
         {"client_timeout", &proxy.client_timeout},
         {"idle_timeout", &proxy.idle_timeout},
         {"upstream_connect_timeout", &proxy.upstream_connect_timeout},
         {"upstream_timeout", &proxy.upstream_timeout},
+        {"drain_timeout", &proxy.drain_timeout},
+        {"per_ip_block_interval", &proxy.per_ip_block_interval, true},
     };
     limits.for_each_member([&](const std::string& name, const JsonField& value) {
         for (const auto& [size_name, target] : sizes) {
@@ -96,14 +109,15 @@ void read_limits(const JsonField& limits, Config& config) {
             if (auto v = value.integer(1)) *target = static_cast<std::size_t>(*v);
             return true;
         }
-        for (const auto& [timeout_name, target] : timeouts) {
-            if (name != timeout_name) continue;
+        for (const auto& [duration_name, target, zero_allowed] : durations) {
+            if (name != duration_name) continue;
             // Rounded up: a sub-millisecond timeout must not become 0.
-            if (auto v = value.duration(false)) *target = std::chrono::ceil<std::chrono::milliseconds>(*v);
+            if (auto v = value.duration(zero_allowed)) *target = std::chrono::ceil<std::chrono::milliseconds>(*v);
             return true;
         }
-        if (name == "upstream_idle_connections") {
-            if (auto v = value.integer(0)) proxy.upstream_idle_connections = static_cast<std::size_t>(*v);
+        for (const auto& [count_name, target] : counts) {
+            if (name != count_name) continue;
+            if (auto v = value.integer(0)) *target = static_cast<std::size_t>(*v);
             return true;
         }
         return false;

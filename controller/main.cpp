@@ -30,6 +30,7 @@
 #include <string_view>
 #include <utility>
 
+#include <malloc.h>
 #include <net/if.h>
 #include <time.h>
 
@@ -67,7 +68,8 @@ void print_help() {
                 "                 restart): --xdp-detach if xdp.detach_on_stop is set\n"
                 "  --help         this text\n"
                 "  --version      the version\n\n"
-                "Signals: SIGINT and SIGTERM stop sluiced; SIGHUP reloads FILE (quotas and XDP\n"
+                "Signals: SIGINT and SIGTERM stop sluiced, once the requests in flight are answered\n"
+                "(at most limits.drain_timeout); SIGHUP reloads FILE (quotas and XDP\n"
                 "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n"
                 "Under systemd (Type=notify) it reports READY=1 once serving, a STATUS= line, and\n"
                 "pings the watchdog while its event loops answer.\n",
@@ -232,6 +234,23 @@ void serve_until_stopped(const std::string& config_file, const Running& run, Ser
     }
 }
 
+// Lets the requests in flight finish, for up to `timeout`; returns how many
+// connections were still open. systemd's watchdog runs on while a service
+// stops: it is pinged, so a long drain is no hang to it. Not on heartbeats:
+// a loop with no connection left has returned; the timeout bounds the wait.
+std::size_t drain(ProxyServer& server, std::chrono::milliseconds timeout, ServiceReporter& service) {
+    const Nanos watchdog = service.manager().watchdog_interval();
+    if (watchdog <= 0) return server.wait_for_connections(timeout);
+    const auto slice = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(watchdog / 3));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const std::size_t open = server.wait_for_connections(std::min(left, slice));
+        if (open == 0 || left <= slice) return open;
+        service.notify("WATCHDOG=1");
+    }
+}
+
 // The XDP side, or nullptr when it is off; a config the operator must fix
 // (a missing interface, native mode the driver lacks) throws.
 std::unique_ptr<XdpController> start_xdp(const Config& config) {
@@ -302,6 +321,12 @@ std::unique_ptr<AdminServer> start_admin(const Config& config, AdminApi& api) {
 }
 
 int serve(const std::string& config_file, const Config& config, ServiceReporter& service) {
+    // glibc raises its mmap threshold after each large free (up to 32 MiB), so
+    // that bodies and answers of a few MiB come from the threads' arenas, and
+    // it only trims an arena's top beyond twice that: after a burst of large
+    // messages the resident size stays near its peak. A fixed threshold maps
+    // such buffers apart and unmaps them when freed.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     const sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
@@ -319,6 +344,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     ControlPlane control(limiter, blocks, xdp.get(), clock);
     control.start(config);
     ProxyServer server(config.proxy, limiter);
+    server.set_block_listener(blocks, clock);
     server.start();
 
     std::string token;
@@ -343,6 +369,11 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     service.notify("STOPPING=1\nSTATUS=stopping");
     log(LogLevel::info, "stopping");
     if (admin) admin->stop();
+    server.stop_accepting();
+    log(LogLevel::info, "stopping: listeners closed; waiting up to %lld ms for the requests in flight",
+        static_cast<long long>(config.proxy.drain_timeout.count()));
+    if (const std::size_t cut = drain(server, config.proxy.drain_timeout, service); cut > 0)
+        log(LogLevel::warning, "stopping: limits.drain_timeout passed with %zu connections open; closing them", cut);
     server.stop();
     server.wait();
     save_counters_on_stop(config.state_dir, hasher, store, clock);  // no request counts any more

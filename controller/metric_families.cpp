@@ -75,6 +75,17 @@ void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats) {
     out.histogram(kLatencyBounds, stats.latency_buckets, static_cast<double>(stats.latency_sum) / 1e9);
 }
 
+void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections) {
+    out.single("sluice_connections", gauge, "Client connections open.", connections.open);
+    out.single("sluice_connections_limit", gauge, "The most client connections open at once (limits.max_connections).",
+               connections.limit);
+    out.family("sluice_connections_refused_total", counter,
+               "Client connections closed as soon as accepted, by the cap they were over: total "
+               "(limits.max_connections) or per_ip (limits.max_connections_per_ip).");
+    out.sample({{"reason", "total"}}, connections.refused_total);
+    out.sample({{"reason", "per_ip"}}, connections.refused_per_ip);
+}
+
 void write_store_metrics(PrometheusText& out, const LocalStore& store) {
     out.single("sluice_tracked_keys", gauge,
                "Keys (a client, token or API key, per quota) the limiter holds state for.", store.tracked_keys());

@@ -5,6 +5,7 @@
 
 #include "controller/prometheus_text.h"
 #include "controller/xdp_controller.h"
+#include "proxy/connection_limits.h"
 #include "proxy/proxy_stats.h"
 
 #include <span>
@@ -24,6 +25,8 @@ void write_quota_metrics(PrometheusText& out, const Policy& policy);
 // sluice_proxy_requests_total{result}, sluice_upstream_errors_total{kind},
 // sluice_request_duration_seconds.
 void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats);
+// sluice_connections, sluice_connections_limit, sluice_connections_refused_total{reason}.
+void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections);
 // sluice_tracked_keys, sluice_tracked_keys_limit, sluice_key_evictions_total.
 void write_store_metrics(PrometheusText& out, const LocalStore& store);
 // sluice_blocks, sluice_blocks_limit, sluice_blocks_lost_total.

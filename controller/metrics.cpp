@@ -12,6 +12,7 @@ std::string render_metrics(const MetricsSources& sources) {
     write_build_metrics(out, sources.version);
     write_quota_metrics(out, *sources.limiter.policy());
     write_proxy_metrics(out, sources.proxy.stats());
+    write_connection_metrics(out, sources.proxy.connections());
     write_store_metrics(out, sources.store);
     write_block_metrics(out, sources.blocks);
     write_control_plane_metrics(out, sources.control.counters());

@@ -1,6 +1,10 @@
 #include "proxy/proxy_server.h"
 
+#include "proxy/accept_backoff.h"
 #include "proxy/client_identity.h"
+#include "proxy/connection_limits.h"
+#include "proxy/cpu_budget.h"
+#include "proxy/drain.h"
 #include "proxy/http_io.h"
 #include "proxy/http_wire.h"
 #include "proxy/log.h"
@@ -23,8 +27,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <latch>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,16 +48,11 @@ using tcp = net::ip::tcp;
 namespace {
 
 using Acceptor = net::basic_socket_acceptor<tcp, ProxyExecutor>;
-using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
-                                        ProxyExecutor>;
 
 // After an error answer, how long the client may go on sending before the
 // connection is closed anyway (see close_gracefully).
 constexpr std::chrono::seconds linger_timeout{2};
 constexpr std::size_t linger_bytes = 1024 * 1024;
-// Pause after a failed accept (e.g. out of file descriptors), so the loop does
-// not spin while the condition lasts.
-constexpr std::chrono::milliseconds accept_backoff{100};
 
 constexpr beast::string_view x_forwarded_for = "X-Forwarded-For";
 
@@ -317,6 +318,8 @@ struct ThreadContext {
     UpstreamPool& pool;
     ProxyStats& stats;
     const TrustedProxies& trusted;
+    ConnectionLimits& limits;
+    Drain& drain;
 };
 
 // One client connection: reads requests one after the other, answers each.
@@ -333,9 +336,10 @@ public:
         peer_text_ = peer_.to_string();
 
         for (bool first = true;; first = false) {
-            if (!first && !co_await next_request_arrives()) co_return;
+            if (!co_await next_request_arrives(first)) co_return;
             RequestParser parser(settings_.max_header_bytes, settings_.max_body_bytes);
-            socket_.expires_after(settings_.client_timeout);
+            // A new connection's deadline runs from its accept.
+            if (!first) socket_.expires_after(settings_.client_timeout);
             ec = co_await read_request(socket_, buffer_, parser);
             if (ec) {
                 co_await reject(unreadable_answer(ec, parser), Framing{});
@@ -348,13 +352,16 @@ public:
     }
 
 private:
-    // Waits, up to idle_timeout, for the first byte of the next request on a
-    // kept-alive connection.
-    ProxyTask<bool> next_request_arrives() {
+    // Waits for the first byte of the next request: on a new connection
+    // within client_timeout, on a kept-alive one within idle_timeout. A
+    // graceful stop ends the wait at once.
+    ProxyTask<bool> next_request_arrives(bool first) {
         if (buffer_.size() > 0) co_return true;  // pipelined
-        co_await let_others_run();
+        if (!first) co_await let_others_run();
+        if (context_.drain.draining()) co_return false;
+        const Drain::IdleWait idle(context_.drain, socket_.socket());  // a stop closes it at once
         beast::error_code ec;
-        socket_.expires_after(settings_.idle_timeout);
+        socket_.expires_after(first ? settings_.client_timeout : settings_.idle_timeout);
         const std::size_t n = co_await socket_.async_read_some(buffer_.prepare(4096), redirect(ec));
         buffer_.commit(n);
         co_return !ec;
@@ -382,7 +389,9 @@ private:
     // Answers one request; false when the connection is to be closed.
     ProxyTask<bool> serve(const Request& request) {
         const auto started = std::chrono::steady_clock::now();
-        const Framing framing{request.version(), request.keep_alive(), request.method() == http::verb::head};
+        // Draining: this answer is the connection's last (forward checks again).
+        Framing framing{request.version(), request.keep_alive() && !context_.drain.draining(),
+                        request.method() == http::verb::head};
         const std::string forwarded_for = joined_values(request, x_forwarded_for);
         // The peer is fixed per connection, the trusted list per reload: only
         // a trusted proxy's requests need X-Forwarded-For read.
@@ -425,10 +434,11 @@ private:
     // Puts into out_ the upstream's answer to an allowed request, or a JSON
     // 502/504. out_ holds the request sent upstream until then.
     ProxyTask<void> forward(const Request& request, const std::string& forwarded_for, const Decision& decision,
-                            const Framing& framing) {
+                            Framing& framing) {
         append_upstream_request(out_, request, forwarded_for, peer_text_, context_.pool.name());
         const std::optional<UpstreamFailure> failure =
             co_await context_.pool.exchange(out_, request.method(), response_);
+        if (context_.drain.draining()) framing.keep_alive = false;  // a stop began meanwhile: the last answer
         out_.clear();
         const HeaderFields rate_limit = rate_limit_headers(decision);
         if (failure) {
@@ -467,24 +477,40 @@ private:
     std::uint64_t trusted_generation_ = 0;  // of the list peer_is_proxy_ was judged by; 0: none yet
 };
 
-ProxyTask<void> serve_connection(ProxySocket socket, const ThreadContext& context) {
+// `slot` holds the connection's place under the connection limits while it lives.
+ProxyTask<void> serve_connection(ProxySocket socket, [[maybe_unused]] ConnectionLimits::Slot slot,
+                                 const ThreadContext& context) {
     Session session(std::move(socket), context);
     co_await session.run();
 }
 
+// A place for a new connection under the connection limits; refused (and
+// counted) when its client or the total is at its cap.
+std::optional<ConnectionLimits::Slot> admit(ProxySocket& socket, ConnectionLimits& limits) {
+    beast::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) return std::nullopt;  // gone already
+    ConnectionLimits::Slot slot;
+    if (limits.admit(to_ip_address(remote.address()), slot) != ConnectionLimits::Refusal::none) return std::nullopt;
+    return slot;
+}
+
 ProxyTask<void> accept_connections(Acceptor& acceptor, const ThreadContext& context) {
+    AcceptFailures failures("accept");
     for (;;) {
         beast::error_code ec;
         ProxySocket socket = co_await acceptor.async_accept(redirect(ec));
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            log(LogLevel::warning, "accept: %s", ec.message().c_str());
-            Timer pause(acceptor.get_executor(), accept_backoff);
-            co_await pause.async_wait(redirect(ec));
+            co_await failures.pause(ec, acceptor.get_executor());
             continue;
         }
+        std::optional<ConnectionLimits::Slot> slot = admit(socket, context.limits);
+        // Over a cap the connection is closed before anything is read: no
+        // request to count, no answer the client may not be reading.
+        if (!slot) continue;
         socket.set_option(tcp::no_delay(true), ec);
-        net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), context),
+        net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), std::move(*slot), context),
                       log_exception("connection"));
     }
 }
@@ -521,10 +547,11 @@ Acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bool sh
 }  // namespace
 
 struct ProxyServer::Worker {
-    Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream)
+    Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream,
+           ConnectionLimits& limits)
         : pool(ioc.get_executor(), std::move(upstream), settings),
           trusted{settings.trusted_proxies, 1},
-          context{settings, limiter, pool, stats, trusted} {}
+          context{settings, limiter, pool, stats, trusted, limits, drain} {}
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
@@ -532,6 +559,7 @@ struct ProxyServer::Worker {
     // (stop() from another thread still may, it goes through the scheduler).
     net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     ProxyStats stats;
+    Drain drain;
     UpstreamPool pool;
     TrustedProxies trusted;  // only this thread touches it
     ThreadContext context;
@@ -539,6 +567,19 @@ struct ProxyServer::Worker {
     LoopHeartbeat heartbeat;
     std::thread thread;
 };
+
+namespace {
+
+// settings.threads, or one per CPU the process may use; logged with why.
+unsigned choose_threads(const ProxySettings& settings) {
+    const CpuBudget budget =
+        settings.threads > 0 ? CpuBudget{settings.threads, "threads: " + std::to_string(settings.threads)}
+                             : read_cpu_budget();
+    log(LogLevel::info, "%u event loop%s (%s)", budget.cpus, budget.cpus == 1 ? "" : "s", budget.reason.c_str());
+    return budget.cpus;
+}
+
+}  // namespace
 
 ProxyServer::ProxyServer(ProxySettings settings, const Limiter& limiter)
     : settings_(std::move(settings)), limiter_(limiter) {}
@@ -548,14 +589,27 @@ ProxyServer::~ProxyServer() {
     wait();
 }
 
-unsigned ProxyServer::threads() const {
-    if (settings_.threads > 0) return settings_.threads;
-    return std::max(1u, std::thread::hardware_concurrency());
-}
+unsigned ProxyServer::threads() const { return threads_; }
 
 void ProxyServer::start() {
     if (!workers_.empty()) throw std::logic_error("ProxyServer::start called twice");
     const std::vector<tcp::endpoint> upstream = resolve_upstream(settings_.upstream);
+    threads_ = choose_threads(settings_);
+    std::string open_files;
+    const std::uint64_t open_files_limit = raise_open_files_limit(open_files);
+    const std::size_t max_connections =
+        settings_.max_connections > 0
+            ? settings_.max_connections
+            : default_max_connections(open_files_limit, threads(), settings_.upstream_idle_connections);
+    limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip,
+                                                 settings_.trusted_proxies);
+    if (blocks_ && settings_.per_ip_block_interval.count() > 0) {
+        limits_->block_over_per_ip_cap(
+            *blocks_, *clock_, std::chrono::nanoseconds(settings_.per_ip_block_interval).count());
+    }
+    log(LogLevel::info, "at most %zu client connections (%s), %zu per client", max_connections,
+        settings_.max_connections > 0 ? "limits.max_connections" : open_files.c_str(),
+        settings_.max_connections_per_ip);
 
     // SO_REUSEPORT would also let another process of the same user share a
     // port unnoticed (an old sluiced still running): an exclusive trial bind
@@ -567,7 +621,7 @@ void ProxyServer::start() {
 
     try {
         for (unsigned i = 0; i < threads(); ++i) {
-            auto worker = std::make_unique<Worker>(settings_, limiter_, upstream);
+            auto worker = std::make_unique<Worker>(settings_, limiter_, upstream, *limits_);
             for (const ListenAddress& address : settings_.listen) {
                 Acceptor acceptor = bind_socket(worker->ioc, address, true);
                 beast::error_code ec;
@@ -619,6 +673,34 @@ void ProxyServer::set_trusted_proxies(const std::vector<Cidr>& trusted_proxies) 
             trusted = {trusted_proxies, trusted.generation + 1};
         });
     }
+}
+
+void ProxyServer::set_block_listener(BlockListener& blocks, const Clock& clock) {
+    blocks_ = &blocks;
+    clock_ = &clock;
+}
+
+ConnectionCounts ProxyServer::connections() const { return limits_ ? limits_->counts() : ConnectionCounts{}; }
+
+void ProxyServer::stop_accepting() {
+    std::latch closed(static_cast<std::ptrdiff_t>(workers_.size()));
+    for (auto& worker : workers_) {
+        net::post(worker->ioc, [&worker = *worker, &closed] {
+            beast::error_code ignored;
+            for (Acceptor& acceptor : worker.acceptors) acceptor.close(ignored);
+            worker.drain.start();
+            closed.count_down();
+        });
+    }
+    closed.wait();
+}
+
+std::size_t ProxyServer::wait_for_connections(std::chrono::milliseconds timeout) const {
+    if (!limits_) return 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    constexpr std::chrono::milliseconds poll{10};
+    while (limits_->open() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(poll);
+    return limits_->open();
 }
 
 void ProxyServer::stop() {

@@ -69,11 +69,14 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
     return file;
 }
 
-Deployment::Deployment(nlohmann::json config, Upstream upstream)
+Deployment::Deployment(nlohmann::json config, Upstream upstream, const std::vector<std::string>& launcher)
     : port_(free_port()), upstream_port_(free_port()) {
     if (upstream == Upstream::running) restart_upstream();
     const auto file = write_config(std::move(config));
-    sluiced_ = start_listening(SLUICED_BINARY, {"--config", file.string()}, "sluiced: listening on");
+    std::vector<std::string> command = launcher;
+    for (const std::string& arg : {std::string(SLUICED_BINARY), std::string("--config"), file.string()})
+        command.push_back(arg);
+    sluiced_ = start_listening(command.front(), {command.begin() + 1, command.end()}, "sluiced: listening on");
 }
 
 std::filesystem::path Deployment::write_config(nlohmann::json config) const {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sluice::test {
 
@@ -38,12 +39,14 @@ private:
 
 // sluiced on a free port in front of demo_upstream, with `config`'s listen
 // and upstream replaced. Both are listening when the constructor returns
-// (it throws otherwise, with their stderr).
+// (it throws otherwise, with their stderr). A `launcher` runs sluiced:
+// {"/usr/bin/taskset", "-c", "0"} starts "taskset -c 0 sluiced --config ...".
 class Deployment {
 public:
     enum class Upstream { running, absent };
 
-    explicit Deployment(nlohmann::json config, Upstream upstream = Upstream::running);
+    explicit Deployment(nlohmann::json config, Upstream upstream = Upstream::running,
+                        const std::vector<std::string>& launcher = {});
 
     std::uint16_t port() const { return port_; }
     std::uint16_t upstream_port() const { return upstream_port_; }

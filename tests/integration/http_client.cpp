@@ -66,9 +66,12 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
     return response;
 }
 
-RawExchange raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+RawExchange raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
+                         const std::string& source_ip) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
+    stream.socket().open(tcp::v4());
+    stream.socket().bind({net::ip::make_address(source_ip), 0});
     stream.connect(loopback(port));
     beast::error_code ec;
     // The server may answer and close before it has read everything.
@@ -81,6 +84,14 @@ RawExchange raw_exchange(std::uint16_t port, const std::string& bytes, std::chro
     ioc.run();
     result.closed = ec == net::error::eof;
     return result;
+}
+
+bool connection_refused(std::uint16_t port) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    beast::error_code ec;
+    socket.connect(loopback(port), ec);
+    return ec == net::error::connection_refused;
 }
 
 }  // namespace sluice::test

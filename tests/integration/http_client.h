@@ -57,9 +57,13 @@ struct RawExchange {
     bool closed = false;  // false: still open when the timeout ran out
 };
 
-// Connects, writes `bytes` as they are, and reads until the server closes the
-// connection or `timeout` passes.
+// Connects from `source_ip`, writes `bytes` as they are, and reads until the
+// server closes the connection or `timeout` passes.
 RawExchange raw_exchange(std::uint16_t port, const std::string& bytes,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                         const std::string& source_ip = "127.0.0.1");
+
+// Whether a connection to `port` is refused (nothing listens there).
+bool connection_refused(std::uint16_t port);
 
 }  // namespace sluice::test

@@ -9,7 +9,9 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <future>
 #include <string>
+#include <thread>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -130,6 +132,20 @@ TEST(ServiceNotify, PingsTheWatchdogWhileItsLoopsAnswer) {
     ReadySluice ready(with_admin, "300000");  // WatchdogSec=300ms: a heartbeat every 100 ms
     // About 10 in a second; a loaded test machine may delay some.
     EXPECT_GE(ready.systemd.pings_during(std::chrono::seconds(1)), 3);
+}
+
+TEST(ServiceNotify, PingsTheWatchdogWhileRequestsInFlightFinish) {
+    nlohmann::json draining = config;
+    draining["limits"] = {{"drain_timeout", "5s"}};
+    ReadySluice ready(draining, "300000");
+    HttpClient client = ready.sluice.client();
+    std::future<HttpResponse> answer = std::async(std::launch::async, [&] { return client.get("/slow?ms=1500"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // with the upstream now
+    ready.sluice.sluiced().send_signal(SIGTERM);
+    EXPECT_EQ(ready.systemd.next_event(), "STOPPING=1\nSTATUS=stopping");
+    EXPECT_GE(ready.systemd.pings_during(std::chrono::milliseconds(900)), 3);  // about 9
+    EXPECT_EQ(answer.get().result_int(), 200);
+    EXPECT_EQ(ready.sluice.sluiced().wait_exit(std::chrono::seconds(5)), 0);
 }
 
 TEST(ServiceNotify, NoWatchdogPingsUnlessAsked) {

@@ -4,7 +4,7 @@
 //    names), "body", "connection" (number of the TCP connection, from 1)}
 // The connection number lets tests see that the proxy reuses connections.
 // Special paths: /slow?ms=N answers after N ms; /status/NNN answers with
-// status NNN.
+// status NNN; /bytes?n=N answers with a body of N bytes (no echo).
 #include "proxy/proxy_settings.h"
 
 #include <utility>  // before awaitable.hpp, which uses std::exchange without it (Boost 1.74)
@@ -82,7 +82,11 @@ net::awaitable<void> serve(tcp::socket socket, unsigned long long connection) {
         const std::string_view target = view(request.target());
 
         unsigned status = 200;
-        if (target.starts_with("/slow")) {
+        std::optional<std::size_t> body_bytes;
+        if (target.starts_with("/bytes")) {
+            const std::size_t n = target.find("n=");
+            body_bytes = n == target.npos ? 0 : number(target.substr(n + 2), 0);
+        } else if (target.starts_with("/slow")) {
             const std::size_t ms = target.find("ms=");
             net::steady_timer timer(stream.get_executor(),
                                     std::chrono::milliseconds(ms == target.npos ? 0 : number(target.substr(ms + 3), 0)));
@@ -99,7 +103,7 @@ net::awaitable<void> serve(tcp::socket socket, unsigned long long connection) {
         const bool bodiless = status < 200 || status == 204 || status == 304;
         if (!bodiless) {
             response.set(http::field::content_type, "application/json");
-            response.body() = echo(request, connection);
+            response.body() = body_bytes ? std::string(*body_bytes, 'x') : echo(request, connection);
         }
         response.prepare_payload();
         if (request.method() == http::verb::head) response.body().clear();

@@ -78,6 +78,10 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
     EXPECT_THAT(c.quota_files, IsEmpty());
     EXPECT_EQ(c.proxy.client_timeout, 10s);
     EXPECT_EQ(c.proxy.upstream_idle_connections, 64u);
+    EXPECT_EQ(c.proxy.drain_timeout, 5s);
+    EXPECT_EQ(c.proxy.max_connections, 0u);  // from the open files limit
+    EXPECT_EQ(c.proxy.max_connections_per_ip, 256u);
+    EXPECT_EQ(c.proxy.per_ip_block_interval, 0s);  // off
 }
 
 TEST_F(ConfigTest, TopLevelSettings) {
@@ -90,7 +94,8 @@ TEST_F(ConfigTest, TopLevelSettings) {
         "limits": {
             "max_keys": 5000, "max_header_bytes": 8192, "max_body_bytes": 1, "max_response_bytes": 2048,
             "client_timeout": "1.5s", "idle_timeout": 30, "upstream_connect_timeout": 0.25,
-            "upstream_timeout": "500us", "upstream_idle_connections": 0
+            "upstream_timeout": "500us", "upstream_idle_connections": 0, "drain_timeout": "2s",
+            "max_connections": 100, "max_connections_per_ip": 0, "per_ip_block_interval": "10m"
         }
     })");
     EXPECT_EQ(c.proxy.listen, (std::vector<ListenAddress>{{"0.0.0.0", 80}, {"::1", 8081}}));
@@ -110,6 +115,10 @@ TEST_F(ConfigTest, TopLevelSettings) {
     EXPECT_EQ(c.proxy.upstream_connect_timeout, 250ms);
     EXPECT_EQ(c.proxy.upstream_timeout, 1ms);  // rounded up, never 0
     EXPECT_EQ(c.proxy.upstream_idle_connections, 0u);
+    EXPECT_EQ(c.proxy.drain_timeout, 2s);
+    EXPECT_EQ(c.proxy.max_connections, 100u);
+    EXPECT_EQ(c.proxy.max_connections_per_ip, 0u);
+    EXPECT_EQ(c.proxy.per_ip_block_interval, 10min);
 }
 
 TEST_F(ConfigTest, UpstreamForms) {
@@ -276,13 +285,16 @@ TEST_F(ConfigTest, BadDurationNamesPathAndValue) {
 
 TEST_F(ConfigTest, BadDurations) {
     EXPECT_THAT(errors(config_with(R"("limits": {"client_timeout": "0s", "idle_timeout": -1, "upstream_timeout": true,
-                                                 "upstream_connect_timeout": "99999999h"},
+                                                 "upstream_connect_timeout": "99999999h", "drain_timeout": "0s",
+                                                 "per_ip_block_interval": "-1s"},
                                       "quotas": [{"name": "a", "rate": 1, "interval": 0, "block_interval": "-5m"},
                                                  {"name": "b", "rate": 1, "path": "/b", "interval": "-1s", "block_interval": 1e300}])")),
                 ElementsAre(in_main("limits.client_timeout: must be greater than 0"),
                             in_main("limits.idle_timeout: must be greater than 0"),
                             in_main(R"(limits.upstream_timeout: must be a duration (e.g. "1m30s") or a number of seconds)"),
                             in_main(R"(limits.upstream_connect_timeout: "99999999h" is out of range)"),
+                            in_main("limits.drain_timeout: must be greater than 0"),
+                            in_main("limits.per_ip_block_interval: must not be negative"),
                             in_main("quotas[0].interval: must be greater than 0"),
                             in_main("quotas[0].block_interval: must not be negative"),
                             in_main("quotas[1].interval: must be greater than 0"),
@@ -495,11 +507,14 @@ TEST_F(ConfigTest, BadCidr) {
 
 TEST_F(ConfigTest, BadIntegers) {
     EXPECT_THAT(errors(config_with(R"("threads": 257, "limits": {"max_keys": 0, "max_body_bytes": -5,
-                                      "max_header_bytes": 18446744073709551615, "upstream_idle_connections": -1})")),
+                                      "max_header_bytes": 18446744073709551615, "upstream_idle_connections": -1,
+                                      "max_connections": 0, "max_connections_per_ip": -1})")),
                 ElementsAre(in_main("threads: must be between 0 and 256"), in_main("limits.max_keys: must be at least 1"),
                             in_main("limits.max_body_bytes: must be at least 1"),
                             in_main("limits.max_header_bytes: is too large"),
-                            in_main("limits.upstream_idle_connections: must be at least 0")));
+                            in_main("limits.upstream_idle_connections: must be at least 0"),
+                            in_main("limits.max_connections: must be at least 1"),
+                            in_main("limits.max_connections_per_ip: must be at least 0")));
     EXPECT_EQ(loaded(config_with(R"("threads": 256)")).proxy.threads, 256u);
 }
 

@@ -121,6 +121,17 @@ TEST_F(MetricsTest, EveryFamilyInOrderWithTheDaemonsFigures) {
               "sluice_request_duration_seconds_bucket{le=\"+Inf\"} 0\n"
               "sluice_request_duration_seconds_sum 0\n"
               "sluice_request_duration_seconds_count 0\n"
+              "# HELP sluice_connections Client connections open.\n"
+              "# TYPE sluice_connections gauge\n"
+              "sluice_connections 0\n"
+              "# HELP sluice_connections_limit The most client connections open at once (limits.max_connections).\n"
+              "# TYPE sluice_connections_limit gauge\n"
+              "sluice_connections_limit 0\n"
+              "# HELP sluice_connections_refused_total Client connections closed as soon as accepted, by the cap "
+              "they were over: total (limits.max_connections) or per_ip (limits.max_connections_per_ip).\n"
+              "# TYPE sluice_connections_refused_total counter\n"
+              "sluice_connections_refused_total{reason=\"total\"} 0\n"
+              "sluice_connections_refused_total{reason=\"per_ip\"} 0\n"
               "# HELP sluice_tracked_keys Keys (a client, token or API key, per quota) the limiter holds state "
               "for.\n"
               "# TYPE sluice_tracked_keys gauge\n"
@@ -308,6 +319,7 @@ TEST_F(MetricsTest, PromtoolAcceptsEveryFamily) {
     write_build_metrics(out, "1.2.3");
     write_quota_metrics(out, *limiter.policy());
     write_proxy_metrics(out, proxy.stats());
+    write_connection_metrics(out, {3, 100, 2, 1});
     write_store_metrics(out, store);
     write_block_metrics(out, blocks);
     write_control_plane_metrics(out, control.counters());
