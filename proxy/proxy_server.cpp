@@ -336,10 +336,9 @@ public:
         peer_text_ = peer_.to_string();
 
         for (bool first = true;; first = false) {
-            if (!co_await next_request_arrives(first)) co_return;
+            if (!first && !co_await next_request_arrives()) co_return;
             RequestParser parser(settings_.max_header_bytes, settings_.max_body_bytes);
-            // A new connection's deadline runs from its accept.
-            if (!first) socket_.expires_after(settings_.client_timeout);
+            socket_.expires_after(settings_.client_timeout);
             ec = co_await read_request(socket_, buffer_, parser);
             if (ec) {
                 co_await reject(unreadable_answer(ec, parser), Framing{});
@@ -352,16 +351,16 @@ public:
     }
 
 private:
-    // Waits for the first byte of the next request: on a new connection
-    // within client_timeout, on a kept-alive one within idle_timeout. A
-    // graceful stop ends the wait at once.
-    ProxyTask<bool> next_request_arrives(bool first) {
+    // Waits, up to idle_timeout, for the first byte of the next request on a
+    // kept-alive connection. A graceful stop ends the wait at once (a new
+    // connection is not idle: its client is about to send its request).
+    ProxyTask<bool> next_request_arrives() {
         if (buffer_.size() > 0) co_return true;  // pipelined
-        if (!first) co_await let_others_run();
+        co_await let_others_run();
         if (context_.drain.draining()) co_return false;
         const Drain::IdleWait idle(context_.drain, socket_.socket());  // a stop closes it at once
         beast::error_code ec;
-        socket_.expires_after(first ? settings_.client_timeout : settings_.idle_timeout);
+        socket_.expires_after(settings_.idle_timeout);
         const std::size_t n = co_await socket_.async_read_some(buffer_.prepare(4096), redirect(ec));
         buffer_.commit(n);
         co_return !ec;
