@@ -32,10 +32,9 @@ ConnectionLimits::Slot::~Slot() {
     if (limits_) limits_->release(client_, per_ip_);
 }
 
-ConnectionLimits::ConnectionLimits(std::size_t max_total, std::size_t max_per_ip, std::vector<Cidr> trusted_proxies)
+ConnectionLimits::ConnectionLimits(std::size_t max_total, std::size_t max_per_ip)
     : max_total_(max_total),
       max_per_ip_(max_per_ip),
-      trusted_proxies_(std::move(trusted_proxies)),
       hasher_(KeyedHasher::random()) {
     for (Shard& shard : shards_) shard.counts = decltype(shard.counts)(0, Hash{&hasher_});
 }
@@ -51,14 +50,15 @@ void ConnectionLimits::block_over_per_ip_cap(BlockListener& blocks, const Clock&
     block_for_ = block_for;
 }
 
-ConnectionLimits::Refusal ConnectionLimits::admit(const IpAddress& peer, Slot& slot) {
+ConnectionLimits::Refusal ConnectionLimits::admit(const IpAddress& peer, Slot& slot,
+                                                  const std::vector<Cidr>& trusted_proxies) {
     if (open_.fetch_add(1, std::memory_order_relaxed) >= max_total_) {
         open_.fetch_sub(1, std::memory_order_relaxed);
         refused_total_.fetch_add(1, std::memory_order_relaxed);
         return Refusal::total;
     }
     const IpAddress client = connection_key(peer);
-    const bool per_ip = max_per_ip_ > 0 && !is_trusted_proxy(peer, trusted_proxies_);
+    const bool per_ip = max_per_ip_ > 0 && !is_trusted_proxy(peer, trusted_proxies);
     if (per_ip && !count_in(client)) {
         open_.fetch_sub(1, std::memory_order_relaxed);
         refused_per_ip_.fetch_add(1, std::memory_order_relaxed);

@@ -33,9 +33,8 @@ struct ConnectionCounts {
 
 class ConnectionLimits {
 public:
-    // max_per_ip 0: no per-client cap. Peers in `trusted_proxies` (a load
-    // balancer carries many clients) have none either.
-    ConnectionLimits(std::size_t max_total, std::size_t max_per_ip, std::vector<Cidr> trusted_proxies = {});
+    // max_per_ip 0: no per-client cap.
+    ConnectionLimits(std::size_t max_total, std::size_t max_per_ip);
     ConnectionLimits(const ConnectionLimits&) = delete;
     ConnectionLimits& operator=(const ConnectionLimits&) = delete;
 
@@ -64,8 +63,10 @@ public:
     void block_over_per_ip_cap(BlockListener& blocks, const Clock& clock, Nanos block_for);
 
     // A slot for a new connection from `peer`, or the cap it is over (and
-    // counted as refused). Safe from any thread.
-    Refusal admit(const IpAddress& peer, Slot& slot);
+    // counted as refused). A peer in `trusted_proxies` (a load balancer
+    // carries many clients; the caller's list, which a reload changes) has
+    // no per-client cap. Safe from any thread.
+    Refusal admit(const IpAddress& peer, Slot& slot, const std::vector<Cidr>& trusted_proxies = {});
 
     std::size_t open() const { return open_.load(std::memory_order_relaxed); }
     ConnectionCounts counts() const;
@@ -94,7 +95,6 @@ private:
 
     const std::size_t max_total_;
     const std::size_t max_per_ip_;
-    const std::vector<Cidr> trusted_proxies_;
     const KeyedHasher hasher_;
     std::array<Shard, 16> shards_;
     BlockListener* blocks_ = nullptr;

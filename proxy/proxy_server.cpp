@@ -485,12 +485,14 @@ ProxyTask<void> serve_connection(ProxySocket socket, [[maybe_unused]] Connection
 
 // A place for a new connection under the connection limits; refused (and
 // counted) when its client or the total is at its cap.
-std::optional<ConnectionLimits::Slot> admit(ProxySocket& socket, ConnectionLimits& limits) {
+std::optional<ConnectionLimits::Slot> admit(ProxySocket& socket, const ThreadContext& context) {
     beast::error_code ec;
     const tcp::endpoint remote = socket.remote_endpoint(ec);
     if (ec) return std::nullopt;  // gone already
     ConnectionLimits::Slot slot;
-    if (limits.admit(to_ip_address(remote.address()), slot) != ConnectionLimits::Refusal::none) return std::nullopt;
+    if (context.limits.admit(to_ip_address(remote.address()), slot, context.trusted.cidrs) !=
+        ConnectionLimits::Refusal::none)
+        return std::nullopt;
     return slot;
 }
 
@@ -504,7 +506,7 @@ ProxyTask<void> accept_connections(Acceptor& acceptor, const ThreadContext& cont
             co_await failures.pause(ec, acceptor.get_executor());
             continue;
         }
-        std::optional<ConnectionLimits::Slot> slot = admit(socket, context.limits);
+        std::optional<ConnectionLimits::Slot> slot = admit(socket, context);
         // Over a cap the connection is closed before anything is read: no
         // request to count, no answer the client may not be reading.
         if (!slot) continue;
@@ -600,8 +602,7 @@ void ProxyServer::start() {
         settings_.max_connections > 0
             ? settings_.max_connections
             : default_max_connections(open_files_limit, threads(), settings_.upstream_idle_connections);
-    limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip,
-                                                 settings_.trusted_proxies);
+    limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip);
     if (blocks_ && settings_.per_ip_block_interval.count() > 0) {
         limits_->block_over_per_ip_cap(
             *blocks_, *clock_, std::chrono::nanoseconds(settings_.per_ip_block_interval).count());

@@ -3,6 +3,8 @@
 // clients and the admin API go on, and /metrics counts the refusals.
 #include "harness.h"
 
+#include <csignal>
+
 #include "proxy/connection_limits.h"
 
 #include <gtest/gtest.h>
@@ -120,6 +122,23 @@ TEST(ConnectionLimits, ATrustedProxyIsNotCappedPerClient) {
     HttpClient client = sluice.client("127.0.0.2");
     for (HttpClient* held : {&proxy_a, &proxy_b, &client}) EXPECT_EQ(held->get("/v1/things").result_int(), 200);
     EXPECT_TRUE(raw_exchange(sluice.port(), "", 1s, "127.0.0.2").closed);
+}
+
+TEST(ConnectionLimits, ATrustedProxyAddedBySighupIsNotCappedPerClient) {
+    const nlohmann::json capped = {{"limits", {{"max_connections_per_ip", 1}}}};
+    Deployment sluice(capped);
+    HttpClient proxy_a = sluice.client("127.0.0.1");
+    EXPECT_EQ(proxy_a.get("/v1/things").result_int(), 200);
+    EXPECT_TRUE(raw_exchange(sluice.port(), "", 1s, "127.0.0.1").closed) << "capped before the reload";
+
+    nlohmann::json trusting = capped;
+    trusting["trusted_proxies"] = {"127.0.0.1/32"};
+    sluice.write_config(trusting);
+    sluice.sluiced().send_signal(SIGHUP);
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr("reloaded", 5s)) << sluice.sluiced().stderr_text();
+    HttpClient proxy_b = sluice.client("127.0.0.1");
+    EXPECT_EQ(proxy_b.get("/v1/things").result_int(), 200);
+    EXPECT_FALSE(proxy_b.connection_closed());
 }
 
 TEST(ConnectionLimits, TheDefaultCapComesFromTheOpenFilesLimit) {

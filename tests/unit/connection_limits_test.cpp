@@ -25,11 +25,12 @@ using namespace std::chrono_literals;
 
 // A connection of each client in turn; the admitted ones stay in `held`.
 std::vector<Refusal> admit_each(ConnectionLimits& limits, std::vector<ConnectionLimits::Slot>& held,
-                                std::initializer_list<std::string_view> clients) {
+                                std::initializer_list<std::string_view> clients,
+                                const std::vector<Cidr>& trusted_proxies = {}) {
     std::vector<Refusal> refusals;
     for (const std::string_view client : clients) {
         ConnectionLimits::Slot slot;
-        refusals.push_back(limits.admit(ip(client), slot));
+        refusals.push_back(limits.admit(ip(client), slot, trusted_proxies));
         if (refusals.back() == Refusal::none) held.push_back(std::move(slot));
     }
     return refusals;
@@ -61,9 +62,9 @@ TEST(ConnectionLimits, TotalCapCountsEveryClient) {
 }
 
 TEST(ConnectionLimits, ATrustedProxyHasOnlyTheTotalCap) {
-    ConnectionLimits limits(3, 1, {*parse_cidr("10.0.0.0/8")});
+    ConnectionLimits limits(3, 1);
     std::vector<ConnectionLimits::Slot> held;
-    EXPECT_THAT(admit_each(limits, held, {"10.0.0.5", "10.0.0.5", "192.0.2.1", "10.0.0.5"}),
+    EXPECT_THAT(admit_each(limits, held, {"10.0.0.5", "10.0.0.5", "192.0.2.1", "10.0.0.5"}, {*parse_cidr("10.0.0.0/8")}),
                 ElementsAre(Refusal::none, Refusal::none, Refusal::none, Refusal::total));
     EXPECT_EQ(limits.clients(), 1u);  // 192.0.2.1 only
     held.clear();
