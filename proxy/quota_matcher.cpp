@@ -78,8 +78,41 @@ void lower_in_place(std::string& s) {
 }
 
 // A configured path as normalize_path spells a request's.
+// Every %XX decoded; a malformed escape stays as it is.
+std::string percent_decoded(std::string_view text) {
+    std::string decoded;
+    decoded.reserve(text.size() + 1);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const int hi = text[i] == '%' && i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+        const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+        if (lo >= 0) {
+            decoded += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else {
+            decoded += text[i];
+        }
+    }
+    return decoded;
+}
+
+// The characters that end a path or start an escape, escaped again, so that
+// a normalized path normalizes to itself.
+std::string with_delimiters_escaped(std::string_view path) {
+    std::string out;
+    out.reserve(path.size());
+    for (const char c : path) {
+        switch (c) {
+        case '%': out += "%25"; break;
+        case '?': out += "%3F"; break;
+        case '#': out += "%23"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
 std::string canonical(std::string_view configured, const PathMatching& matching) {
-    std::string out(configured);
+    std::string out = with_delimiters_escaped(percent_decoded(configured));
     if (matching.case_insensitive) lower_in_place(out);
     if (matching.ignore_trailing_slash && out.size() > 1 && out.ends_with('/')) out.pop_back();
     return out;
@@ -159,20 +192,7 @@ std::string normalize_path(std::string_view target, const PathMatching& matching
     }
     target = target.substr(0, target.find_first_of("?#"));
 
-    std::string decoded;
-    decoded.reserve(target.size() + 1);
-    for (std::size_t i = 0; i < target.size(); ++i) {
-        if (target[i] == '%' && i + 2 < target.size()) {
-            const int hi = hex_value(target[i + 1]);
-            const int lo = hex_value(target[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                decoded += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        decoded += target[i];
-    }
+    std::string decoded = percent_decoded(target);
     // Some servers (and every browser) take a backslash for a slash.
     std::replace(decoded.begin(), decoded.end(), '\\', '/');
     if (matching.case_insensitive) lower_in_place(decoded);
@@ -201,7 +221,7 @@ std::string normalize_path(std::string_view target, const PathMatching& matching
         out += segment;
     }
     if (out.empty() || (trailing_slash && !matching.ignore_trailing_slash)) out += '/';
-    return out;
+    return with_delimiters_escaped(out);
 }
 
 QuotaMatcher::QuotaMatcher(const std::vector<Quota>& quotas, const PathMatching& matching) {

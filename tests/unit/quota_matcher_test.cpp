@@ -144,6 +144,17 @@ TEST(NormalizePath, CountsWhatRoutersRouteToTheSameEndpoint) {
     EXPECT_EQ(normalize_path("/"), "/");
 }
 
+// A decoded '?', '#' or '%' is part of the path: written escaped, so that a
+// normalized path normalizes to itself (and a quota path "/a%20b" matches).
+TEST(NormalizePath, ANormalizedPathNormalizesToItself) {
+    EXPECT_EQ(normalize_path("/h/a/../b%3F;x"), "/h/b%3F");
+    EXPECT_EQ(normalize_path("/a%2523%23"), "/a%2523%23");
+    for (const char* target : {"/h/a/../b%3F;x", "/a%2523%23", "/V1//x%2F..%5C.%20/", "/%25%3f%23?q#f"})
+        EXPECT_EQ(normalize_path(normalize_path(target)), normalize_path(target)) << target;
+    EXPECT_EQ(applying({quota("spaced", "/a%20b")}, "GET", "/a b"), std::vector<std::string>{"spaced"});
+    EXPECT_EQ(applying({quota("spaced", "/a%20b")}, "GET", "/A%20B"), std::vector<std::string>{"spaced"});
+}
+
 TEST(NormalizePath, StrictMatchingKeepsCaseAndTrailingSlash) {
     const PathMatching strict{.case_insensitive = false, .ignore_trailing_slash = false};
     EXPECT_EQ(normalize_path("/V1/Auth/", strict), "/V1/Auth/");
