@@ -221,6 +221,8 @@ std::string normalize_path(std::string_view target, const PathMatching& matching
         out += segment;
     }
     if (out.empty() || (trailing_slash && !matching.ignore_trailing_slash)) out += '/';
+    // Per request: the copy only when there is something to escape.
+    if (out.find_first_of("%?#") == std::string::npos) return out;
     return with_delimiters_escaped(out);
 }
 
