@@ -53,7 +53,7 @@ void set_rate(sluice_xdp_config& config, std::uint64_t emission_ns, std::uint64_
     config.burst_ns = burst * emission_ns;
 }
 
-void set_ports(sluice_xdp_config& config, std::initializer_list<std::uint16_t> ports) {
+void set_ports(sluice_xdp_config& config, const std::vector<std::uint16_t>& ports) {
     config.port_filter = 1;
     for (std::uint16_t port : ports) config.port_bits[port / 64] |= std::uint64_t{1} << (port % 64);
 }

@@ -38,7 +38,7 @@ Packet from(std::string_view source);
 
 // Config helpers, mirroring what sluiced writes.
 void set_rate(sluice_xdp_config& config, std::uint64_t emission_ns, std::uint64_t burst);
-void set_ports(sluice_xdp_config& config, std::initializer_list<std::uint16_t> ports);
+void set_ports(sluice_xdp_config& config, const std::vector<std::uint16_t>& ports);
 void set_ipv6_prefix(sluice_xdp_config& config, unsigned prefix);
 
 class XdpFixture : public ::testing::Test {

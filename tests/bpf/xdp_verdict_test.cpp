@@ -66,8 +66,9 @@ Packet with_byte(Packet packet, std::size_t offset, std::uint8_t value) {
 void nothing(XdpFixture&) {}
 
 auto ports(std::initializer_list<std::uint16_t> list) {
-    return [list](XdpFixture& f) {
-        set_ports(f.config, list);
+    // A copy: the list's array lives only as long as the case table's frame.
+    return [ports = std::vector<std::uint16_t>(list)](XdpFixture& f) {
+        set_ports(f.config, ports);
         f.write_config();
     };
 }
