@@ -349,15 +349,17 @@ std::string numbered_quota(int number) {
     return name;
 }
 
-// Quotas are PUT one after the other while sluiced is killed at some moment:
-// the restarted sluiced lists every acknowledged quota, and at most the one
-// in flight besides, in order (the state file is never half-written).
+// Quotas are PUT one after the other while sluiced is killed at some moment
+// after the first is acknowledged (counted from then, so a slow build, e.g.
+// under ASan, still kills mid-stream): the restarted sluiced lists every
+// acknowledged quota, and at most the one in flight besides, in order (the
+// state file is never half-written).
 TEST(AdminApi, KillNineWhileChangingNeverLeavesACorruptStateFile) {
     AdminSluice sluice;
     int next = 0;
     for (const auto kill_after : {std::chrono::milliseconds(30), std::chrono::milliseconds(150),
                                   std::chrono::milliseconds(400)}) {
-        int acknowledged = next;
+        std::atomic<int> acknowledged = next;
         int attempted = next;
         std::thread writer([&] {
             HttpClient client = sluice.admin();
@@ -379,6 +381,10 @@ TEST(AdminApi, KillNineWhileChangingNeverLeavesACorruptStateFile) {
                 ++acknowledged;
             }
         });
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (acknowledged == next && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         std::this_thread::sleep_for(kill_after);
         sluice.deployment().sluiced().send_signal(SIGKILL);
         writer.join();
@@ -388,7 +394,7 @@ TEST(AdminApi, KillNineWhileChangingNeverLeavesACorruptStateFile) {
         const HttpResponse listed = sluice.call("LIST", "/v1/sys/quotas/rate-limit");
         ASSERT_EQ(listed.result_int(), 200);
         const nlohmann::json keys = nlohmann::json::parse(listed.body())["data"]["keys"];
-        ASSERT_GE(keys.size(), static_cast<std::size_t>(acknowledged));
+        ASSERT_GE(keys.size(), static_cast<std::size_t>(acknowledged.load()));
         ASSERT_LE(keys.size(), static_cast<std::size_t>(attempted));
         for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(keys[i], numbered_quota(static_cast<int>(i)));
         next = static_cast<int>(keys.size());
