@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test package vm-test bench clean
+.PHONY: all deps build run test test-asan test-tsan package vm-test bench clean
 
 all: build
 
@@ -21,6 +21,16 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The tests again, built with sanitizers (scripts/sanitized-test.sh), each in
+# its own build folder: ASan + UBSan over the unit, integration and BPF tests
+# (build-asan/), TSan over the unit and integration tests (build-tsan/).
+# Any report, from a test or from a sluiced it started, fails the run.
+test-asan: deps
+	JOBS=$(JOBS) scripts/sanitized-test.sh asan
+
+test-tsan: deps
+	JOBS=$(JOBS) scripts/sanitized-test.sh tsan
 
 # The Debian package (CPack): build/sluice_<version>_amd64.deb.
 package: build
