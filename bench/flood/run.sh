@@ -116,52 +116,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nothing on this host uses.
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 20000))
-        [[ -z "$(ss -Htan "( sport = :${port} or dport = :${port} )")" ]] && { echo "${port}"; return 0; }
-    done
-    echo "$0: no free port found" >&2
-    exit 1
-}
-
 in_netns() { ip netns exec "${netns}" "$@"; }
 
 # ---------------------------------------------------------------- network
 
 #   host       host_if  host_ip/24 <--veth--> peer_if peer_ip/24  namespace
 #                                                 ^ flood_gen's frames (XDP redirect)
-# The host routes the spoofed /16 via the namespace (the ICMP answers to
-# passed packets have a way, and rp_filter sees a valid path). Both
-# neighbours are permanent: an ARP lost in a full veth ring must not cut the
-# legitimate client off.
+# (veth_rig_up in runner_common.sh: permanent neighbours, GRO on the host
+# veth, no TSO on the peer, threaded NAPI.) The host routes the spoofed /16
+# via the namespace (the ICMP answers to passed packets have a way, and
+# rp_filter sees a valid path).
 setup_network() {
     if ip -4 -o addr show | grep -q " ${host_ip%.*}\." || [[ -n "$(ip -4 route show "${source_route}")" ]]; then
         echo "$0: ${host_ip%.*}.0/24 or ${source_route} is in use on this host; the flood bench needs them" >&2
         exit 1
     fi
-    ip netns add "${netns}"
-    ip link add "${host_if}" type veth peer name "${peer_if}" netns "${netns}"
-    ip addr add "${host_ip}/24" dev "${host_if}"
-    ip link set "${host_if}" up
-    ip -n "${netns}" addr add "${peer_ip}/24" dev "${peer_if}"
-    ip -n "${netns}" link set "${peer_if}" up
-    ip -n "${netns}" link set lo up
+    veth_rig_up "${netns}" "${host_if}" "${peer_if}" "${host_ip}" "${peer_ip}"
     ip route add "${source_route}" via "${peer_ip}" dev "${host_if}"
-    ip neigh replace "${peer_ip}" lladdr "$(in_netns cat "/sys/class/net/${peer_if}/address")" \
-        dev "${host_if}" nud permanent
-    ip -n "${netns}" neigh replace "${host_ip}" lladdr "$(cat "/sys/class/net/${host_if}/address")" \
-        dev "${peer_if}" nud permanent
-    # The host veth has a NAPI (a ring that redirected frames can go to) only
-    # with XDP attached or GRO on: GRO on, for every filter, as on a real NIC.
-    # The legitimate client's skbs take that NAPI too only if the peer has no
-    # TSO (else netif_rx, on the client's CPU; attaching XDP turns it off by
-    # itself). NAPI threaded: the whole receive path is one kthread.
-    ethtool -K "${host_if}" gro on >/dev/null
-    in_netns ethtool -K "${peer_if}" tso off >/dev/null
-    echo 1 >"/sys/class/net/${host_if}/threaded"
 }
 
 # flood_gen and its program, built for this run: the program has the peer
@@ -177,18 +148,8 @@ build_flood_gen() {
     gcc -O2 -Wall -Werror -o "${run_dir}/flood_gen" "${here}/flood_gen.c" $(pkg-config --cflags --libs libbpf)
 }
 
-# The pid of the host veth's NAPI kthread, pinned to the receiver CPU.
-napi_pid=""
-pin_napi_thread() {
-    local -a pids
-    mapfile -t pids < <(pgrep "^napi/${host_if}-")
-    if ((${#pids[@]} != 1)); then
-        echo "$0: expected one NAPI thread napi/${host_if}-*, found ${#pids[@]}" >&2
-        exit 1
-    fi
-    napi_pid="${pids[0]}"
-    taskset -pc "${receiver_cpu}" "${napi_pid}" >/dev/null
-}
+# The pid of the host veth's NAPI kthread (napi_pid), pinned to the receiver CPU.
+pin_napi_thread() { napi_thread "${host_if}" "${receiver_cpu}"; }
 
 # ---------------------------------------------------------------- configs
 
@@ -245,17 +206,6 @@ snapshot() {
 }
 
 # ---------------------------------------------------------------- processes
-
-# Starts a background process (its output to `log`) and remembers it; sets
-# last_pid. The lock's descriptor is not inherited: a server left behind by
-# a killed run must not hold it.
-last_pid=""
-start_background() {
-    local log="$1"; shift
-    "$@" >"${log}" 2>&1 9>&- &
-    last_pid=$!
-    started+=("${last_pid}")
-}
 
 legit_wrk() {
     local seconds="$1"
