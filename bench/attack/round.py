@@ -87,6 +87,7 @@ def one_round(args):
     proxy_cpu = delta(lambda s: s["proxy_ticks"]) / tps
     napi_cpu = delta(lambda s: s["napi_ns"]) / 1e9
     softirq_cpu = delta(lambda s: s["cpu0_softirq"]) / tps
+    upstream_cpu = delta(lambda s: s["upstream_ticks"]) / tps
     cpu0_busy = 100 * (1 - delta(lambda s: s["cpu0_idle"]) / max(1, delta(lambda s: s["cpu0_total"])))
 
     # The legitimate client's requests due in the attack window.
@@ -133,13 +134,34 @@ def one_round(args):
     abuser_requests = None if proxy_requests is None else max(0, proxy_requests - len(in_window))
     abuser_answers = abuse["ok"] + abuse["limited"] + abuse["other_status"]
 
+    # The second half of the window (from the snapshot taken half way).
+    half = {}
+    if (d / "mid.json").exists():
+        m = load(d, "mid.json")
+        hw = delta(lambda s: s["t_us"], a, m) / 1e6
+        h_received = delta(lambda s: s["host_rx"], a, m)
+        h_dropped = delta(xdp_drops, a, m)
+        h_legit = delta(lambda s: s["legit_packets"], a, m)
+        h_requests = None
+        if a.get("proxy_requests") is not None and m.get("proxy_requests") is not None:
+            h_requests = max(0, a["proxy_requests"] - m["proxy_requests"] - rate * hw)
+        half = {
+            "window_s": hw,
+            "abuser_requests_to_user_space_per_s": None if h_requests is None else h_requests / hw,
+            "abuser_packets_to_stack_per_s": max(0, h_received - h_dropped - h_legit) / hw,
+            "abuser_packets_sent_per_s": delta(lambda s: s["abuser_packets"], a, m) / hw,
+            "server_cpu_s_per_s": (delta(lambda s: s["proxy_ticks"], a, m) / tps + delta(lambda s: s["napi_ns"], a, m) / 1e9
+                                   + delta(lambda s: s["cpu0_softirq"], a, m) / tps) / hw,
+        }
     row.update({
         "window_s": window,
+        "second_half": half,
         "legit": legit_row,
         "server_cpu_s_per_s": (proxy_cpu + napi_cpu + softirq_cpu) / window,
         "proxy_cpu_s_per_s": proxy_cpu / window,
         "napi_cpu_s_per_s": napi_cpu / window,
         "softirq_cpu_s_per_s": softirq_cpu / window,
+        "upstream_cpu_s_per_s": upstream_cpu / window,
         "cpu0_busy_percent": cpu0_busy,
         "abuser_requests_to_user_space": abuser_requests,
         "abuser_requests_to_user_space_per_s": None if abuser_requests is None else abuser_requests / window,
@@ -152,6 +174,9 @@ def one_round(args):
         "abuser_packets_to_stack_per_s": to_stack / window,
         "xdp_dropped_per_s": dropped / window,
         "host_rx_per_s": received / window,
+        "listen_drops_per_s": delta(lambda s: s.get("listen_drops", 0)) / window,
+        "sluice_blocks_at_end": a.get("sluice_blocks"),
+        "ring_drops_per_s": delta(lambda s: s["ring_drops"]) / window,
         "legit_packets": legit_packets,
         "time_to_steady_state_s": {
             "legit": None if steady_legit is None else round(steady_legit * BUCKET_S, 1),
@@ -180,8 +205,10 @@ def one_round(args):
     if proxy_requests is None:
         problems.append("the proxy's request counter could not be read")
     # The packet accounting assumes the host veth counts what XDP dropped as received.
-    if received < 0.95 * (abuser_sent + legit_packets):
-        problems.append(f"the host veth counted {received} packets received of {abuser_sent + legit_packets} sent")
+    ring_drops = delta(lambda s: s["ring_drops"])
+    if received + ring_drops < 0.95 * (abuser_sent + legit_packets):
+        problems.append(f"the host veth counted {received} packets received and {ring_drops} lost on its ring "
+                        f"of {abuser_sent + legit_packets} sent")
     row["valid"] = not problems
     if problems:
         row["why"] = "; ".join(problems)
@@ -209,10 +236,13 @@ def summarize(args):
         use = valid or [r for r in mine if "legit" in r]
         run = {}
         for key in ("server_cpu_s_per_s", "proxy_cpu_s_per_s", "napi_cpu_s_per_s", "softirq_cpu_s_per_s",
-                    "cpu0_busy_percent", "abuser_requests_to_user_space_per_s", "abuser_answers_per_s",
+                    "upstream_cpu_s_per_s", "ring_drops_per_s", "cpu0_busy_percent", "abuser_requests_to_user_space_per_s", "abuser_answers_per_s",
                     "abuser_packets_sent_per_s", "abuser_packets_to_stack_per_s", "xdp_dropped_per_s",
                     "abuser_connects_per_s"):
             run[key] = median([r[key] for r in use if r.get(key) is not None])
+        run["second_half"] = {k: median([r["second_half"][k] for r in use if r.get("second_half", {}).get(k) is not None])
+                              for k in ("abuser_requests_to_user_space_per_s", "abuser_packets_to_stack_per_s",
+                                        "abuser_packets_sent_per_s", "server_cpu_s_per_s")}
         run["legit"] = {k: median([r["legit"][k] for r in use if r["legit"].get(k) is not None])
                         for k in ("success_rate", "p50_ms", "p99_ms", "p999_ms", "max_ms")}
         run["time_to_steady_state_s"] = {k: median([r["time_to_steady_state_s"][k] for r in use])

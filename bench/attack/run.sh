@@ -188,13 +188,16 @@ proxy_requests() {
 # Every counter a round needs, as one JSON object. What moves with every
 # packet first, together.
 snapshot() {
-    local variant="$1" t_us napi host_rx stat_cpu0 proxy_ticks xdp nft requests
+    local variant="$1" listen_drops blocks t_us napi host_rx host_dropped peer_dropped stat_cpu0 proxy_ticks upstream_ticks xdp nft requests
     t_us="${EPOCHREALTIME/./}"
     napi="$(<"/proc/${napi_pid}/schedstat")"
     host_rx="$(<"/sys/class/net/${host_if}/statistics/rx_packets")"
+    host_dropped="$(<"/sys/class/net/${host_if}/statistics/rx_dropped")"
+    peer_dropped="$(in_netns cat "/sys/class/net/${peer_if}/statistics/tx_dropped")"
     # cpu0: user nice system idle iowait irq softirq steal
     stat_cpu0="$(awk '$1 == "cpu'"${server_cpu}"'" { print "[" $5 + $6 "," $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 "," $8 "]" }' /proc/stat)"
     proxy_ticks="$(cpu_ticks "${proxy_pid}")"
+    upstream_ticks="$(cpu_ticks "${upstream_pid}")"
     xdp='{}'
     if [[ -d "${pin_path}" ]]; then
         # Only the section of the bench's interface: a second section
@@ -206,12 +209,22 @@ snapshot() {
     fi
     nft="$(in_netns nft -j list table inet sba_count | jq -c '[.nftables[].rule? // empty | .expr[] | .counter? // empty | .packets]')"
     requests="$(proxy_requests "${variant}" || true)"
+    # TCP's own drops on the host: SYNs or segments dropped by the listener (queue full).
+    listen_drops="$(awk '$1 == "TcpExt:" { if (header) { for (i = 2; i <= NF; i++) if (h[i] == "ListenDrops") print $i; exit }
+                                           for (i = 2; i <= NF; i++) h[i] = $i; header = 1 }' /proc/net/netstat)"
+    blocks=null
+    if [[ "${variant}" == sluice_* && -n "${admin_token}" ]]; then
+        blocks="$(curl -sf -H "X-Sluice-Token: ${admin_token}" "http://127.0.0.1:${status_port}/v1/sys/blocks" |
+            jq '.data.blocks | length' || echo null)"
+    fi
     jq -cn --argjson t_us "${t_us}" --argjson napi_ns "${napi%% *}" --argjson host_rx "${host_rx}" \
-        --argjson cpu0 "${stat_cpu0}" --argjson proxy_ticks "${proxy_ticks}" --argjson xdp "${xdp}" \
+        --argjson ring_drops "$((host_dropped + peer_dropped))" --argjson upstream_ticks "${upstream_ticks}" --argjson cpu0 "${stat_cpu0}" --argjson proxy_ticks "${proxy_ticks}" --argjson xdp "${xdp}" \
         --argjson nft "${nft}" --argjson requests "${requests:-null}" \
+        --argjson listen_drops "${listen_drops:-0}" --argjson blocks "${blocks}" \
         '{t_us: $t_us, napi_ns: $napi_ns, host_rx: $host_rx, cpu0_idle: $cpu0[0], cpu0_total: $cpu0[1],
-          cpu0_softirq: $cpu0[2], proxy_ticks: $proxy_ticks, xdp: $xdp,
-          legit_packets: $nft[0], abuser_packets: $nft[1], proxy_requests: $requests}'
+          cpu0_softirq: $cpu0[2], proxy_ticks: $proxy_ticks, upstream_ticks: $upstream_ticks, ring_drops: $ring_drops, xdp: $xdp,
+          legit_packets: $nft[0], abuser_packets: $nft[1], proxy_requests: $requests,
+          listen_drops: $listen_drops, sluice_blocks: $blocks}'
 }
 
 # ---------------------------------------------------------------- processes
@@ -221,9 +234,11 @@ build_load_tool() {
     g++ -std=c++20 -O2 -Wall -Wextra -Werror -o "${load_tool}" "${here}/attack_load.cpp"
 }
 
+upstream_pid=""
 start_upstream() {
     start_background "${run_dir}/upstream.log" \
-        taskset -c "${client_cpu}" nice -n -5 nginx -p "${run_dir}" -e "${run_dir}/upstream-nginx.error.log" -c "${upstream_conf}"
+        taskset -c "${server_cpu}" nginx -p "${run_dir}" -e "${run_dir}/upstream-nginx.error.log" -c "${upstream_conf}"
+    upstream_pid="${last_pid}"
     for _ in $(seq 100); do
         curl -s -o /dev/null "http://127.0.0.1:${upstream_port}/" && return 0
         sleep 0.05
@@ -310,6 +325,9 @@ measure() {
         snapshot "${variant}" >"${d}/before.json"
         abuse_load "${duration_s}" "${d}/abuse.json" &
         abuse_pid=$!
+        # Half way: the second half's rates are the steady state's.
+        sleep "$(jq -n "${duration_s} / 2")"
+        snapshot "${variant}" >"${d}/mid.json"
         wait "${abuse_pid}"
         snapshot "${variant}" >"${d}/after.json"
         wait "${legit_pid}"
@@ -361,7 +379,7 @@ mkdir -p "$(dirname "${out}")"
     {abusers: "\($abusers) addresses, each \($keepalive) keep-alive connections (closed loop) + \($fresh) connections of one request each, as fast as answered; a connect or answer over \($timeout) ms is given up and retried; CPU '"${client_cpu}"', nice 0",
      legit_client: "\($legit_rate) requests/s open loop (latency from when each was due), keep-alive pool of up to 8, own address, CPU '"${client_cpu}"', nice -5",
      limits: "per IP \($quota) requests/s (burst \($quota)), \($conn_cap) connections; sluiced block_interval \($block_s) s, XDP rate \($xdp_rate) pps/source",
-     server: "proxy (1 worker/thread) and the host veth NAPI kthread on CPU '"${server_cpu}"'; upstream nginx on CPU '"${client_cpu}"', nice -5",
+     server: "proxy (1 worker/thread) and the host veth NAPI kthread on CPU '"${server_cpu}"'; upstream nginx (1 worker) on CPU '"${server_cpu}"' too (what the proxy forwards costs the server)",
      duration_s: $duration, rounds: $rounds, lead_s: $lead, steady_abuse_threshold_per_s: $threshold,
      load_average_end: $loadavg, versions: $versions}')" >"${out}"
 echo "wrote ${out}" >&2
