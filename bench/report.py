@@ -410,12 +410,12 @@ def plot_flood(flood, results, work):
 
 def plot_attack(attack, results, work):
     data = "variant server_cpu abuser_kreq_s p99_ms\n" + "".join(
-        f"{name} {run['server_cpu_s_per_s'] or 0} {(run['abuser_requests_to_user_space_per_s'] or 0) / 1e3} "
+        f"{name} {100 * (run['server_cpu_s_per_s'] or 0)} {(run['abuser_requests_to_user_space_per_s'] or 0) / 1e3} "
         f"{run['legit']['p99_ms'] or 0}\n" for name, run in attack["runs"].items())
     gnuplot(BARS + f"set output '{results}/attack.png'\n"
-            "set title 'Under attack: server CPU-s/s, abuser k-requests/s reaching user space (left); legit p99 ms (right)'\n"
+            "set title 'Under attack (lower is better)'\nset ylabel 'server CPU % / abuser k-requests/s'\nset y2label 'legit p99 ms'\n"
             "set y2tics\nset y2range [0:*]\nset ytics nomirror\n"
-            "plot 'data.dat' using 2:xtic(1) title 'server CPU s/s', '' using 3 title 'abuser kreq/s to user space', "
+            "plot 'data.dat' using 2:xtic(1) title 'server CPU, % of one CPU', '' using 3 title 'abuser k-requests/s to user space', "
             "'' using 4 axes x1y2 title 'legit p99 ms (right axis)'\n", data, work)
 
 
