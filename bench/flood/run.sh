@@ -189,11 +189,20 @@ snapshot() {
     cpu0="$(awk '$1 == "cpu'"${receiver_cpu}"'" { print "[" $5 + $6 "," $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 "]" }' /proc/stat)"
     noports="$(awk '$1 == "Udp:" { if (header) { print $3; exit } header = 1 }' /proc/net/snmp)"
     peer_dropped="$(in_netns cat "/sys/class/net/${peer_if}/statistics/tx_dropped")"
-    xdp_stats='{"rate_dropped":0,"passed":0}'
+    # From the host veth's section of --xdp-stats only (a section "other
+    # interfaces", for packets of an ifindex not in the config, has the same
+    # counter names: it is read apart, as other_seen), and every verdict
+    # summed (seen): packets counted as another verdict than `passed` were
+    # seen by XDP too. stats_read is false when --xdp-stats failed.
+    xdp_stats='{"rate_dropped":0,"passed":0,"seen":0,"other_seen":0,"stats_read":true}'
     if [[ -d "${pin_path}" ]]; then
-        xdp_stats="$("${sluiced}" --config "${sluice_conf}" --xdp-stats |
-            awk '$1 == "rate_dropped" || $1 == "passed" { printf "%s\"%s\":%s", sep, $1, $2; sep = "," }
-                 BEGIN { printf "{" } END { print "}" }')"
+        xdp_stats="$({ "${sluiced}" --config "${sluice_conf}" --xdp-stats 2>/dev/null || echo "FAILED"; } |
+            awk -v ifname="${host_if}" '
+                 /^FAILED/ { failed = 1; next }
+                 /^[^ ]/ { section = ($1 == ifname) ? "mine" : "other"; next }
+                 $3 == "packets" { if (section == "mine") { v[$1] = $2; seen += $2 } else other += $2 }
+                 END { printf "{\"rate_dropped\":%d,\"passed\":%d,\"seen\":%d,\"other_seen\":%d,\"stats_read\":%s}\n",
+                       v["rate_dropped"], v["passed"], seen, other, failed ? "false" : "true" }')"
     fi
     nft_counter="$(nft -j list ruleset | jq --arg table "${nft_table}" \
         '[.nftables[].rule? // empty | select(.table == $table) | .expr[] | .counter? // empty | .packets] | add // 0')"
@@ -202,7 +211,8 @@ snapshot() {
         --argjson noports "${noports}" --argjson xdp "${xdp_stats}" --argjson nft "${nft_counter}" \
         '{t_us: $t_us, napi_ns: $napi_ns, received: $host_rx, ring_drops: ($host_dropped + $peer_dropped),
           pushed: ($host_rx + $host_dropped + $peer_dropped), cpu0_idle: $cpu0[0], cpu0_total: $cpu0[1],
-          udp_noports: $noports, xdp_dropped: $xdp.rate_dropped, xdp_passed: $xdp.passed, nft_dropped: $nft}'
+          udp_noports: $noports, xdp_dropped: $xdp.rate_dropped, xdp_passed: $xdp.passed,
+          xdp_seen: $xdp.seen, xdp_other_seen: $xdp.other_seen, xdp_stats_read: $xdp.stats_read, nft_dropped: $nft}'
 }
 
 # ---------------------------------------------------------------- processes
@@ -303,8 +313,10 @@ legit_not_limited_problem() {
         elif ($legit.errors // 0) > 0 then "sanity: the legitimate client alone had \($legit.errors) errors"
         elif $variant != "none" and $a[$field] != $b[$field] then
             "sanity: the filter dropped \($a[$field] - $b[$field]) packets of the legitimate client alone"
+        elif $variant == "sluice_xdp" and (($a.xdp_stats_read and $b.xdp_stats_read) | not) then
+            "sanity: sluiced --xdp-stats could not be read"
         elif $variant == "sluice_xdp" and $a.xdp_passed == $b.xdp_passed then
-            "sanity: XDP saw no packet of the legitimate client"
+            "sanity: XDP saw no packet of the legitimate client (all verdicts of \(env.HOST_IF): +\($a.xdp_seen - $b.xdp_seen); other interfaces: +\($a.xdp_other_seen - $b.xdp_other_seen); host veth received +\($a.received - $b.received))"
         else "" end'
 }
 
@@ -355,7 +367,7 @@ measure() {
            receiver_ns_per_packet: (if $received > 0 then d("napi_ns") / $received else null end),
            dropped_per_cpu_second: (if $cpu > 0 then $dropped / $cpu else null end),
            cpu0_busy_percent: (100 * (1 - d("cpu0_idle") / d("cpu0_total"))),
-           receiver_saturated: $saturated,
+           receiver_saturated: $saturated, xdp_other_interfaces: d("xdp_other_seen"),
            legit: $legit, valid: ($why == "")}
         + (if $why == "" then {} else {why: $why} end)' >>"${raw}"
     tail -1 "${raw}" >&2
