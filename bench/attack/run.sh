@@ -344,6 +344,8 @@ measure() {
         steady: .time_to_steady_state_s}' >&2
 }
 
+loadavg_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+readonly loadavg_start
 remove_network
 setup_network
 build_load_tool
@@ -374,12 +376,14 @@ mkdir -p "$(dirname "${out}")"
     --argjson conn_cap "${conn_cap}" --argjson block_s "${block_s}" --argjson xdp_rate "${xdp_rate_pps}" \
     --argjson duration "${duration_s}" --argjson rounds "${rounds}" --argjson lead "${lead_s}" \
     --argjson threshold "${abuse_threshold_per_s}" \
-    --arg loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --arg loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" --arg loadavg_start "${loadavg_start}" \
+    --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg commit "$(git -C "${repo}" describe --always --dirty 2>/dev/null || echo unknown)" \
     --arg versions "$(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p')" '
     {abusers: "\($abusers) addresses, each \($keepalive) keep-alive connections (closed loop) + \($fresh) connections of one request each, as fast as answered; a connect or answer over \($timeout) ms is given up and retried; CPU '"${client_cpu}"', nice 0",
      legit_client: "\($legit_rate) requests/s open loop (latency from when each was due), keep-alive pool of up to 8, own address, CPU '"${client_cpu}"', nice -5",
      limits: "per IP \($quota) requests/s (burst \($quota)), \($conn_cap) connections; sluiced block_interval \($block_s) s, XDP rate \($xdp_rate) pps/source",
      server: "proxy (1 worker/thread) and the host veth NAPI kthread on CPU '"${server_cpu}"'; upstream nginx (1 worker) on CPU '"${server_cpu}"' too (what the proxy forwards costs the server)",
      duration_s: $duration, rounds: $rounds, lead_s: $lead, steady_abuse_threshold_per_s: $threshold,
-     load_average_end: $loadavg, versions: $versions}')" >"${out}"
+     date: $date, commit: $commit, load_average_start: $loadavg_start, load_average_end: $loadavg,
+     versions: $versions}')" >"${out}"
 echo "wrote ${out}" >&2
