@@ -5,7 +5,8 @@ and the PNG plots in bench/results/.
     bench/report.py --parts DIR --results DIR --markdown FILE --findings FILE
 
 DIR holds what bench/run.sh collected: machine.json and one JSON file per part
-(http.json, limiter.json from Google Benchmark, xdp.json, flood.json), or
+(http.json, limiter.json from Google Benchmark, xdp.json, flood.json,
+attack.json), or
 <part>.skipped holding the reason a part did not run. Every figure in the
 report is set beside its peer or floor from the same run, as a ratio.
 """
@@ -16,11 +17,13 @@ import subprocess
 import sys
 import tempfile
 
-PARTS = ("http", "limiter", "xdp", "flood")
+PARTS = ("http", "limiter", "xdp", "flood", "attack")
 PROXIES = ("sluice", "nginx", "haproxy", "direct")
 PROXY_NAMES = {"sluice": "Sluice", "nginx": "nginx", "haproxy": "HAProxy", "direct": "direct (no proxy)"}
 FILTER_NAMES = {"sluice_xdp": "Sluice XDP", "nftables_meter": "nftables meter (input)",
                 "nftables_ingress": "nftables meter (netdev ingress)", "none": "no filter"}
+ATTACK_NAMES = {"sluice_xdp": "Sluice + XDP escalation", "nginx": "nginx limit_req + limit_conn",
+                "haproxy": "HAProxy stick table + deny", "sluice_no_xdp": "Sluice, XDP off"}
 
 
 def load_parts(parts_dir):
@@ -118,6 +121,22 @@ def flood_goals(flood):
     return goals
 
 
+def attack_goals(attack):
+    runs = attack["runs"]
+    sluice = runs.get("sluice_xdp")
+    peers = [p for p in ("nginx", "haproxy") if p in runs]
+    if not sluice or not peers:
+        return []
+    best = min(peers, key=lambda p: runs[p]["server_cpu_s_per_s"] or float("inf"))
+    cpu = ratio(sluice["server_cpu_s_per_s"], runs[best]["server_cpu_s_per_s"])
+    success = sluice["legit"]["success_rate"]
+    return [{
+        "goal": f"Attack: legitimate success ≥ 99% and server CPU below the cheaper peer ({ATTACK_NAMES[best]})",
+        "measured": f"success {100 * success:.1f}%, server CPU {cpu:.2f}× theirs" if success is not None and cpu else "–",
+        "met": success is not None and success >= 0.99 and cpu is not None and cpu < 1.0,
+    }]
+
+
 def all_goals(parts):
     goals = []
     if "http" in parts:
@@ -126,6 +145,8 @@ def all_goals(parts):
         goals += xdp_goals(parts["xdp"])
     if "flood" in parts:
         goals += flood_goals(parts["flood"])
+    if "attack" in parts:
+        goals += attack_goals(parts["attack"])
     return goals
 
 
@@ -263,7 +284,50 @@ def flood_section(flood):
     return "\n".join(out)
 
 
-SECTIONS = {"http": http_section, "limiter": limiter_section, "xdp": xdp_section, "flood": flood_section}
+def seconds(value):
+    return "never" if value is None else f"{value:.1f} s"
+
+
+def attack_section(attack):
+    setup = attack["setup"]
+    out = ["## 5. HTTP flood under attack", ""]
+    out += [f"- **{key}:** {value}" for key, value in setup.items()]
+    out += ["", "Whole attack window, medians of the valid rounds. Server CPU: the proxy's processes + the host "
+            "veth's NAPI kthread (XDP, skb, IP, TCP) + CPU 0 softirq, in CPU-seconds per second; the ratio is to "
+            "Sluice + XDP in the same run. Abuser requests reaching user space: the proxy's request counter minus "
+            "the legitimate requests. Abuser packets reaching the stack: received by the host veth minus dropped "
+            "by XDP minus the legitimate client's. Steady state: from the attack's start until every later 1 s "
+            "window has ≥ 99% legitimate success (legit) / at most "
+            f"{setup.get('steady_abuse_threshold_per_s', 50)} abuser requests answered (abuse).", ""]
+    runs = attack["runs"]
+    base = runs.get("sluice_xdp", {}).get("server_cpu_s_per_s")
+    header = ["variant", "legit success", "p50 ms", "p99 ms", "p99.9 ms", "server CPU s/s", "vs Sluice+XDP",
+              "abuser req/s to user space", "abuser pkts/s to stack", "2nd half: req/s", "2nd half: pkts/s",
+              "abuser pkts/s sent", "steady (legit)", "steady (abuse)", "valid"]
+    body = []
+    for name, run in runs.items():
+        legit, half = run["legit"], run.get("second_half", {})
+        success = legit["success_rate"]
+        body.append([ATTACK_NAMES.get(name, name), "–" if success is None else f"{100 * success:.2f}%",
+                     fmt(legit["p50_ms"], 2), fmt(legit["p99_ms"], 2), fmt(legit["p999_ms"], 2),
+                     fmt(run["server_cpu_s_per_s"], 2), fmt_ratio(ratio(run["server_cpu_s_per_s"], base)),
+                     fmt(run["abuser_requests_to_user_space_per_s"]), fmt(run["abuser_packets_to_stack_per_s"]),
+                     fmt(half.get("abuser_requests_to_user_space_per_s")),
+                     fmt(half.get("abuser_packets_to_stack_per_s")), fmt(run["abuser_packets_sent_per_s"]),
+                     seconds(run["time_to_steady_state_s"]["legit"]), seconds(run["time_to_steady_state_s"]["abuse"]),
+                     f"{run['valid_rounds']}/{len(run['rounds'])}" + ("" if run["valid"] else " (" + run.get("why", "") + ")")])
+    out += [table(header, body), ""]
+    header = ["variant", "proxy CPU s/s", "NAPI kthread s/s", "softirq s/s", "upstream s/s", "CPU 0 busy",
+              "XDP drops/s", "ring drops/s"]
+    body = [[ATTACK_NAMES.get(n, n), fmt(r["proxy_cpu_s_per_s"], 3), fmt(r["napi_cpu_s_per_s"], 3),
+             fmt(r["softirq_cpu_s_per_s"], 3), fmt(r["upstream_cpu_s_per_s"], 3),
+             f"{r['cpu0_busy_percent']:.0f}%" if r["cpu0_busy_percent"] is not None else "–",
+             fmt(r["xdp_dropped_per_s"]), fmt(r["ring_drops_per_s"])] for n, r in runs.items()]
+    out += [table(header, body), "", "![Attack](results/attack.png)"]
+    return "\n".join(out)
+
+
+SECTIONS = {"http": http_section, "limiter": limiter_section, "xdp": xdp_section, "flood": flood_section, "attack": attack_section}
 
 
 def markdown(run, findings):
@@ -344,7 +408,18 @@ def plot_flood(flood, results, work):
             "plot 'data.dat' using 2:xtic(1) title 'Mdrops per CPU-s'\n", data, work)
 
 
-PLOTS = {"http": plot_http, "limiter": plot_limiter, "xdp": plot_xdp, "flood": plot_flood}
+def plot_attack(attack, results, work):
+    data = "variant server_cpu abuser_kreq_s p99_ms\n" + "".join(
+        f"{name} {100 * (run['server_cpu_s_per_s'] or 0)} {(run['abuser_requests_to_user_space_per_s'] or 0) / 1e3} "
+        f"{run['legit']['p99_ms'] or 0}\n" for name, run in attack["runs"].items())
+    gnuplot(BARS + f"set output '{results}/attack.png'\n"
+            "set title 'Under attack (lower is better)'\nset ylabel 'server CPU % / abuser k-requests/s'\nset y2label 'legit p99 ms'\n"
+            "set y2tics\nset y2range [0:*]\nset ytics nomirror\n"
+            "plot 'data.dat' using 2:xtic(1) title 'server CPU, % of one CPU', '' using 3 title 'abuser k-requests/s to user space', "
+            "'' using 4 axes x1y2 title 'legit p99 ms (right axis)'\n", data, work)
+
+
+PLOTS = {"http": plot_http, "limiter": plot_limiter, "xdp": plot_xdp, "flood": plot_flood, "attack": plot_attack}
 
 
 def main():

@@ -6,7 +6,8 @@
 #   bench/run.sh --build DIR [--quick] [--only PART[,PART...]]
 #
 # Parts: http (Sluice vs nginx vs HAProxy), limiter (engine), xdp (BPF_PROG_RUN),
-# flood (veth flood vs nftables). A part that cannot run here (no root for
+# flood (veth flood vs nftables), attack (HTTP flood under attack vs nginx and
+# HAProxy). A part that cannot run here (no root for
 # BPF) is reported as skipped with its reason; a part that fails stops the run.
 # --quick shortens every part for a smoke run and writes its report under
 # DIR/bench-quick/ instead: its figures are not for RESULTS.md.
@@ -15,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=
 quick=
-only=http,limiter,xdp,flood
+only=http,limiter,xdp,flood,attack
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$(cd "$2" && pwd); shift 2 ;;
@@ -77,6 +78,7 @@ run_part http "$here/http/run.sh" --build "$build" --out "$parts/http.json" $qui
 run_part limiter "$build/bench/limiter_bench" "${limiter_args[@]}"
 run_part xdp "$build/bench/xdp_bench" --json "$parts/xdp.json" ${quick:+--reps 1 --repeat 100000}
 run_part flood "$here/flood/run.sh" --build "$build" --out "$parts/flood.json" $quick
+run_part attack "$here/attack/run.sh" --build "$build" --out "$parts/attack.json" $quick
 
 report=$here
 [ -n "$quick" ] && report=$build/bench-quick && mkdir -p "$report"

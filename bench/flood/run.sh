@@ -116,52 +116,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nothing on this host uses.
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 20000))
-        [[ -z "$(ss -Htan "( sport = :${port} or dport = :${port} )")" ]] && { echo "${port}"; return 0; }
-    done
-    echo "$0: no free port found" >&2
-    exit 1
-}
-
 in_netns() { ip netns exec "${netns}" "$@"; }
 
 # ---------------------------------------------------------------- network
 
 #   host       host_if  host_ip/24 <--veth--> peer_if peer_ip/24  namespace
 #                                                 ^ flood_gen's frames (XDP redirect)
-# The host routes the spoofed /16 via the namespace (the ICMP answers to
-# passed packets have a way, and rp_filter sees a valid path). Both
-# neighbours are permanent: an ARP lost in a full veth ring must not cut the
-# legitimate client off.
+# (veth_rig_up in runner_common.sh: permanent neighbours, GRO on the host
+# veth, no TSO on the peer, threaded NAPI.) The host routes the spoofed /16
+# via the namespace (the ICMP answers to passed packets have a way, and
+# rp_filter sees a valid path).
 setup_network() {
     if ip -4 -o addr show | grep -q " ${host_ip%.*}\." || [[ -n "$(ip -4 route show "${source_route}")" ]]; then
         echo "$0: ${host_ip%.*}.0/24 or ${source_route} is in use on this host; the flood bench needs them" >&2
         exit 1
     fi
-    ip netns add "${netns}"
-    ip link add "${host_if}" type veth peer name "${peer_if}" netns "${netns}"
-    ip addr add "${host_ip}/24" dev "${host_if}"
-    ip link set "${host_if}" up
-    ip -n "${netns}" addr add "${peer_ip}/24" dev "${peer_if}"
-    ip -n "${netns}" link set "${peer_if}" up
-    ip -n "${netns}" link set lo up
+    veth_rig_up "${netns}" "${host_if}" "${peer_if}" "${host_ip}" "${peer_ip}"
     ip route add "${source_route}" via "${peer_ip}" dev "${host_if}"
-    ip neigh replace "${peer_ip}" lladdr "$(in_netns cat "/sys/class/net/${peer_if}/address")" \
-        dev "${host_if}" nud permanent
-    ip -n "${netns}" neigh replace "${host_ip}" lladdr "$(cat "/sys/class/net/${host_if}/address")" \
-        dev "${peer_if}" nud permanent
-    # The host veth has a NAPI (a ring that redirected frames can go to) only
-    # with XDP attached or GRO on: GRO on, for every filter, as on a real NIC.
-    # The legitimate client's skbs take that NAPI too only if the peer has no
-    # TSO (else netif_rx, on the client's CPU; attaching XDP turns it off by
-    # itself). NAPI threaded: the whole receive path is one kthread.
-    ethtool -K "${host_if}" gro on >/dev/null
-    in_netns ethtool -K "${peer_if}" tso off >/dev/null
-    echo 1 >"/sys/class/net/${host_if}/threaded"
 }
 
 # flood_gen and its program, built for this run: the program has the peer
@@ -177,18 +148,8 @@ build_flood_gen() {
     gcc -O2 -Wall -Werror -o "${run_dir}/flood_gen" "${here}/flood_gen.c" $(pkg-config --cflags --libs libbpf)
 }
 
-# The pid of the host veth's NAPI kthread, pinned to the receiver CPU.
-napi_pid=""
-pin_napi_thread() {
-    local -a pids
-    mapfile -t pids < <(pgrep "^napi/${host_if}-")
-    if ((${#pids[@]} != 1)); then
-        echo "$0: expected one NAPI thread napi/${host_if}-*, found ${#pids[@]}" >&2
-        exit 1
-    fi
-    napi_pid="${pids[0]}"
-    taskset -pc "${receiver_cpu}" "${napi_pid}" >/dev/null
-}
+# The pid of the host veth's NAPI kthread (napi_pid), pinned to the receiver CPU.
+pin_napi_thread() { napi_thread "${host_if}" "${receiver_cpu}"; }
 
 # ---------------------------------------------------------------- configs
 
@@ -228,11 +189,20 @@ snapshot() {
     cpu0="$(awk '$1 == "cpu'"${receiver_cpu}"'" { print "[" $5 + $6 "," $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 "]" }' /proc/stat)"
     noports="$(awk '$1 == "Udp:" { if (header) { print $3; exit } header = 1 }' /proc/net/snmp)"
     peer_dropped="$(in_netns cat "/sys/class/net/${peer_if}/statistics/tx_dropped")"
-    xdp_stats='{"rate_dropped":0,"passed":0}'
+    # From the host veth's section of --xdp-stats only (a section "other
+    # interfaces", for packets of an ifindex not in the config, has the same
+    # counter names: it is read apart, as other_seen), and every verdict
+    # summed (seen): packets counted as another verdict than `passed` were
+    # seen by XDP too. stats_read is false when --xdp-stats failed.
+    xdp_stats='{"rate_dropped":0,"passed":0,"seen":0,"other_seen":0,"stats_read":true}'
     if [[ -d "${pin_path}" ]]; then
-        xdp_stats="$("${sluiced}" --config "${sluice_conf}" --xdp-stats |
-            awk '$1 == "rate_dropped" || $1 == "passed" { printf "%s\"%s\":%s", sep, $1, $2; sep = "," }
-                 BEGIN { printf "{" } END { print "}" }')"
+        xdp_stats="$({ "${sluiced}" --config "${sluice_conf}" --xdp-stats 2>/dev/null || echo "FAILED"; } |
+            awk -v ifname="${host_if}" '
+                 /^FAILED/ { failed = 1; next }
+                 /^[^ ]/ { section = ($1 == ifname) ? "mine" : "other"; next }
+                 $3 == "packets" { if (section == "mine") { v[$1] = $2; seen += $2 } else other += $2 }
+                 END { printf "{\"rate_dropped\":%d,\"passed\":%d,\"seen\":%d,\"other_seen\":%d,\"stats_read\":%s}\n",
+                       v["rate_dropped"], v["passed"], seen, other, failed ? "false" : "true" }')"
     fi
     nft_counter="$(nft -j list ruleset | jq --arg table "${nft_table}" \
         '[.nftables[].rule? // empty | select(.table == $table) | .expr[] | .counter? // empty | .packets] | add // 0')"
@@ -241,21 +211,11 @@ snapshot() {
         --argjson noports "${noports}" --argjson xdp "${xdp_stats}" --argjson nft "${nft_counter}" \
         '{t_us: $t_us, napi_ns: $napi_ns, received: $host_rx, ring_drops: ($host_dropped + $peer_dropped),
           pushed: ($host_rx + $host_dropped + $peer_dropped), cpu0_idle: $cpu0[0], cpu0_total: $cpu0[1],
-          udp_noports: $noports, xdp_dropped: $xdp.rate_dropped, xdp_passed: $xdp.passed, nft_dropped: $nft}'
+          udp_noports: $noports, xdp_dropped: $xdp.rate_dropped, xdp_passed: $xdp.passed,
+          xdp_seen: $xdp.seen, xdp_other_seen: $xdp.other_seen, xdp_stats_read: $xdp.stats_read, nft_dropped: $nft}'
 }
 
 # ---------------------------------------------------------------- processes
-
-# Starts a background process (its output to `log`) and remembers it; sets
-# last_pid. The lock's descriptor is not inherited: a server left behind by
-# a killed run must not hold it.
-last_pid=""
-start_background() {
-    local log="$1"; shift
-    "$@" >"${log}" 2>&1 9>&- &
-    last_pid=$!
-    started+=("${last_pid}")
-}
 
 legit_wrk() {
     local seconds="$1"
@@ -353,8 +313,10 @@ legit_not_limited_problem() {
         elif ($legit.errors // 0) > 0 then "sanity: the legitimate client alone had \($legit.errors) errors"
         elif $variant != "none" and $a[$field] != $b[$field] then
             "sanity: the filter dropped \($a[$field] - $b[$field]) packets of the legitimate client alone"
+        elif $variant == "sluice_xdp" and (($a.xdp_stats_read and $b.xdp_stats_read) | not) then
+            "sanity: sluiced --xdp-stats could not be read"
         elif $variant == "sluice_xdp" and $a.xdp_passed == $b.xdp_passed then
-            "sanity: XDP saw no packet of the legitimate client"
+            "sanity: XDP saw no packet of the legitimate client (all verdicts of \(env.HOST_IF): +\($a.xdp_seen - $b.xdp_seen); other interfaces: +\($a.xdp_other_seen - $b.xdp_other_seen); host veth received +\($a.received - $b.received))"
         else "" end'
 }
 
@@ -405,7 +367,7 @@ measure() {
            receiver_ns_per_packet: (if $received > 0 then d("napi_ns") / $received else null end),
            dropped_per_cpu_second: (if $cpu > 0 then $dropped / $cpu else null end),
            cpu0_busy_percent: (100 * (1 - d("cpu0_idle") / d("cpu0_total"))),
-           receiver_saturated: $saturated,
+           receiver_saturated: $saturated, xdp_other_interfaces: d("xdp_other_seen"),
            legit: $legit, valid: ($why == "")}
         + (if $why == "" then {} else {why: $why} end)' >>"${raw}"
     tail -1 "${raw}" >&2

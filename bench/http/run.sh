@@ -206,19 +206,6 @@ sanity_problem() {
     fi
 }
 
-# CPU time (user + system, clock ticks) used so far by a server and its
-# child processes (nginx's worker is the master's child).
-ticks_per_s="$(getconf CLK_TCK)"
-readonly ticks_per_s
-cpu_ticks() {
-    local pid total=0
-    for pid in "$1" $(pgrep -P "$1" || true); do
-        # Fields after "pid (comm) ": utime and stime are the 12th and 13th.
-        total=$((total + $(sed 's/.*) //' "/proc/${pid}/stat" | awk '{print $12 + $13}')))
-    done
-    echo "${total}"
-}
-
 # One measurement: start the target, check it, warm it up, time it, stop
 # it. Appends one JSON object (the round's raw figures) to `raw`.
 measure() {
