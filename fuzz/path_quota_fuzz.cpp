@@ -4,7 +4,7 @@
 // - normalizing is idempotent: normalize(normalize(t)) == normalize(t), and
 //   the result starts with '/' and has no empty, "." or ".." segment;
 // - the spellings it promises to see through (percent-encoding, "%2F" for a
-//   slash, ";params", backslashes, "." and "x/.." segments, repeated
+//   slash, ";params" (on "." and ".." too), backslashes, "." and "x/.." segments, repeated
 //   slashes, a query, the absolute form, and case / a trailing slash when the
 //   matching ignores them) normalize to the same path, so they meet the same
 //   quotas: "cannot slip past a quota";
@@ -80,7 +80,14 @@ std::string respelled(std::string_view path, const sluice::PathMatching& matchin
     // In the absolute form the path starts at the first literal '/' after
     // the host, so that one stays as it is.
     std::string out = choices.next(4) == 0 ? "http://example.com/" : "/";
-    for (const char c : path.substr(1)) {
+    const std::string_view rest = path.substr(1);
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        const char c = rest[i];
+        // A trailing slash spelled as a dot segment with a path parameter.
+        if (c == '/' && i + 1 == rest.size() && choices.next(3) == 0) {
+            out += choices.next(2) == 0 ? "/.;p" : "/x/..;p";
+            continue;
+        }
         if (c == '/') {
             switch (choices.next(8)) {
             case 0: out += "//"; break;
