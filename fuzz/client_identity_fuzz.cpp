@@ -16,6 +16,7 @@
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"
+#include "support/stopped_clock.h"
 
 #include <algorithm>
 #include <cctype>
@@ -124,13 +125,6 @@ private:
     std::string_view authorization_, api_key_;
 };
 
-// Time stands still, so the count read back is the count made (a token
-// bucket earns credit back as time passes).
-class StoppedClock final : public sluice::Clock {
-public:
-    sluice::Nanos now() const override { return 1'000'000'000'000; }
-};
-
 sluice::Quota counting(std::string name, sluice::KeyKind kind, std::string header = {}) {
     sluice::Quota q;
     q.name = std::move(name);
@@ -141,7 +135,7 @@ sluice::Quota counting(std::string name, sluice::KeyKind kind, std::string heade
 
 // The limiter counts the request once under each key it carries.
 void check_counted_keys(const std::string& client, std::string_view authorization, std::string_view api_key) {
-    static const StoppedClock clock;
+    static const sluice::fuzz::StoppedClock clock;
     static const auto policy = std::make_shared<const sluice::Policy>(
         std::vector<sluice::Quota>{counting("by-ip", sluice::KeyKind::client_ip),
                                    counting("by-token", sluice::KeyKind::bearer_token),
