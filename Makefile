@@ -1,9 +1,11 @@
 # The two commands a user needs: `make run` and `make test`. Both install what
-# is missing first, so they work on a fresh Debian machine.
+# is missing first, so they work on a fresh Debian machine. Beyond them:
+# `make test-asan`, `make test-tsan`, `make bench`, `make vm-test` and
+# `make fuzz [FUZZ_SECONDS=n]`.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test test-asan test-tsan package vm-test bench clean
+.PHONY: all deps build run test test-asan test-tsan package vm-test bench fuzz clean
 
 all: build
 
@@ -47,6 +49,15 @@ vm-test: package
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh --build $(BUILD_DIR)
+
+# Not part of `make test`: builds the libFuzzer targets with clang 14 in
+# build-fuzz/ and runs each for FUZZ_SECONDS (default 20); crashes go to
+# build-fuzz/fuzz-artifacts/ (fuzz/README.md). `make test` replays the seeds
+# and past crashes in every build.
+FUZZ_SECONDS ?= 20
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,6 +1,7 @@
 #include "controller/counter_snapshot.h"
 
 #include "controller/state_file.h"
+#include "proxy/limit_algorithms.h"
 #include "proxy/log.h"
 
 #include <bit>
@@ -19,6 +20,7 @@ constexpr std::uint32_t kEntrySize = 32;
 constexpr std::size_t kHeaderSize = 8 + 4 + 4 + 16 + 16 + 8;
 constexpr std::size_t kChecksumSize = 8;
 constexpr std::uint32_t kBlockedBit = 1u << 31;
+constexpr std::uint32_t kMaxCount = 1u << 31;  // LimitParams::limit stays below
 
 __extension__ using Wide = unsigned __int128;
 
@@ -81,6 +83,15 @@ Nanos shifted(Nanos a, Nanos b) {
     Nanos sum = 0;
     if (!__builtin_add_overflow(a, b, &sum)) return sum;
     return b > 0 ? std::numeric_limits<Nanos>::max() : std::numeric_limits<Nanos>::min();
+}
+
+// a - b, held at the ends of Nanos. Not shifted(a, -b): the file's times
+// may be the lowest Nanos, whose negation overflows (found by
+// counter_snapshot_fuzz).
+Nanos minus(Nanos a, Nanos b) {
+    Nanos difference = 0;
+    if (!__builtin_sub_overflow(a, b, &difference)) return difference;
+    return b < 0 ? std::numeric_limits<Nanos>::max() : std::numeric_limits<Nanos>::min();
 }
 
 [[noreturn]] void invalid(const std::string& reason) { throw std::runtime_error(reason); }
@@ -155,10 +166,10 @@ CounterSnapshot decode_counters(std::string_view bytes) {
 }
 
 void move_to_clock(CounterSnapshot& snapshot, const ClockReading& now) {
-    const Nanos elapsed = std::max<Nanos>(0, shifted(unix_ns(now.wall), -snapshot.saved_unix_ns));
+    const Nanos elapsed = std::max<Nanos>(0, minus(unix_ns(now.wall), snapshot.saved_unix_ns));
     // Where the save's steady instant lies on our steady clock.
-    const Nanos saved_here = shifted(now.steady, -elapsed);
-    const Nanos delta = shifted(saved_here, -snapshot.saved_steady);
+    const Nanos saved_here = minus(now.steady, elapsed);
+    const Nanos delta = minus(saved_here, snapshot.saved_steady);
     auto move = [&](Nanos t) { return t == 0 ? 0 : shifted(t, delta); };
     for (LocalStore::Entry& e : snapshot.entries) {
         e.state.time = move(e.state.time);
@@ -187,11 +198,24 @@ std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalSt
         throw std::runtime_error(file.string() + ": " + e.what());
     }
     move_to_clock(snapshot, now);
+    // What no algorithm writes, the algorithms' arithmetic does not expect
+    // (found by counter_snapshot_fuzz): such a file was not written by
+    // sluiced. No time lies more than 2 * kMaxSpan past the writer's now,
+    // which lies before ours, and no count reaches 2^31 (limits stay below).
+    const Nanos latest = shifted(now.steady, 2 * kMaxSpan);
+    for (const LocalStore::Entry& e : snapshot.entries) {
+        if (e.state.time > latest || e.state.hold_until > latest)
+            throw std::runtime_error(file.string() + ": corrupt: a counter's time lies more than " +
+                                     std::to_string(2 * kMaxSpan / 1'000'000'000 / 86'400) + " days ahead");
+        if (e.state.current >= kMaxCount)
+            throw std::runtime_error(file.string() + ": corrupt: a counter's count " +
+                                     std::to_string(e.state.current) + " is beyond any limit");
+    }
     RestoredCounters restored;
     restored.hasher = KeyedHasher(snapshot.k0, snapshot.k1);
     restored.saved = snapshot.entries.size();
     restored.restored = store.restore(snapshot.entries, now.steady);
-    restored.age = now.steady - snapshot.saved_steady;
+    restored.age = minus(now.steady, snapshot.saved_steady);
     return restored;
 }
 

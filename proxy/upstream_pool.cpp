@@ -4,7 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 
@@ -43,87 +42,9 @@ bool idle_and_clean(ProxySocket& socket) {
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-// Upstream response headers are trusted more than a client's, but still bounded.
-constexpr std::uint32_t upstream_header_limit = 64 * 1024;
-// Memory a connection keeps between answers; an unusually large answer's is
-// given back.
-constexpr std::size_t kept_bytes = 64 * 1024;
-
-void give_back_if_large(std::string& text) {
-    if (text.capacity() > kept_bytes) std::string().swap(text);
-}
-
-// Parses an answer straight into an UpstreamResponse: names and values are
-// copied into one string instead of a node allocated per field.
-class ResponseParser final : public http::basic_parser<false> {
-public:
-    explicit ResponseParser(UpstreamResponse& response) : response_(response) { response_.clear(); }
-
-private:
-    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
-
-    void on_response_impl(int code, beast::string_view reason, int, beast::error_code&) override {
-        response_.status = static_cast<unsigned>(code);
-        response_.reason.assign(reason.data(), reason.size());
-    }
-
-    void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
-                       beast::error_code&) override {
-        if (header_done_) return;
-        std::string& text = response_.text;
-        const std::size_t name_at = text.size();
-        text.append(name_text.data(), name_text.size());
-        const std::size_t value_at = text.size();
-        text.append(value.data(), value.size());
-        response_.fields.push_back({name, name_at, name_text.size(), value_at, value.size()});
-    }
-
-    // Fields after the header are trailers: never passed on as header fields.
-    void on_header_impl(beast::error_code&) override { header_done_ = true; }
-
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
-        // The parser has checked the length against the body limit.
-        if (length) response_.body.reserve(static_cast<std::size_t>(*length));
-    }
-
-    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override { return append_body(body); }
-
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
-        return append_body(body);
-    }
-
-    void on_finish_impl(beast::error_code&) override {}
-
-    std::size_t append_body(beast::string_view body) {
-        response_.body.append(body.data(), body.size());
-        return body.size();
-    }
-
-    UpstreamResponse& response_;
-    bool header_done_ = false;
-};
-
 std::string milliseconds(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 }  // namespace
-
-std::string_view UpstreamResponse::value(http::field name) const {
-    for (const Field& f : fields)
-        if (f.name == name) return value(f);
-    return {};
-}
-
-void UpstreamResponse::clear() {
-    status = 0;
-    reason.clear();
-    fields.clear();
-    text.clear();
-    body.clear();
-    give_back_if_large(text);
-    give_back_if_large(body);
-}
 
 std::vector<tcp::endpoint> resolve_upstream(const ListenAddress& upstream) {
     net::io_context ioc;
@@ -208,9 +129,8 @@ ProxyTask<UpstreamPool::RoundTrip> UpstreamPool::round_trip(Connection& connecti
     // Interim 1xx responses (e.g. 103 Early Hints) are skipped: the client
     // gets the final one.
     while (!trip.ec) {
-        ResponseParser parser(response);
-        parser.header_limit(upstream_header_limit);
-        parser.body_limit(max_response_bytes_);
+        ResponseParser parser(response, max_response_bytes_);
+        parser.header_limit(kUpstreamHeaderLimit);
         if (head) parser.skip(true);
         trip.ec = co_await read_message(socket, connection.buffer, parser);
         trip.responded = trip.responded || parser.got_some();
@@ -227,7 +147,7 @@ ProxyTask<UpstreamPool::RoundTrip> UpstreamPool::round_trip(Connection& connecti
 
 void UpstreamPool::keep(Connection&& connection) {
     if (idle_.size() >= max_idle_) return;
-    if (connection.buffer.capacity() > kept_bytes) connection.buffer.shrink_to_fit();
+    if (connection.buffer.capacity() > kUpstreamKeptBytes) connection.buffer.shrink_to_fit();
     idle_.push_back(std::move(connection));
 }
 

@@ -7,6 +7,7 @@
 #include "proxy/log.h"
 #include "proxy/timed_socket.h"
 #include "proxy/proxy_settings.h"
+#include "proxy/upstream_response.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,29 +22,6 @@
 #include <vector>
 
 namespace sluice {
-
-// The upstream's answer, as much of it as the proxy passes on. One lives
-// with each client connection and is filled again for each request, so its
-// memory is reused rather than allocated per field.
-struct UpstreamResponse {
-    struct Field {
-        boost::beast::http::field name;  // field::unknown for a name Beast does not know
-        std::size_t name_at, name_size, value_at, value_size;  // in `text`
-    };
-
-    unsigned status = 0;
-    std::string reason;
-    std::vector<Field> fields;  // in the order received
-    std::string text;           // the fields' names and values, one after the other
-    std::string body;
-
-    std::string_view name(const Field& f) const { return {text.data() + f.name_at, f.name_size}; }
-    std::string_view value(const Field& f) const { return {text.data() + f.value_at, f.value_size}; }
-    // The first value of a field, or empty.
-    std::string_view value(boost::beast::http::field name) const;
-    // Empties it; memory held from an unusually large answer is given back.
-    void clear();
-};
 
 // Why the upstream gave no usable response; the message names the upstream,
 // so it goes to the log (the pool writes it there), never to the client.

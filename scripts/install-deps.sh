@@ -4,7 +4,8 @@
 # upstream stacks (Python's servers, Flask, Node, nginx) behind sluiced. With --bench, also the
 # peers and tools `make bench` runs (load generator, proxies, nftables, plots);
 # with --vm, what `make vm-test` needs (debootstrap, qemu). `make package`
-# needs dpkg-dev, which build-essential brings.
+# needs dpkg-dev, which build-essential brings. With --fuzz, clang 14 and its
+# libFuzzer runtime for `make fuzz`.
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,7 @@ packages=(
 case "${1:-}" in
   --bench) packages+=(wrk haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;
   --vm) packages+=(debootstrap qemu-system-x86 qemu-utils e2fsprogs) ;;
+  --fuzz) packages+=(clang-14 libclang-rt-14-dev ccache) ;;
 esac
 
 missing=()

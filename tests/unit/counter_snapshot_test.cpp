@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <random>
 
 using namespace std::chrono_literals;
@@ -89,6 +90,26 @@ TEST(CounterSnapshot, AWallClockThatWentBackCountsAsNoTimePassed) {
     move_to_clock(s, {9'000 * kSecond, kWall - 1h});
     EXPECT_EQ(s.saved_steady, 9'000 * kSecond);
     EXPECT_EQ(s.entries[0].state.time, 9'060 * kSecond);
+}
+
+// Found by counter_snapshot_fuzz: a file (checksum intact) saved at the
+// lowest Nanos made move_to_clock negate it, which overflows. The save then
+// lies as far back as Nanos reach: every time is held at the ends instead.
+TEST(CounterSnapshot, TimesAtTheEndsOfNanosAreHeldThereNotOverflowed) {
+    constexpr Nanos kLowest = std::numeric_limits<Nanos>::min();
+    constexpr Nanos kHighest = std::numeric_limits<Nanos>::max();
+    CounterSnapshot s = sample();
+    s.saved_unix_ns = kLowest;
+    s.saved_steady = kLowest;
+    move_to_clock(s, {100 * kSecond, kWall});
+    EXPECT_EQ(s.saved_steady, 100 * kSecond - kHighest) << "saved as long ago as Nanos reach";
+    EXPECT_EQ(s.entries[0].state.hold_until, 0) << "a zero hold stays zero";
+
+    s = sample();
+    s.saved_steady = kLowest;
+    s.entries[0].state.time = kHighest;
+    move_to_clock(s, {100 * kSecond, kWall});
+    EXPECT_EQ(s.entries[0].state.time, kHighest);
 }
 
 class CounterFileTest : public ::testing::Test {
@@ -217,6 +238,42 @@ TEST_F(CounterFileTest, EachKindOfDamageIsNamedAndLeavesTheStoreEmpty) {
         }
         EXPECT_EQ(store.tracked_keys(), 0u) << why;
     }
+}
+
+// Found by counter_snapshot_fuzz: a time no algorithm writes (here the
+// highest Nanos) made the algorithms overflow once restored.
+TEST_F(CounterFileTest, ATimeFurtherAheadThanSluicedWritesIsRefused) {
+    CounterSnapshot s = sample();
+    s.entries[1].state.hold_until = std::numeric_limits<Nanos>::max();
+    const std::filesystem::path file = dir.write("counters.bin", encode_counters(s));
+    LocalStore store(100);
+    try {
+        load_counters(dir.path(), store, at(5'000 * kSecond, 0s));
+        ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()), file.string() + ": corrupt: a counter's time lies more than 73000 days ahead");
+    }
+    EXPECT_EQ(store.tracked_keys(), 0u);
+
+    s.entries[1].state.hold_until = 5'000 * kSecond + 2 * kMaxSpan;  // the furthest a save can hold
+    dir.write("counters.bin", encode_counters(s));
+    EXPECT_TRUE(load_counters(dir.path(), store, at(5'000 * kSecond, 0s)));
+}
+
+// Found by counter_snapshot_fuzz: a count of 2^32 - 1 wrapped to 0 in the
+// sliding window's "current + 1 <= limit" and its wait overflowed.
+TEST_F(CounterFileTest, ACountBeyondAnyLimitIsRefused) {
+    CounterSnapshot s = sample();
+    s.entries[0].state.current = 0xffffffff;
+    const std::filesystem::path file = dir.write("counters.bin", encode_counters(s));
+    LocalStore store(100);
+    try {
+        load_counters(dir.path(), store, at(5'000 * kSecond, 0s));
+        ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()), file.string() + ": corrupt: a counter's count 4294967295 is beyond any limit");
+    }
+    EXPECT_EQ(store.tracked_keys(), 0u);
 }
 
 TEST_F(CounterFileTest, SluicedIgnoresABadFileWithAFreshKeyAndSaysWhy) {

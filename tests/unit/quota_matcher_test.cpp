@@ -162,6 +162,18 @@ TEST(NormalizePath, StrictMatchingKeepsCaseAndTrailingSlash) {
     EXPECT_EQ(normalize_path("/v1/auth%2Fexchange", strict), "/v1/auth/exchange") << "decoding is never optional";
 }
 
+// Found by path_quota_fuzz: a dot segment with a path parameter lost the
+// trailing slash its plain spelling keeps, so "/v1/.;x" slipped past "/v1/".
+TEST(NormalizePath, ADotSegmentWithAParameterEndsInASlashAsThePlainOneDoes) {
+    const PathMatching strict{.case_insensitive = false, .ignore_trailing_slash = false};
+    EXPECT_EQ(normalize_path("/v1/.;x", strict), "/v1/");
+    EXPECT_EQ(normalize_path("/v1/x/..;x", strict), "/v1/");
+    EXPECT_EQ(normalize_path("/v1/%2E%3Bx", strict), "/v1/");
+    EXPECT_EQ(normalize_path("/v1/;x", strict), "/v1/");
+    EXPECT_EQ(normalize_path("/v1/x;.", strict), "/v1/x");
+    EXPECT_EQ(normalize_path("/v1/.;x"), "/v1");
+}
+
 TEST(QuotaMatcher, MatchesEverySpellingOfAnEndpointByDefault) {
     const std::vector<Quota> quotas = {quota("exchange", "/v1/Auth/Exchange", "POST"), quota("api", "/API/*")};
     for (const char* target : {"/v1/auth/exchange", "/V1/AUTH/EXCHANGE", "/v1/auth/exchange/", "/v1/auth%2Fexchange",
