@@ -5,7 +5,7 @@
 // block_map_full when the model says a block was lost), must agree.
 //
 // An input is a case: its first byte picks the config (port filter on or
-// off, block_on_exceed on or off), the rest decodes into up to 8 frames
+// off, block_on_exceed on or off), the rest decodes into up to 12 frames
 // (support/fuzzed_frames.h: VLAN stacks, IPv4 options/fragments/bad IHL or
 // length, IPv6 extension chains with fragment headers, cuts at any byte, or
 // raw bytes), sent one after another so a source can use up its burst, be
@@ -50,9 +50,9 @@ namespace {
 using sluice::Cidr;
 using sluice::IpAddress;
 
-constexpr std::size_t kMaxFramesPerCase = 8;
+constexpr std::size_t kMaxFramesPerCase = 12;  // two sources over their burst, and more
 constexpr std::uint32_t kMaxSources = 256;  // a small table: cleared before every case
-constexpr std::uint32_t kMaxBlocked = 4;
+constexpr std::uint32_t kMaxBlocked = 4;  // the three fixed blocks and one more: blocks get lost
 constexpr std::uint64_t kBurst = 3;
 constexpr double kRatePps = 1e-9;                  // one packet per 1e18 ns: nothing refills within a case
 constexpr std::uint64_t kInsertIntervalNs = 1'000'000'000'000'000'000;  // likewise for the insert budget...
@@ -104,6 +104,7 @@ struct Harness {
     int written_variant = -1;
     bool rate_blocks_left = false;  // the last case may have left blocks of its own
     int cpus = 0;
+    bool trace = false;  // XDP_VERDICT_FUZZ_TRACE set: every frame and both outcomes on stderr
 };
 
 Harness harness;
@@ -136,13 +137,25 @@ Variant make_variant(bool port_filter, bool block_on_exceed) {
     variant.model.block_on_exceed = block_on_exceed;
     variant.model.ipv6_prefix = settings.ipv6_prefix;
     variant.model.blocked = {kBlockedV4, kBlockedV6};
-    variant.model.block_list_room = kMaxBlocked - 2;  // the block in force and the expired one
+    variant.model.expired_blocks = {kExpiredBlock};
+    variant.model.block_list_room = kMaxBlocked - 3;  // the fixed blocks, the expired one too
     variant.model.new_sources = kNewSourcesPerCase;
     return variant;
 }
 
 void check(int err, const char* what) {
     if (err) broken(std::string(what) + ": " + std::strerror(err < 0 ? -err : err));
+}
+
+// Written again after each case that blocked: a source over its rate
+// renews the expired block in place (origin "xdp"), and the reset removes
+// the program's blocks.
+void write_fixed_blocks() {
+    static const std::uint64_t far = sluice::xdp_now_ns() + 10 * 365 * 86400 * 1'000'000'000ull;
+    if (!harness.maps->block(sluice::source_key(kBlockedV4, 64), far, SLUICE_BLOCKED_BY_HTTP) ||
+        !harness.maps->block(sluice::source_key(kBlockedV6, 64), far, SLUICE_BLOCKED_BY_API) ||
+        !harness.maps->block(sluice::source_key(kExpiredBlock, 64), 1, SLUICE_BLOCKED_BY_HTTP))
+        broken("writing the fixed blocks failed");
 }
 
 void load() {
@@ -158,17 +171,14 @@ void load() {
     check(sluice_xdp_set_sizes(harness.skeleton, kMaxSources, kMaxBlocked), "sizing the maps");
     if (const int err = sluice_xdp__load(harness.skeleton))
         skip(std::string("loading the XDP program failed (BPF unavailable?): ") + std::strerror(-err));
+    harness.trace = std::getenv("XDP_VERDICT_FUZZ_TRACE") != nullptr;
     harness.cpus = libbpf_num_possible_cpus();
     if (harness.cpus <= 0) broken("counting CPUs failed");
 
     sluice::XdpMaps& maps = harness.maps.emplace(*harness.skeleton);
     maps.sync_list(sluice::XdpList::allow, kAllow);
     maps.sync_list(sluice::XdpList::deny, kDeny);
-    const std::uint64_t far = sluice::xdp_now_ns() + 10 * 365 * 86400 * 1'000'000'000ull;
-    if (!maps.block(sluice::source_key(kBlockedV4, 64), far, SLUICE_BLOCKED_BY_HTTP) ||
-        !maps.block(sluice::source_key(kBlockedV6, 64), far, SLUICE_BLOCKED_BY_API) ||
-        !maps.block(sluice::source_key(kExpiredBlock, 64), 1, SLUICE_BLOCKED_BY_HTTP))
-        broken("writing the fixed blocks failed");
+    write_fixed_blocks();
     for (int i = 0; i < 4; ++i) harness.variants[i] = make_variant(i & 1, i & 2);
 }
 
@@ -190,6 +200,7 @@ void reset_state() {
     if (!harness.rate_blocks_left) return;
     for (const sluice::BlockedSource& source : harness.maps->blocked())
         if (source.entry.origin == SLUICE_BLOCKED_BY_RATE) harness.maps->unblock(source.key);
+    write_fixed_blocks();
     harness.maps->rebuild_block_filter();
     harness.rate_blocks_left = false;
 }
@@ -276,6 +287,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             same = same && moved[stat].packets == (verdict || event ? 1u : 0u) &&
                    moved[stat].bytes == (verdict ? frames[i].size() : 0u);
         }
+        if (harness.trace)
+            std::fprintf(stderr, "frame %zu (%zu bytes): model %s%s, program action %d\n%s\n", i, frames[i].size(),
+                         sluice::xdp_stat_name(expected.verdict), expected.block_lost ? " + block_map_full" : "", action,
+                         hex(frames[i]).c_str());
         if (!same) disagree(variant, i, frames[i], expected, action, moved);
         if (expected.verdict == SLUICE_DROP_RATE) harness.rate_blocks_left = true;
     }

@@ -150,6 +150,8 @@ XdpModelOutcome drop(sluice_stat verdict) { return {XDP_DROP, verdict, false}; }
 
 XdpReferenceModel::XdpReferenceModel(XdpModelSettings settings) : settings_(std::move(settings)) {
     for (const IpAddress& address : settings_.blocked) blocked_.insert(key_of(address, !address.is_v4()));
+    listed_ = blocked_;
+    for (const IpAddress& address : settings_.expired_blocks) listed_.insert(key_of(address, !address.is_v4()));
 }
 
 XdpReferenceModel::SourceKey XdpReferenceModel::key_of(const IpAddress& source, bool ipv6) const {
@@ -194,13 +196,16 @@ XdpModelOutcome XdpReferenceModel::judge(std::span<const std::uint8_t> frame) {
     }
     XdpModelOutcome outcome = drop(SLUICE_DROP_RATE);
     if (settings_.block_on_exceed) {
-        // README: "when full, new blocks are lost and counted, drops still happen".
-        if (settings_.block_list_room > 0) {
-            --settings_.block_list_room;
-            blocked_.insert(key);
+        // An expired entry of the source is renewed in place: no room needed.
+        // A block the full list cannot take is counted as lost and kept by
+        // the source's slot in the sources table: it holds all the same while
+        // the source stays tracked (always, in a case).
+        if (listed_.count(key) || settings_.block_list_room > 0) {
+            if (listed_.insert(key).second) --settings_.block_list_room;
         } else {
             outcome.block_lost = true;
         }
+        blocked_.insert(key);
     }
     return outcome;
 }
