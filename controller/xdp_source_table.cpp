@@ -96,4 +96,9 @@ void SourceTable::track(const sluice_source_key& key, std::uint64_t tat_ns) {
     std::atomic_ref(slot.state.tat_ns).store(tat_ns);
 }
 
+void SourceTable::clear() {
+    for (std::uint32_t b = 0; b < buckets_.entries(); ++b) buckets_.at<sluice_source_bucket>(b) = {};
+    for (std::uint32_t t = 0; t < tags_.entries(); ++t) tags_.at<sluice_source_tags>(t) = {};
+}
+
 }  // namespace sluice

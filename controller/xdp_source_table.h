@@ -27,6 +27,9 @@ public:
     // Tracks the source with this tat_ns and no block, in its slot if it has
     // one, else as the program tracks a new source. For tests.
     void track(const sluice_source_key& key, std::uint64_t tat_ns);
+    // Forgets every source: empty slots, no tags. Only while the program is
+    // not running (tests, the fuzzer), which start each case from nothing.
+    void clear();
 
 private:
     sluice_source_bucket& bucket_of(const sluice_source_key& key) const;

@@ -61,6 +61,26 @@ Packet with_byte(Packet packet, std::size_t offset, std::uint8_t value) {
     return packet;
 }
 
+// A 16-bit field rewritten (network order), e.g. an IP length field.
+Packet with_u16(Packet packet, std::size_t offset, std::uint16_t value) {
+    packet.at(offset) = static_cast<std::uint8_t>(value >> 8);
+    packet.at(offset + 1) = static_cast<std::uint8_t>(value);
+    return packet;
+}
+
+// Zeros appended up to `length` bytes, as a NIC pads a short frame.
+Packet padded(Packet packet, std::size_t length) {
+    if (packet.size() < length) packet.resize(length, 0);
+    return packet;
+}
+
+// An IPv6 frame with `count` hop-by-hop headers before its TCP header.
+Packet v6_behind_hop_by_hop(std::size_t count, std::uint16_t port) {
+    PacketBuilder builder = PacketBuilder().ipv6(v6_source, v6_destination);
+    for (std::size_t i = 0; i < count; ++i) builder.ipv6_hop_by_hop();
+    return builder.tcp(40000, port).build();
+}
+
 // Setups. Every case starts from a rate of 1/s with a burst of 10, so a
 // first packet from a source is tracked and passes.
 void nothing(XdpFixture&) {}
@@ -235,6 +255,44 @@ std::vector<VerdictCase> cases() {
          SLUICE_PASS_UNPARSED},
         {"IPv6 in QinQ header cut", truncated(qinq_v6().tcp(40000, 80).build(), v6_l4 + 2 * vlan_tag_size - 1),
          nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
+
+        // An IP header of the other version is not IP, whatever the
+        // ethertype (found by fuzz/xdp_verdict_fuzz).
+        {"IPv4 ethertype, version 6 header", with_byte(v4().tcp(40000, 80).build(), l3, 0x65), nothing, XDP_PASS,
+         SLUICE_PASS_UNPARSED},
+        {"IPv6 ethertype, version 0 header, allowed source", with_byte(v6().tcp(40000, 80).build(), l3, 0x00),
+         allowing("2001:db8:1::/48"), XDP_PASS, SLUICE_PASS_UNPARSED},
+
+        // The IP length fields bound the datagram: the ports beyond them
+        // (padding) are not known (found by fuzz/xdp_verdict_fuzz).
+        {"IPv4 total length 0, port filter on", with_u16(v4().tcp(40000, 80).build(), l3 + 2, 0), ports({80}),
+         XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"IPv4 total length ends before the ports, padded, port filter on",
+         padded(with_u16(v4().tcp(40000, 80).build(), l3 + 2, ipv4_header_size + 2), 60), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
+        {"IPv4 total length 0, no port filter", with_u16(v4().tcp(40000, 80).build(), l3 + 2, 0), nothing, XDP_PASS,
+         SLUICE_PASS_RATE_OK},
+        {"IPv4 UDP padded to 60 bytes, port filter hit", padded(v4().udp(40000, 53).build(), 60), ports({53}),
+         XDP_PASS, SLUICE_PASS_RATE_OK},
+        {"IPv6 payload length ends inside hop-by-hop, port filter on",
+         with_u16(v6().ipv6_hop_by_hop().tcp(40000, 80).build(), l3 + 4, 4), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
+        {"IPv6 payload length ends before the ports, port filter on",
+         with_u16(v6().ipv6_hop_by_hop().tcp(40000, 80).build(), l3 + 4, 8 + 3), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
+        {"IPv6 payload length 0 (jumbogram), port filter hit", with_u16(v6().tcp(40000, 80).build(), l3 + 4, 0),
+         ports({80}), XDP_PASS, SLUICE_PASS_RATE_OK},
+
+        // Past six extension headers the port is not known; a header cut
+        // inside its body is cut (found by fuzz/xdp_verdict_fuzz).
+        {"IPv6 six hop-by-hop headers, port filter hit", v6_behind_hop_by_hop(6, 80), ports({80}), XDP_PASS,
+         SLUICE_PASS_RATE_OK},
+        {"IPv6 seven hop-by-hop headers, port filter on", v6_behind_hop_by_hop(7, 80), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
+        {"IPv6 seven hop-by-hop headers, no port filter", v6_behind_hop_by_hop(7, 80), nothing, XDP_PASS,
+         SLUICE_PASS_RATE_OK},
+        {"IPv6 hop-by-hop body cut, no next header, port filter on",
+         truncated(v6().ipv6_hop_by_hop().build(), v6_l4 + 4), ports({80}), XDP_PASS, SLUICE_PASS_UNPARSED},
 
         // Source known, L4 cut: unparsed only when the port matters.
         {"IPv4 TCP ports cut, port filter on", truncated(v4().tcp(40000, 80).build(), v4_l4 + 3), ports({80}),
