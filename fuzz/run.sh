@@ -39,9 +39,11 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 # Which dictionary and input size suit a target: the JSON and state-file
-# targets get json.dict, the HTTP and address ones http.dict.
+# targets get json.dict, the HTTP and address ones http.dict, the frames of
+# xdp_verdict_fuzz (binary, decoded field by field) none.
 dict_of() {
   case "$1" in
+    xdp_verdict_fuzz) ;;
     config_fuzz|admin_api_fuzz|state_file_fuzz|duration_fuzz|counter_snapshot_fuzz) echo "$root/fuzz/dict/json.dict" ;;
     *) echo "$root/fuzz/dict/http.dict" ;;
   esac
