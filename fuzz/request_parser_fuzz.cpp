@@ -8,6 +8,8 @@
 // - a parsed request's body is within max_body_bytes.
 #include "proxy/request_parser.h"
 
+#include "support/feed_in_pieces.h"
+
 #include <boost/beast/http/error.hpp>
 
 #include <cstddef>
@@ -35,23 +37,8 @@ std::string read_all(std::string_view input, std::size_t piece) {
     std::size_t offset = 0;
     for (;;) {
         sluice::RequestParser parser(kMaxHeaderBytes, kMaxBodyBytes);
-        boost::beast::error_code ec;
-        while (!parser.is_done()) {
-            if (!pending.empty()) {
-                const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
-                pending.erase(0, used);
-                if (ec && ec != boost::beast::http::error::need_more) break;
-                if (!ec && used > 0) continue;
-                ec = {};
-            }
-            if (offset == input.size()) {
-                parser.put_eof(ec);
-                break;
-            }
-            const std::size_t n = std::min(piece, input.size() - offset);
-            pending.append(input.substr(offset, n));
-            offset += n;
-        }
+        const boost::beast::error_code ec = sluice::fuzz::feed_in_pieces(
+            parser, pending, input, offset, piece, [&](boost::beast::error_code& end) { parser.put_eof(end); });
         if (ec) {
             if (ec.category() == sluice::request_error_category()) {
                 const auto error = static_cast<sluice::RequestError>(ec.value());

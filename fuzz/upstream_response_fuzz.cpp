@@ -11,6 +11,7 @@
 #include "proxy/http_wire.h"
 #include "proxy/upstream_response.h"
 
+#include "support/feed_in_pieces.h"
 #include "support/fuzz_check.h"
 #include "support/input_split.h"
 
@@ -71,27 +72,14 @@ std::string read_response(std::string_view input, std::size_t piece, bool head) 
         parser.header_limit(sluice::kUpstreamHeaderLimit);
         parser.eager(true);
         if (head) parser.skip(true);
-        boost::beast::error_code ec;
-        while (!parser.is_done()) {
-            if (!pending.empty()) {
-                const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
-                pending.erase(0, used);
-                if (ec && ec != http::error::need_more) break;
-                if (!ec && used > 0) continue;
-                ec = {};
-            }
-            if (offset == input.size()) {
+        const boost::beast::error_code ec =
+            sluice::fuzz::feed_in_pieces(parser, pending, input, offset, piece, [&](boost::beast::error_code& end) {
                 if (!parser.got_some()) {
-                    ec = http::error::end_of_stream;
+                    end = http::error::end_of_stream;
                 } else {
-                    parser.put_eof(ec);
+                    parser.put_eof(end);
                 }
-                break;
-            }
-            const std::size_t n = std::min(piece, input.size() - offset);
-            pending.append(input.substr(offset, n));
-            offset += n;
-        }
+            });
         // Which error ends the exchange only reaches the log (a 502 either
         // way), and Beast checks a start line it has whole earlier than one
         // that arrives in pieces ("bad version" vs "partial message"): only
