@@ -127,8 +127,7 @@ static __always_inline int parse_ipv6(struct parsed_packet *pkt, void *l3, void 
             next = frag->next_header;
             cursor = frag + 1;
             offset += sizeof(*frag);
-        } else if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
-                   next == IPPROTO_AH) {
+        } else if (is_ipv6_extension(next)) { /* the fragment header is handled above */
             struct ipv6_ext *ext = cursor;
             if ((void *)(ext + 1) > data_end)
                 goto truncated;
