@@ -12,9 +12,9 @@
 #include "controller/admin_api.h"
 #include "controller/quota_json.h"
 
+#include "support/control_plane_rig.h"
 #include "support/fuzz_check.h"
 #include "support/input_split.h"
-#include "support/stopped_clock.h"
 #include "support/temp_dir.h"
 
 #include <cstddef>
@@ -32,29 +32,26 @@ constexpr std::string_view kToken = "0123456789abcdef";
 constexpr std::string_view kQuotaPrefix = "/v1/sys/quotas/rate-limit/";
 constexpr std::size_t kMaxRequests = 6;
 
+// What sluiced starts the API on here: the state_dir, and one quota from
+// the config file besides those the API makes.
+sluice::Config config_in(const std::filesystem::path& state_dir) {
+    sluice::Config config;
+    config.state_dir = state_dir;
+    sluice::Quota file_quota;
+    file_quota.name = "file-quota";
+    file_quota.path = "/file";
+    file_quota.rate = 2;
+    config.quotas = {file_quota};
+    config.quota_sources = {"/etc/sluice/sluice.json"};
+    return config;
+}
+
 struct Sluiced {
-    sluice::fuzz::StoppedClock clock;
-    sluice::LocalStore store{64};
-    sluice::Limiter limiter{std::make_shared<const sluice::Policy>(std::vector<sluice::Quota>{},
-                                                                   sluice::HeaderStyle::draft),
-                            store, clock, sluice::KeyedHasher(1, 2)};
-    sluice::BlockList blocks{8};
-    sluice::ControlPlane control{limiter, blocks, nullptr, clock};
-    sluice::AdminApi api{control, sluice::AdminAuth(std::string(kToken)), [] { return std::string("sluice_up 1\n"); },
+    sluice::fuzz::ControlPlaneRig rig;
+    sluice::AdminApi api{rig.control, sluice::AdminAuth(std::string(kToken)), [] { return std::string("sluice_up 1\n"); },
                          "1.2.3"};
 
-    explicit Sluiced(const std::filesystem::path& state_dir) {
-        sluice::Config config;
-        config.state_dir = state_dir;
-        sluice::Quota file_quota;
-        file_quota.name = "file-quota";
-        file_quota.path = "/file";
-        file_quota.rate = 2;
-        config.quotas = {file_quota};
-        config.quota_sources = {"/etc/sluice/sluice.json"};
-        limiter.set_block_list(&blocks);
-        control.start(config);
-    }
+    explicit Sluiced(const std::filesystem::path& state_dir) : rig(config_in(state_dir), 8) {}
 };
 
 sluice::TokenHeaders tokens_for(std::uint8_t mode) {
@@ -155,9 +152,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const sluice::AdminResponse response = call(sluiced, request);
             check_stored(sluiced, request, response);
         }
-        names = sluiced.control.quota_names();
+        names = sluiced.rig.control.quota_names();
     }
     const Sluiced restarted(dir.path());
-    check(restarted.control.quota_names() == names, "a restart reads other quotas than the API made");
+    check(restarted.rig.control.quota_names() == names, "a restart reads other quotas than the API made");
     return 0;
 }

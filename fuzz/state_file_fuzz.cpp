@@ -12,9 +12,9 @@
 #include "controller/block_state.h"
 #include "controller/control_plane.h"
 
+#include "support/control_plane_rig.h"
 #include "support/fuzz_check.h"
 #include "support/input_split.h"
-#include "support/stopped_clock.h"
 #include "support/temp_dir.h"
 
 #include <chrono>
@@ -56,19 +56,12 @@ void check_blocks(const fs::path& dir, const sluice::ClockReading& now) {
     check(sluice::load_blocks(dir, now) == loaded, "blocks written back read back different");
 }
 
+// The control plane started on `config`, and the quotas it holds.
 struct Plane {
-    sluice::fuzz::StoppedClock clock;
-    sluice::LocalStore store{16};
-    sluice::Limiter limiter{std::make_shared<const sluice::Policy>(std::vector<sluice::Quota>{},
-                                                                   sluice::HeaderStyle::draft),
-                            store, clock, sluice::KeyedHasher(1, 2)};
-    sluice::BlockList blocks{64};
-    sluice::ControlPlane control{limiter, blocks, nullptr, clock};
+    sluice::fuzz::ControlPlaneRig rig;
+    sluice::ControlPlane& control = rig.control;
 
-    explicit Plane(const sluice::Config& config) {
-        limiter.set_block_list(&blocks);
-        control.start(config);
-    }
+    explicit Plane(const sluice::Config& config) : rig(config, 64) {}
     std::vector<sluice::Quota> quotas() const {
         std::vector<sluice::Quota> out;
         for (const std::string& name : control.quota_names()) out.push_back(control.quota(name)->quota);
