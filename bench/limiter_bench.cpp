@@ -1,7 +1,7 @@
 // Limiter engine throughput and memory per key, at 1k, 100k and 1M tracked
 // keys, on one and two threads. See bench/README.md for the method.
-#include "proxy/limiter.h"
-#include "proxy/local_store.h"
+#include "limit/limiter.h"
+#include "store/local_store.h"
 
 #include <benchmark/benchmark.h>
 

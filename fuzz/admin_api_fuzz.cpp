@@ -1,4 +1,4 @@
-// The admin API (controller/admin_api.h) without a transport: a few requests
+// The admin API (admin/api.h) without a transport: a few requests
 // (method, target, body; the token as the first byte says) against a real
 // ControlPlane with a file quota and a state_dir. Properties:
 // - every answer has a status sluiced may send (200..599) and the shape its
@@ -9,8 +9,8 @@
 // - a quota read back (GET) and written back unchanged (PUT) reads the same;
 //   one deleted reads 404;
 // - the API's quotas are in state_dir: a restart reads the same names.
-#include "controller/admin_api.h"
-#include "controller/quota_json.h"
+#include "admin/api.h"
+#include "config/quota_json.h"
 
 #include "support/control_plane_rig.h"
 #include "support/fuzz_check.h"

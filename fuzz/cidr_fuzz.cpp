@@ -1,4 +1,4 @@
-// Addresses and CIDR blocks (proxy/cidr.h): trusted proxies, and the XDP
+// Addresses and CIDR blocks (common/cidr.h): trusted proxies, and the XDP
 // allow/deny lists later. Properties:
 // - an address's text parses back to the same address, and that text is
 //   canonical (written again, it is the same text);
@@ -9,7 +9,7 @@
 //   the input;
 // - a block made from the input's bytes parses from its text, and the same
 //   text with a host bit set is refused (a typo cannot widen a block).
-#include "proxy/cidr.h"
+#include "common/cidr.h"
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"

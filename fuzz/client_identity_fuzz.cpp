@@ -1,4 +1,4 @@
-// Who a request counts as (proxy/client_identity.h and the limiter's keys):
+// Who a request counts as (limit/client_identity.h and the limiter's keys):
 // the client address behind trusted proxies (X-Forwarded-For), the bearer
 // token of Authorization, an API key header. Properties:
 // - an untrusted peer is the client, whatever it forwards;
@@ -10,9 +10,9 @@
 //   scheme (any case), and "Bearer <t>" gives t back;
 // - the limiter counts the request under exactly these keys: the client
 //   address, the token, the API key value (none when absent).
-#include "proxy/client_identity.h"
-#include "proxy/limiter.h"
-#include "proxy/local_store.h"
+#include "limit/client_identity.h"
+#include "limit/limiter.h"
+#include "store/local_store.h"
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"

@@ -1,4 +1,4 @@
-// The config loader (controller/config.h) with a quota file: the input is
+// The config loader (config/config.h) with a quota file: the input is
 // sluice.json and quotas.d/fuzz.json, split by the part separator, written
 // into a folder of their own (the config's quota_files and relative paths
 // resolve there). Properties:
@@ -8,9 +8,9 @@
 //   with: parse_quota(quota_to_json(q)) == q;
 // - the same config with its quotas written inline by that writer (and no
 //   quota files) loads again, with the same quotas and settings.
-#include "controller/config.h"
-#include "controller/quota_json.h"
-#include "controller/quota_to_json.h"
+#include "config/config.h"
+#include "config/quota_json.h"
+#include "config/quota_to_json.h"
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"

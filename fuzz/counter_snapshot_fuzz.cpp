@@ -1,4 +1,4 @@
-// counters.bin (controller/counter_snapshot.h), what sluiced reads at start
+// counters.bin (state/counter_snapshot.h), what sluiced reads at start
 // to count on after a restart. Properties:
 // - the input as a file: decode_counters refuses it with a std::runtime_error
 //   that says why, or it was a whole snapshot (encoded again, the same bytes);
@@ -8,8 +8,8 @@
 //   throws "<file>: <reason>" or restores at most what was saved and what
 //   the store holds, and the restored states can be evaluated by every
 //   algorithm at any time (UBSan watches the arithmetic).
-#include "controller/counter_snapshot.h"
-#include "proxy/limit_algorithms.h"
+#include "state/counter_snapshot.h"
+#include "limit/algorithms.h"
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"

@@ -1,5 +1,5 @@
-// Durations (controller/duration.h) and their exact spelling
-// (controller/quota_to_json.h's exact_duration, what sluiced persists).
+// Durations (common/duration.h) and their exact spelling
+// (config/quota_to_json.h's exact_duration, what sluiced persists).
 // Properties:
 // - parse_duration either succeeds with no error or fails with a reason;
 // - what it accepts is written back (duration_text, exact_duration) as text
@@ -7,8 +7,8 @@
 // - the same for any count of nanoseconds taken from the input, and for a
 //   JSON number of seconds (duration_from_seconds);
 // - a duration is its sign's mirror: "-<text>" parses to minus the value.
-#include "controller/duration.h"
-#include "controller/quota_to_json.h"
+#include "common/duration.h"
+#include "config/quota_to_json.h"
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"

@@ -1,4 +1,4 @@
-// Request path normalization and quota matching (proxy/quota_matcher.h), as
+// Request path normalization and quota matching (limit/quota_matcher.h), as
 // the limiter uses them: normalize_path(target), then QuotaMatcher::match.
 // Properties, from normalize_path's documented contract:
 // - normalizing is idempotent: normalize(normalize(t)) == normalize(t), and
@@ -10,7 +10,7 @@
 //   quotas: "cannot slip past a quota";
 // - a quota on the normalized path applies to every such spelling.
 // The quota set is fixed (every path kind) plus that one probe quota.
-#include "proxy/quota_matcher.h"
+#include "limit/quota_matcher.h"
 
 #include "support/fuzz_check.h"
 #include "support/input_split.h"

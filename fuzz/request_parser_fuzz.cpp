@@ -1,4 +1,4 @@
-// The client request parser (proxy/request_parser.h), as the proxy drives it:
+// The client request parser (http/request_parser.h), as the proxy drives it:
 // requests read one after another from one connection (pipelining), each
 // with the proxy's bounds. Properties beyond "no crash, no sanitizer report":
 // - the outcome does not depend on how the bytes arrive: the input fed
@@ -6,7 +6,7 @@
 //   requests, the same refusal and the same reason;
 // - a refused request carries a reason and a status the proxy answers with;
 // - a parsed request's body is within max_body_bytes.
-#include "proxy/request_parser.h"
+#include "http/request_parser.h"
 
 #include "support/feed_in_pieces.h"
 

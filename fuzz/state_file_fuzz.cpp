@@ -1,6 +1,6 @@
 // The files sluiced keeps in state_dir and reads at start: blocks.json
-// (controller/block_state.h) and quotas.json (the API's quotas and quota
-// settings, read by ControlPlane::start through controller/state_file.h).
+// (state/block_state.h) and quotas.json (the API's quotas and quota
+// settings, read by ControlPlane::start through state/state_file.h).
 // The input is both files, split by the part separator. Properties:
 // - a damaged file is refused with a std::runtime_error that says why (and
 //   for a file's own damage, names the file), never a crash or another
@@ -9,8 +9,8 @@
 //   save_blocks they read back the same;
 // - quotas.json that starts is written back by the real writer (a settings
 //   change saves it) and a second start reads the same quotas and settings.
-#include "controller/block_state.h"
-#include "controller/control_plane.h"
+#include "state/block_state.h"
+#include "control/control_plane.h"
 
 #include "support/control_plane_rig.h"
 #include "support/fuzz_check.h"

@@ -8,7 +8,7 @@
 //   RFC 9110 15), field names that are tokens and values without CR or LF, a
 //   body within the limit, none for HEAD, and as many bytes as its
 //   Content-Length says when it has one (not chunked, not 204/304).
-#include "proxy/http_wire.h"
+#include "http/wire.h"
 #include "proxy/upstream_response.h"
 
 #include "support/feed_in_pieces.h"

@@ -21,8 +21,8 @@
 //
 // Needs root (BPF_PROG_RUN on an XDP program); without it, or without BPF,
 // it says so and exits 77, which ctest reports as skipped.
-#include "controller/xdp_abi.h"
-#include "controller/xdp_maps.h"
+#include "xdp/abi.h"
+#include "xdp/maps.h"
 #include "fuzz/support/fuzzed_frames.h"
 #include "fuzz/support/xdp_reference_model.h"
 

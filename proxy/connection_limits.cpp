@@ -1,6 +1,6 @@
 #include "proxy/connection_limits.h"
 
-#include "proxy/client_identity.h"
+#include "limit/client_identity.h"
 
 #include <sys/resource.h>
 

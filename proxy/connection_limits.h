@@ -4,10 +4,10 @@
 // admit() for each new connection and holds the slot while it serves it.
 #pragma once
 
-#include "proxy/block_listener.h"
-#include "proxy/cidr.h"
-#include "proxy/clock.h"
-#include "proxy/keyed_hash.h"
+#include "limit/block_listener.h"
+#include "common/cidr.h"
+#include "common/clock.h"
+#include "limit/keyed_hash.h"
 
 #include <array>
 #include <atomic>

@@ -3,7 +3,7 @@
 // close after its answer (which says Connection: close).
 #pragma once
 
-#include "proxy/timed_socket.h"
+#include "http/timed_socket.h"
 
 namespace sluice {
 

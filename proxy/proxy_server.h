@@ -8,9 +8,9 @@
 #pragma once
 
 #include "proxy/connection_limits.h"
-#include "proxy/limiter.h"
-#include "proxy/proxy_settings.h"
-#include "proxy/proxy_stats.h"
+#include "limit/limiter.h"
+#include "proxy/settings.h"
+#include "proxy/stats.h"
 
 #include <chrono>
 #include <cstddef>

@@ -2,7 +2,7 @@
 // the configured style and, for a refusal, status, body and Retry-After.
 #pragma once
 
-#include "proxy/limiter.h"
+#include "limit/limiter.h"
 
 #include <string>
 #include <utility>

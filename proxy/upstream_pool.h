@@ -3,10 +3,10 @@
 // request path takes no lock.
 #pragma once
 
-#include "proxy/http_io.h"
-#include "proxy/log.h"
-#include "proxy/timed_socket.h"
-#include "proxy/proxy_settings.h"
+#include "http/io.h"
+#include "common/log.h"
+#include "http/timed_socket.h"
+#include "proxy/settings.h"
 #include "proxy/upstream_response.h"
 
 #include <boost/asio/ip/tcp.hpp>

@@ -1,6 +1,6 @@
 #include "sluicectl/admin_client.h"
 
-#include "proxy/run_with_timeout.h"
+#include "http/run_with_timeout.h"
 #include "sluicectl/failure.h"
 
 #include <boost/asio/ip/tcp.hpp>

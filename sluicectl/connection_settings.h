@@ -10,7 +10,7 @@
 //   4. the address 127.0.0.1:9901; no token
 #pragma once
 
-#include "proxy/proxy_settings.h"
+#include "proxy/settings.h"
 #include "sluicectl/arguments.h"
 
 #include <filesystem>

@@ -4,10 +4,10 @@
 // its state files.
 #pragma once
 
-#include "controller/control_plane.h"
-#include "proxy/block_list.h"
-#include "proxy/limiter.h"
-#include "proxy/local_store.h"
+#include "control/control_plane.h"
+#include "limit/block_list.h"
+#include "limit/limiter.h"
+#include "store/local_store.h"
 #include "support/stopped_clock.h"
 
 #include <cstddef>

@@ -6,7 +6,7 @@
 // Bytes run out as zeros, so every input decodes to something.
 #pragma once
 
-#include "proxy/cidr.h"
+#include "common/cidr.h"
 
 #include <cstddef>
 #include <cstdint>

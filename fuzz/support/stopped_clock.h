@@ -3,7 +3,7 @@
 // passes), and every run of an input sees the same times.
 #pragma once
 
-#include "proxy/clock.h"
+#include "common/clock.h"
 
 namespace sluice::fuzz {
 

@@ -8,7 +8,7 @@
 // block lasts the whole case. The insert budget is a plain count.
 #pragma once
 
-#include "proxy/cidr.h"
+#include "common/cidr.h"
 #include "sluice_xdp_abi.h"
 
 #include <array>

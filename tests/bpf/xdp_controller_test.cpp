@@ -4,9 +4,9 @@
 // Frames are sent into the other end with a packet socket. Root only.
 #include "packet_builder.h"
 
-#include "controller/control_plane.h"
-#include "controller/xdp_abi.h"
-#include "controller/xdp_controller.h"
+#include "control/control_plane.h"
+#include "xdp/abi.h"
+#include "xdp/controller.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 #include "xdp_fixture.h"
 
-#include "controller/xdp_maps.h"
+#include "xdp/maps.h"
 
 #include "sluice_xdp.skel.h"
 #include "sluice_xdp_sizes.h"

@@ -1,6 +1,6 @@
 #include "http_client.h"
 
-#include "proxy/run_with_timeout.h"
+#include "http/run_with_timeout.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>

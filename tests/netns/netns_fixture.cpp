@@ -1,6 +1,6 @@
 #include "netns_fixture.h"
 
-#include "controller/xdp_program.h"
+#include "xdp/program.h"
 
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>

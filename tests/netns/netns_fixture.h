@@ -14,7 +14,7 @@
 #include "harness.h"
 #include "process.h"
 
-#include "controller/xdp_maps.h"
+#include "xdp/maps.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 // client that must stay served throughout.
 #include "netns_fixture.h"
 
-#include "controller/xdp_abi.h"
+#include "xdp/abi.h"
 
 #include <csignal>
 #include <cstdio>

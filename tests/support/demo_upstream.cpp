@@ -5,7 +5,7 @@
 // The connection number lets tests see that the proxy reuses connections.
 // Special paths: /slow?ms=N answers after N ms; /status/NNN answers with
 // status NNN; /bytes?n=N answers with a body of N bytes (no echo).
-#include "proxy/proxy_settings.h"
+#include "proxy/settings.h"
 
 #include <utility>  // before awaitable.hpp, which uses std::exchange without it (Boost 1.74)
 

@@ -1,0 +1,40 @@
+// The metric families of GET /metrics, one function per source of figures:
+// their names, help texts and labels. render_metrics (metrics/metrics.h)
+// writes them all, in this order, from the running daemon's parts.
+#pragma once
+
+#include "metrics/prometheus_text.h"
+#include "xdp/controller.h"
+#include "proxy/connection_limits.h"
+#include "proxy/stats.h"
+
+#include <span>
+#include <string_view>
+
+namespace sluice {
+
+class BlockList;
+class LocalStore;
+class Policy;
+struct ControlPlaneCounters;
+
+// sluice_build_info{version}; an empty version reads "unknown".
+void write_build_metrics(PrometheusText& out, std::string_view version);
+// sluice_quotas, sluice_requests_total{quota,outcome}.
+void write_quota_metrics(PrometheusText& out, const Policy& policy);
+// sluice_proxy_requests_total{result}, sluice_upstream_errors_total{kind},
+// sluice_request_duration_seconds.
+void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats);
+// sluice_connections, sluice_connections_limit, sluice_connections_refused_total{reason}.
+void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections);
+// sluice_tracked_keys, sluice_tracked_keys_limit, sluice_key_evictions_total.
+void write_store_metrics(PrometheusText& out, const LocalStore& store);
+// sluice_blocks, sluice_blocks_limit, sluice_blocks_lost_total.
+void write_block_metrics(PrometheusText& out, const BlockList& blocks);
+// sluice_config_reloads_total{result}, sluice_admin_changes_total.
+void write_control_plane_metrics(PrometheusText& out, const ControlPlaneCounters& counters);
+// sluice_xdp_packets_total{interface,reason}, sluice_xdp_bytes_total{interface,reason},
+// sluice_xdp_block_map_full_total{interface}.
+void write_xdp_metrics(PrometheusText& out, std::span<const XdpInterfaceCounters> interfaces);
+
+}  // namespace sluice

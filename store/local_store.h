@@ -1,0 +1,77 @@
+// The embedded quota store: a sharded open-addressing hash table of key
+// states with a hard bound on keys. Memory per key is one 32-byte slot at a
+// load factor of at most 3/4.
+#pragma once
+
+#include "limit/quota_store.h"
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace sluice {
+
+class LocalStore final : public QuotaStore {
+public:
+    explicit LocalStore(std::size_t max_keys);
+
+    bool acquire(std::span<const QuotaCheck> checks, Nanos now,
+                 std::span<CheckResult> results) override;
+    LimitState peek(std::uint64_t key) const override;
+    void forget(std::uint64_t key) override;
+    std::size_t expire(Nanos now) override;
+    std::size_t tracked_keys() const override;
+
+    std::size_t max_keys() const { return max_keys_; }
+    std::size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+    std::size_t memory_bytes() const;  // slot arrays, the bulk of the footprint
+
+    // One tracked key and its state: what a snapshot holds across a restart.
+    struct Entry {
+        std::uint64_t key = 0;
+        LimitState state;
+    };
+    // Every tracked key, shard by shard (each shard consistent in itself).
+    std::vector<Entry> entries() const;
+    // Adds `saved` (meant for a fresh store, before it serves); a key it
+    // already tracks keeps its state. Entries idle at `now` are skipped. When
+    // max_keys cannot hold them all, those that stay busy the longest (latest
+    // idle_at) are kept, as eviction would. Returns how many were added.
+    std::size_t restore(std::span<const Entry> saved, Nanos now);
+
+private:
+    struct Slot {
+        std::uint64_t key = 0;  // 0 = empty
+        LimitState state;
+    };
+    struct alignas(64) Shard {
+        mutable std::mutex mutex;
+        std::vector<Slot> slots;
+        std::atomic<std::size_t> used{0};
+        std::size_t hand = 0;  // where the eviction scan resumes
+    };
+    static constexpr std::size_t kShardBits = 6;
+    static constexpr std::size_t kShards = std::size_t{1} << kShardBits;
+    static constexpr std::size_t kAbsent = static_cast<std::size_t>(-1);
+
+    static std::size_t shard_of(std::uint64_t key) { return key >> (64 - kShardBits); }
+    std::size_t home(const Shard&, std::uint64_t key) const;
+    std::size_t find(const Shard&, std::uint64_t key) const;  // slot index or kAbsent
+    void insert(Shard&, std::uint64_t key, const LimitState&);
+    void erase(Shard&, std::size_t index);
+    void grow(Shard&);
+    bool make_room(Shard&, std::size_t inserts, Nanos now, std::span<const QuotaCheck> keep);
+
+    std::size_t max_keys_;
+    std::size_t keys_per_shard_;  // with slack: hashing never spreads keys perfectly
+    std::size_t max_slots_;
+    // Approximate across shards: concurrent inserts may pass it by one each.
+    std::atomic<std::size_t> total_{0};
+    std::array<Shard, kShards> shards_;
+    std::atomic<std::size_t> evictions_{0};
+};
+
+}  // namespace sluice
