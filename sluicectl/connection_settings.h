@@ -10,7 +10,7 @@
 //   4. the address 127.0.0.1:9901; no token
 #pragma once
 
-#include "proxy/settings.h"
+#include "http/host_port.h"
 #include "sluicectl/arguments.h"
 
 #include <filesystem>

@@ -1,4 +1,6 @@
-#include "proxy/settings.h"
+#include "http/host_port.h"
+
+#include "common/cidr.h"
 
 #include <charconv>
 
