@@ -198,7 +198,10 @@ struct AdminApi::Target {
 };
 
 AdminApi::AdminApi(ControlPlane& control, AdminAuth auth, MetricsRenderer metrics, std::string version)
-    : control_(control), auth_(std::move(auth)), metrics_(std::move(metrics)), version_(std::move(version)) {}
+    : control_(control),
+      auth_(std::move(auth)),
+      metrics_(std::move(metrics)),
+      version_(std::move(version)) {}
 
 AdminResponse AdminApi::handle(const AdminRequest& request) {
     const std::string_view target = request.target;
@@ -212,7 +215,8 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
     case AuthResult::denied: return admin_error(403, "permission denied");
     }
 
-    const std::string_view raw_query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+    const std::string_view raw_query =
+        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     const std::optional<Target> parsed = Target::parse(raw_path, raw_query);
     if (!parsed) return admin_error(400, "the URL has an invalid percent-encoding");
     // As Vault: GET with a true `list` is LIST; an empty one is not given.

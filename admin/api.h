@@ -23,7 +23,7 @@ struct AdminRequest {
 struct AdminResponse {
     unsigned status = 200;
     std::string body;
-    std::string content_type;  // empty when there is no body
+    std::string content_type;                                  // empty when there is no body
     std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type
 };
 

@@ -85,7 +85,9 @@ AdminResponse answer(AdminApi& api, const AdminRequest& request) {
 class Connection {
 public:
     Connection(tcp::socket socket, AdminApi& api, const AdminSettings& settings)
-        : stream_(std::move(socket)), api_(api), settings_(settings) {}
+        : stream_(std::move(socket)),
+          api_(api),
+          settings_(settings) {}
 
     net::awaitable<void> serve() {
         for (bool first = true;; first = false) {
@@ -95,7 +97,8 @@ public:
             const beast::error_code ec = co_await read_request(stream_, buffer_, parser);
             if (ec) {
                 if (std::optional<AdminResponse> refusal = unreadable_answer(ec, parser)) {
-                    if (co_await write(to_http(std::move(*refusal), 11, false))) co_await close_gracefully(stream_, kDrainTimeout, kDrainBytes);
+                    if (co_await write(to_http(std::move(*refusal), 11, false)))
+                        co_await close_gracefully(stream_, kDrainTimeout, kDrainBytes);
                 }
                 co_return;
             }

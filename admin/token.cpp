@@ -79,8 +79,7 @@ AdminToken load_admin_token(const fs::path& file) {
     AdminToken token;
     std::optional<TokenFile> read = read_file(file);
     if (!read) {
-        if (create_file(file))
-            token.notes.push_back("admin token created in " + file.string() + " (mode 0600)");
+        if (create_file(file)) token.notes.push_back("admin token created in " + file.string() + " (mode 0600)");
         read = read_file(file);
         if (!read) fail(file, "disappeared while it was being created");
     }

@@ -26,8 +26,8 @@ struct Fixture {
     explicit Fixture(std::size_t keys)
         : store(keys),
           raw_store(keys),
-          limiter(std::make_shared<const Policy>(std::vector<Quota>{per_ip_quota()}, HeaderStyle::draft), store,
-                  clock, KeyedHasher::random()) {
+          limiter(std::make_shared<const Policy>(std::vector<Quota>{per_ip_quota()}, HeaderStyle::draft), store, clock,
+                  KeyedHasher::random()) {
         std::mt19937_64 random(42);
         for (std::size_t i = 0; i < keys; ++i) {
             const std::uint32_t v4 = static_cast<std::uint32_t>(random());
@@ -65,8 +65,8 @@ struct Fixture {
 
 void report(benchmark::State& state, const LocalStore& store) {
     // Every thread reports the same store: average, not sum.
-    state.counters["keys"] = benchmark::Counter(static_cast<double>(store.tracked_keys()),
-                                                benchmark::Counter::kAvgThreads);
+    state.counters["keys"] =
+        benchmark::Counter(static_cast<double>(store.tracked_keys()), benchmark::Counter::kAvgThreads);
     state.counters["bytes_per_key"] = benchmark::Counter(
         static_cast<double>(store.memory_bytes()) / store.tracked_keys(), benchmark::Counter::kAvgThreads);
     state.counters["decisions_per_s"] =
@@ -129,9 +129,11 @@ int main(int argc, char** argv) {
             ->UseRealTime();
         for (int threads : {1, 2}) {
             benchmark::RegisterBenchmark(("store_acquire" + suffix).c_str(), sluice::store_acquire, f)
-                ->Threads(threads)->UseRealTime();
+                ->Threads(threads)
+                ->UseRealTime();
             benchmark::RegisterBenchmark(("limiter_decide" + suffix).c_str(), sluice::limiter_decide, f)
-                ->Threads(threads)->UseRealTime();
+                ->Threads(threads)
+                ->UseRealTime();
         }
     }
     benchmark::RunSpecifiedBenchmarks();

@@ -36,12 +36,12 @@ namespace {
 constexpr int kExitSkip = 77;  // ctest's "skipped"
 
 struct Options {
-    std::uint32_t repeat = 1'000'000;    // BPF_PROG_RUN repeat per measurement
-    int reps = 5;                        // measurements per row; median and min are reported
-    std::uint32_t max_sources = 1 << 20; // xdp.max_sources: the table has two slots each
-    std::uint32_t list_entries = 1000;   // CIDRs in each of allow and deny for the "lists" rows
-    bool variants = false;               // also the where-does-the-time-go rows
-    std::string json;                    // also write the results here
+    std::uint32_t repeat = 1'000'000;     // BPF_PROG_RUN repeat per measurement
+    int reps = 5;                         // measurements per row; median and min are reported
+    std::uint32_t max_sources = 1 << 20;  // xdp.max_sources: the table has two slots each
+    std::uint32_t list_entries = 1000;    // CIDRs in each of allow and deny for the "lists" rows
+    bool variants = false;                // also the where-does-the-time-go rows
+    std::string json;                     // also write the results here
 };
 
 [[noreturn]] void fail(const std::string& what, int error) {
@@ -122,8 +122,8 @@ std::uint32_t test_run(int prog_fd, std::uint32_t repeat, std::uint32_t want_ret
 
 sluice_xdp_config base_config() {
     sluice_xdp_config c{};
-    c.emission_ns = 1;         // rate_pps 1e9 ...
-    c.burst_ns = 1ULL << 62;   // ... and a burst no run gets near: nothing drops
+    c.emission_ns = 1;        // rate_pps 1e9 ...
+    c.burst_ns = 1ULL << 62;  // ... and a burst no run gets near: nothing drops
     return c;
 }
 
@@ -199,7 +199,8 @@ public:
                 key.addr[10] = key.addr[11] = 0xff;
                 for (int i = 0; i < 4; ++i) key.addr[12 + i] = static_cast<std::uint8_t>(p.address >> (24 - 8 * i));
                 const std::uint8_t value = 1;
-                if (bpf_map_update_elem(bpf_map__fd(trie), &key, &value, BPF_NOEXIST) != 0) fail("filling a list", errno);
+                if (bpf_map_update_elem(bpf_map__fd(trie), &key, &value, BPF_NOEXIST) != 0)
+                    fail("filling a list", errno);
             }
         }
     }
@@ -211,7 +212,8 @@ public:
         for (std::uint32_t i = 0; i < SLUICE_STATS_ENTRIES; ++i) {
             const std::uint32_t stat = i % SLUICE_STAT_COUNT;
             if (stat >= SLUICE_VERDICT_COUNT) continue;
-            if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stats), &i, values.data()) != 0) fail("reading stats", errno);
+            if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stats), &i, values.data()) != 0)
+                fail("reading stats", errno);
             for (const sluice_counter& c : values) sum[stat] += c.packets;
         }
         return sum;
@@ -273,7 +275,8 @@ public:
         std::uint8_t source[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         for (int i = 0; i < 4; ++i) source[12 + i] = static_cast<std::uint8_t>(kSource >> (24 - 8 * i));
         const std::uint64_t tat = 0;
-        if (bpf_map_update_elem(bpf_map__fd(skel_->maps.hash16), source, &tat, BPF_ANY) != 0) fail("filling hash16", errno);
+        if (bpf_map_update_elem(bpf_map__fd(skel_->maps.hash16), source, &tat, BPF_ANY) != 0)
+            fail("filling hash16", errno);
         for (const Prefix& p : list_prefixes(list_entries)) {
             const std::uint8_t value = 1;
             sluice_lpm_key k16{};
@@ -487,7 +490,8 @@ Results run_all(const Options& o) {
         char note[160];
         std::snprintf(note, sizeof note, "last run: %llu distinct sources sent, %zu tracked after it (%zu slots)",
                       static_cast<unsigned long long>(runs_after - runs_before), tracked, s->slots());
-        const std::string name = "new source, filling 0->" + std::to_string(100 * fill / o.max_sources) + "% of max_sources";
+        const std::string name =
+            "new source, filling 0->" + std::to_string(100 * fill / o.max_sources) + "% of max_sources";
         out->push_back({"new_source_filling", name, kFloorB, row, floor, 0, describe(Verdicts{}, mix), note});
     }
 
@@ -531,18 +535,20 @@ Results run_all(const Options& o) {
         // Where the time goes: the same paths with steps switched off by config.
         sluice_xdp_config no_rate = base_config();
         no_rate.emission_ns = 0;  // parse, tags, block filter, clock, stats: nothing tracked
-        hit_row({}, "variant: hit, rate off (source untracked)", 0, [](sluice_xdp_config& c) { c.emission_ns = 0; },
-                0);
-        hit_row({}, "variant: hit, port filter on (port limited)", 0,
-                [](sluice_xdp_config& c) {
-                    c.port_filter = 1;
-                    c.port_bits[8080 >> 6] |= 1ULL << (8080 & 63);
-                },
-                0);
-        hit_row({}, "variant: hit, port filter on (other port)", 0, [](sluice_xdp_config& c) { c.port_filter = 1; },
-                0);
-        hit_row({}, "variant: hit, " + std::to_string(o.list_entries) + " CIDRs, allow only", o.list_entries,
-                [](sluice_xdp_config& c) { c.deny_entries = 0; }, 0);
+        hit_row(
+            {}, "variant: hit, rate off (source untracked)", 0, [](sluice_xdp_config& c) { c.emission_ns = 0; }, 0);
+        hit_row(
+            {}, "variant: hit, port filter on (port limited)", 0,
+            [](sluice_xdp_config& c) {
+                c.port_filter = 1;
+                c.port_bits[8080 >> 6] |= 1ULL << (8080 & 63);
+            },
+            0);
+        hit_row(
+            {}, "variant: hit, port filter on (other port)", 0, [](sluice_xdp_config& c) { c.port_filter = 1; }, 0);
+        hit_row(
+            {}, "variant: hit, " + std::to_string(o.list_entries) + " CIDRs, allow only", o.list_entries,
+            [](sluice_xdp_config& c) { c.deny_entries = 0; }, 0);
         spray_row({}, "variant: spray, full table, rate off", full, no_rate, 0);
         {
             Sluice empty(o.max_sources);
@@ -596,8 +602,9 @@ std::string quoted(const std::string& text) {
 void write_rows(std::FILE* f, const std::vector<Result>& rows) {
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const Result& r = rows[i];
-        std::fprintf(f, "    {%s\"title\": %s, \"median_ns\": %.1f, \"min_ns\": %u, \"floor\": %s, \"floor_ns\": %.1f, "
-                        "\"ratio\": %.3f",
+        std::fprintf(f,
+                     "    {%s\"title\": %s, \"median_ns\": %.1f, \"min_ns\": %u, \"floor\": %s, \"floor_ns\": %.1f, "
+                     "\"ratio\": %.3f",
                      r.id.empty() ? "" : ("\"id\": " + quoted(r.id) + ", ").c_str(), quoted(r.name).c_str(),
                      r.row.median, r.row.min, quoted(r.floor_name).c_str(), r.floor.median, r.ratio());
         if (r.goal > 0) std::fprintf(f, ", \"goal_ratio\": %g", r.goal);
@@ -630,15 +637,22 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
             return static_cast<std::uint32_t>(std::stoul(argv[++i]));
         };
-        if (arg == "--repeat") o.repeat = value();
-        else if (arg == "--reps") o.reps = static_cast<int>(value());
-        else if (arg == "--max-sources") o.max_sources = value();
-        else if (arg == "--list-entries") o.list_entries = value();
-        else if (arg == "--variants") o.variants = true;
-        else if (arg == "--json" && i + 1 < argc) o.json = argv[++i];
+        if (arg == "--repeat")
+            o.repeat = value();
+        else if (arg == "--reps")
+            o.reps = static_cast<int>(value());
+        else if (arg == "--max-sources")
+            o.max_sources = value();
+        else if (arg == "--list-entries")
+            o.list_entries = value();
+        else if (arg == "--variants")
+            o.variants = true;
+        else if (arg == "--json" && i + 1 < argc)
+            o.json = argv[++i];
         else {
-            std::fprintf(stderr, "usage: xdp_bench [--repeat N] [--reps R] [--max-sources N] [--list-entries N] "
-                                 "[--variants] [--json FILE]\n");
+            std::fprintf(stderr,
+                         "usage: xdp_bench [--repeat N] [--reps R] [--max-sources N] [--list-entries N] "
+                         "[--variants] [--json FILE]\n");
             std::exit(arg == "--help" || arg == "-h" ? 0 : 2);
         }
     }

@@ -21,8 +21,8 @@ std::uint8_t prefix_mask(unsigned prefix, std::size_t byte) {
 }  // namespace
 
 bool IpAddress::is_v4() const {
-    return std::all_of(bytes.begin(), bytes.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
-           bytes[10] == 0xff && bytes[11] == 0xff;
+    return std::all_of(bytes.begin(), bytes.begin() + 10, [](std::uint8_t b) { return b == 0; }) && bytes[10] == 0xff &&
+           bytes[11] == 0xff;
 }
 
 std::string IpAddress::to_string() const {

@@ -21,8 +21,8 @@ struct IpAddress {
 std::optional<IpAddress> parse_ip(std::string_view text);
 
 struct Cidr {
-    IpAddress network;     // host bits cleared
-    unsigned prefix = 0;   // in bits of the 128-bit form (IPv4 /8 is stored as /104)
+    IpAddress network;    // host bits cleared
+    unsigned prefix = 0;  // in bits of the 128-bit form (IPv4 /8 is stored as /104)
     bool contains(const IpAddress&) const;
     std::string to_string() const;
     bool operator==(const Cidr&) const = default;

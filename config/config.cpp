@@ -66,9 +66,9 @@ std::optional<ListenAddress> parse_upstream(const JsonField& field) {
 
 void read_path_matching(const JsonField& field, PathMatching& matching) {
     field.for_each_member([&](const std::string& name, const JsonField& value) {
-        bool* target = name == "case_insensitive" ? &matching.case_insensitive
+        bool* target = name == "case_insensitive"        ? &matching.case_insensitive
                        : name == "ignore_trailing_slash" ? &matching.ignore_trailing_slash
-                                                          : nullptr;
+                                                         : nullptr;
         if (!target) return false;
         if (auto v = value.boolean()) *target = *v;
         return true;
@@ -327,8 +327,8 @@ private:
                 const Origin origin{file, element.path()};
                 const auto [first, inserted] = names_.emplace(quota.name, origin);
                 if (!inserted)
-                    element.error_at("name", quoted_name(quota.name) + " is already the name of " +
-                                                 first->second.file + ": " + first->second.path);
+                    element.error_at("name", quoted_name(quota.name) + " is already the name of " + first->second.file +
+                                                 ": " + first->second.path);
             }
             if (element.error_count() == errors_before) {
                 origins_.push_back({file, element.path()});

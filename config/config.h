@@ -33,10 +33,10 @@ struct AdminSettings {
 };
 
 struct Config {
-    ProxySettings proxy;             // listen, upstream, trusted proxies, limits
+    ProxySettings proxy;  // listen, upstream, trusted proxies, limits
     HeaderStyle headers = HeaderStyle::draft;
-    PathMatching path_matching;      // how request paths meet quota paths
-    std::vector<Quota> quotas;       // inline first, then quota files in glob order
+    PathMatching path_matching;              // how request paths meet quota paths
+    std::vector<Quota> quotas;               // inline first, then quota files in glob order
     std::vector<std::string> quota_sources;  // per quota: the file it is defined in
     std::size_t max_keys = 1'000'000;
     std::vector<std::string> quota_files;  // globs as configured

@@ -117,8 +117,8 @@ std::optional<double> parse_amount(const JsonField& field, bool (*valid)(double)
 
 // Fields that frame the message or hold for one connection only (RFC 9112
 // section 6, RFC 9110 section 7.6.1): sluiced sets them for each answer.
-constexpr std::string_view kConnectionFields[] = {"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
-                                                  "Proxy-Connection", "TE", "Trailer", "Upgrade"};
+constexpr std::string_view kConnectionFields[] = {
+    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"};
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
@@ -211,9 +211,7 @@ public:
             break;
         }
         case E::object_end:
-        case E::array_end:
-            frames_.pop_back();
-            [[fallthrough]];
+        case E::array_end: frames_.pop_back(); [[fallthrough]];
         case E::value:
             if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
             break;
@@ -237,8 +235,8 @@ public:
 private:
     struct Frame {
         bool array;
-        std::size_t index;      // array: elements seen so far
-        std::string key;        // object: the member being parsed
+        std::size_t index;  // array: elements seen so far
+        std::string key;    // object: the member being parsed
         std::set<std::string> keys;
     };
 
@@ -368,9 +366,8 @@ JsonDocument parse_json_document(const std::string& text) {
     JsonDocument document;
     PathTracker paths;
     try {
-        document.root = Json::parse(text, [&](int, Json::parse_event_t event, Json& parsed) {
-            return paths.on_event(event, parsed);
-        });
+        document.root = Json::parse(
+            text, [&](int, Json::parse_event_t event, Json& parsed) { return paths.on_event(event, parsed); });
         document.repeated = paths.repeated();
     } catch (const Json::parse_error& e) {
         // e.byte counts the characters read, the offending one included.
@@ -409,13 +406,15 @@ Quota parse_quota(const JsonField& object) {
             if (auto v = parse_key(value)) quota.key = std::move(*v);
         } else if (name == "rate") {
             has_rate = true;
-            rate = parse_amount(value, [](double r) { return r > 0; }, "must be greater than 0");
+            rate = parse_amount(
+                value, [](double r) { return r > 0; }, "must be greater than 0");
         } else if (name == "interval") {
             const std::optional<std::chrono::nanoseconds> interval = value.duration(false, kLongest);
             if (interval) quota.interval = *interval;
             valid_interval = interval.has_value();
         } else if (name == "burst") {
-            burst = parse_amount(value, [](double b) { return b >= 1; }, "must be at least 1");
+            burst = parse_amount(
+                value, [](double b) { return b >= 1; }, "must be at least 1");
             if (burst) quota.burst = burst;
         } else if (name == "algorithm") {
             if (auto v = one_of(value, {Algorithm::token_bucket, Algorithm::fixed_window, Algorithm::sliding_window}))

@@ -30,7 +30,9 @@ using Json = nlohmann::ordered_json;
 class JsonField {
 public:
     JsonField(const Json& value, std::string path, std::vector<ConfigError>& errors)
-        : value_(value), path_(std::move(path)), errors_(errors) {}
+        : value_(value),
+          path_(std::move(path)),
+          errors_(errors) {}
 
     const Json& value() const { return value_; }
     const std::string& path() const { return path_; }

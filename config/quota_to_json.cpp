@@ -34,8 +34,8 @@ std::string exact_duration(std::chrono::nanoseconds duration) {
         const char* name;
         std::int64_t nanos;
     };
-    constexpr Unit kUnits[] = {{"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000},
-                               {"ms", 1'000'000},        {"us", 1'000}};
+    constexpr Unit kUnits[] = {
+        {"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000}, {"ms", 1'000'000}, {"us", 1'000}};
     const std::int64_t count = duration.count();
     if (count == 0) return "0s";
     for (const Unit& unit : kUnits)
@@ -84,8 +84,8 @@ Json quota_view_json(const Quota& quota, std::string_view defined_in) {
     data["algorithm"] = to_string(quota.algorithm);
     // Only the token bucket has a burst; null elsewhere, so that a GET's data
     // can be written back as it is.
-    data["burst"] = quota.algorithm == Algorithm::token_bucket ? json_number(quota.burst.value_or(quota.rate))
-                                                               : Json(nullptr);
+    data["burst"] =
+        quota.algorithm == Algorithm::token_bucket ? json_number(quota.burst.value_or(quota.rate)) : Json(nullptr);
     data["mode"] = to_string(quota.mode);
     data["cumulative"] = quota.cumulative;
     data["response"] = quota.response ? response_json(*quota.response) : Json(nullptr);

@@ -83,17 +83,23 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
                 value.error("must list at most " + std::to_string(SLUICE_MAX_INTERFACES) + " interfaces");
         } else if (name == "mode") {
             const std::optional<std::string> mode = value.string();
-            if (mode == "native") xdp.mode = XdpMode::native;
-            else if (mode == "generic") xdp.mode = XdpMode::generic;
-            else if (mode == "auto") xdp.mode = XdpMode::automatic;
-            else if (mode) value.error(value.value().dump() + R"( is not one of "native", "generic", "auto")");
+            if (mode == "native")
+                xdp.mode = XdpMode::native;
+            else if (mode == "generic")
+                xdp.mode = XdpMode::generic;
+            else if (mode == "auto")
+                xdp.mode = XdpMode::automatic;
+            else if (mode)
+                value.error(value.value().dump() + R"( is not one of "native", "generic", "auto")");
         } else if (name == "rate_pps") {
             has_rate = true;
             if (auto v = packet_rate(value, kMaxPacketRate)) xdp.rate_pps = *v;
         } else if (name == "burst") {
             const std::optional<double> v = value.number();
-            if (v && *v < 1) value.error("must be at least 1 packet");
-            else if (v) xdp.burst = *v;
+            if (v && *v < 1)
+                value.error("must be at least 1 packet");
+            else if (v)
+                xdp.burst = *v;
         } else if (name == "ipv6_prefix") {
             if (auto v = value.integer(1, 128)) xdp.ipv6_prefix = static_cast<unsigned>(*v);
         } else if (name == "ports") {
@@ -116,7 +122,8 @@ std::optional<XdpSettings> parse_xdp_settings(const JsonField& section) {
             const std::optional<std::string> path = value.string();
             if (path && (!path->starts_with("/sys/fs/bpf/") || path->find("..") != std::string::npos))
                 value.error(value.value().dump() + " is not a folder under /sys/fs/bpf/");
-            else if (path) xdp.pin_path = *path;
+            else if (path)
+                xdp.pin_path = *path;
         } else if (name == "detach_on_stop") {
             if (auto v = value.boolean()) xdp.detach_on_stop = *v;
         } else {

@@ -55,13 +55,14 @@ SavedQuotas load_saved_quotas(const fs::path& file) {
 std::string saved_quotas_text(const std::vector<QuotaRecord>& api_quotas, const QuotaSettings& settings) {
     Json quotas = Json::array();
     for (const QuotaRecord& record : api_quotas) quotas.push_back(quota_to_json(record.quota));
-    const Json root{{"version", kStateVersion}, {"quotas", std::move(quotas)},
-                    {"settings", quota_settings_to_json(settings)}};
+    const Json root{
+        {"version", kStateVersion}, {"quotas", std::move(quotas)}, {"settings", quota_settings_to_json(settings)}};
     return root.dump(2) + "\n";
 }
 
 const QuotaRecord* find_record(const std::vector<QuotaRecord>& records, const std::string& name) {
-    const auto it = std::find_if(records.begin(), records.end(), [&](const QuotaRecord& r) { return r.quota.name == name; });
+    const auto it =
+        std::find_if(records.begin(), records.end(), [&](const QuotaRecord& r) { return r.quota.name == name; });
     return it == records.end() ? nullptr : &*it;
 }
 
@@ -80,7 +81,8 @@ std::optional<std::string> first_clash(const std::vector<QuotaRecord>& file_quot
         if (const QuotaRecord* file = find_record(file_quotas, api.quota.name))
             return "quota " + in_quotes(api.quota.name) + " in " + file->defined_in +
                    " has the name of a quota made through the admin API; delete that one first (sluicectl quota "
-                   "delete " + api.quota.name + ") or rename this one";
+                   "delete " +
+                   api.quota.name + ") or rename this one";
     }
     std::vector<Quota> all;
     for (const auto* records : {&file_quotas, &api_quotas})
@@ -100,7 +102,10 @@ WallTime wall_time(Nanos at, Nanos now) {
 }  // namespace
 
 ControlPlane::ControlPlane(Limiter& limiter, BlockList& blocks, XdpController* xdp, const Clock& clock)
-    : limiter_(limiter), blocks_(blocks), xdp_(xdp), clock_(clock) {}
+    : limiter_(limiter),
+      blocks_(blocks),
+      xdp_(xdp),
+      clock_(clock) {}
 
 void ControlPlane::start(const Config& config) {
     const std::lock_guard lock(mutex_);
@@ -117,7 +122,8 @@ void ControlPlane::start(const Config& config) {
         std::sort(api_quotas_.begin(), api_quotas_.end(),
                   [](const QuotaRecord& a, const QuotaRecord& b) { return a.quota.name < b.quota.name; });
         settings_ = std::move(saved.settings);
-        if (const std::optional<std::string> why = first_clash(file_quotas_, api_quotas_)) throw std::runtime_error(*why);
+        if (const std::optional<std::string> why = first_clash(file_quotas_, api_quotas_))
+            throw std::runtime_error(*why);
         for (const BlockEntry& entry : load_blocks(*state_dir_, ClockReading::now(clock_)))
             blocks_.client_blocked(entry.client, entry.until, entry.origin);
         saved_blocks_version_ = blocks_.version();
@@ -165,8 +171,8 @@ Change ControlPlane::put_quota(Quota quota) {
 Change ControlPlane::delete_quota(const std::string& name) {
     const std::lock_guard lock(mutex_);
     if (const QuotaRecord* file = find_record(file_quotas_, name))
-        return {Change::Status::invalid,
-                "quota " + in_quotes(name) + " is defined in " + file->defined_in + ": change it there and reload (SIGHUP)"};
+        return {Change::Status::invalid, "quota " + in_quotes(name) + " is defined in " + file->defined_in +
+                                             ": change it there and reload (SIGHUP)"};
     if (!find_record(api_quotas_, name)) return {};
     std::vector<QuotaRecord> api_quotas = api_quotas_;
     std::erase_if(api_quotas, [&](const QuotaRecord& r) { return r.quota.name == name; });
@@ -237,7 +243,8 @@ std::vector<BlockRecord> ControlPlane::blocks() const {
         for (const XdpBlock& block : xdp_->blocks())
             if (block.origin == "xdp") records.push_back({block.client, wall_time(block.until, now), block.origin});
     }
-    std::sort(records.begin(), records.end(), [](const BlockRecord& a, const BlockRecord& b) { return a.client < b.client; });
+    std::sort(records.begin(), records.end(),
+              [](const BlockRecord& a, const BlockRecord& b) { return a.client < b.client; });
     return records;
 }
 

@@ -48,8 +48,8 @@ sluice::Config config_in(const std::filesystem::path& state_dir) {
 
 struct Sluiced {
     sluice::fuzz::ControlPlaneRig rig;
-    sluice::AdminApi api{rig.control, sluice::AdminAuth(std::string(kToken)), [] { return std::string("sluice_up 1\n"); },
-                         "1.2.3"};
+    sluice::AdminApi api{rig.control, sluice::AdminAuth(std::string(kToken)),
+                         [] { return std::string("sluice_up 1\n"); }, "1.2.3"};
 
     explicit Sluiced(const std::filesystem::path& state_dir) : rig(config_in(state_dir), 8) {}
 };
@@ -138,8 +138,8 @@ sluice::AdminRequest request_from(std::string_view part, const sluice::TokenHead
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const sluice::TokenHeaders tokens = tokens_for(data[0]);
-    const std::vector<std::string_view> parts = sluice::fuzz::split_input(
-        std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), kMaxRequests);
+    const std::vector<std::string_view> parts =
+        sluice::fuzz::split_input(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), kMaxRequests);
     const sluice::fuzz::TempDir& dir = sluice::fuzz::scratch_dir();
     dir.clear();
 

@@ -78,8 +78,8 @@ std::vector<sluice::Cidr> trusted_from(std::string_view list) {
 void check_client_ip(const sluice::IpAddress& peer, std::string_view forwarded_for,
                      const std::vector<sluice::Cidr>& trusted, const sluice::IpAddress& outsider) {
     const std::string client = sluice::resolve_client_ip(peer, forwarded_for, trusted);
-    const std::string detail = "peer " + peer.to_string() + "\nX-Forwarded-For: " + std::string(forwarded_for) +
-                               "\nclient " + client;
+    const std::string detail =
+        "peer " + peer.to_string() + "\nX-Forwarded-For: " + std::string(forwarded_for) + "\nclient " + client;
     if (!sluice::is_trusted_proxy(peer, trusted)) {
         check(client == peer.to_string(), "an untrusted peer is not the client", detail);
         return;
@@ -114,7 +114,9 @@ void check_bearer(std::string_view authorization) {
 
 class Headers final : public sluice::HeaderLookup {
 public:
-    Headers(std::string_view authorization, std::string_view api_key) : authorization_(authorization), api_key_(api_key) {}
+    Headers(std::string_view authorization, std::string_view api_key)
+        : authorization_(authorization),
+          api_key_(api_key) {}
     std::string_view get(std::string_view name) const override {
         if (equal_ignoring_case(name, "authorization")) return authorization_;
         if (equal_ignoring_case(name, "x-api-key")) return api_key_;

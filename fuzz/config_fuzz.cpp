@@ -37,7 +37,8 @@ void check_quota_round_trip(const sluice::Quota& quota) {
     const sluice::Json written = sluice::quota_to_json(quota);
     std::vector<sluice::ConfigError> errors;
     const sluice::Quota read = sluice::parse_quota(sluice::JsonField(written, "", errors));
-    check(errors.empty(), "a valid quota written by quota_to_json is refused", written.dump() + "\n" + errors_text(errors));
+    check(errors.empty(), "a valid quota written by quota_to_json is refused",
+          written.dump() + "\n" + errors_text(errors));
     check(read == quota, "a quota written by quota_to_json reads back different", written.dump());
 }
 
@@ -62,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const sluice::ConfigLoad load = sluice::load_config(config_file);
     if (!load.ok()) {
         for (const sluice::ConfigError& e : load.errors) {
-            check(!e.file.empty() && !e.reason.empty(), "an error without a file or a reason", errors_text(load.errors));
+            check(!e.file.empty() && !e.reason.empty(), "an error without a file or a reason",
+                  errors_text(load.errors));
         }
         return 0;
     }
@@ -77,7 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     document.erase("quota_files");
     const std::string rewritten = document.dump(2);
     const sluice::ConfigLoad again = sluice::load_config(dir.write("rewritten.json", rewritten));
-    check(again.ok(), "a config with its quotas written inline is refused", rewritten + "\n" + errors_text(again.errors));
+    check(again.ok(), "a config with its quotas written inline is refused",
+          rewritten + "\n" + errors_text(again.errors));
     check_same_settings(load.config, again.config, rewritten);
     return 0;
 }

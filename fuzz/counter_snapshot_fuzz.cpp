@@ -137,9 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t mode = reader.byte();
     sluice::ClockReading now;
     now.steady = steady_reading(reader.u64());
-    now.wall = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds(static_cast<std::int64_t>(reader.u64()))));
+    now.wall = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::nanoseconds(static_cast<std::int64_t>(reader.u64()))));
     const std::uint64_t damage_at = reader.u64();
     const sluice::CounterSnapshot made = snapshot_from(reader);
 

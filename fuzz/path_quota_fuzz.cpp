@@ -182,8 +182,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string spelling_normal = sluice::normalize_path(spelling, matching);
         check(spelling_normal == path_normal, "another spelling normalizes to another path",
               path + " -> " + path_normal + "\n" + spelling + " -> " + spelling_normal);
-        check(sorted_matches(matcher, method, spelling_normal) == expected,
-              "another spelling meets other quotas", spelling);
+        check(sorted_matches(matcher, method, spelling_normal) == expected, "another spelling meets other quotas",
+              spelling);
     }
     return 0;
 }

@@ -44,8 +44,8 @@ void check_accepted(const sluice::UpstreamResponse& response, bool head) {
                   field.value_at + field.value_size <= response.text.size(),
               "a field points outside the response's text");
         check(sluice::is_token(response.name(field)), "a field name that is not a token", response.name(field));
-        check(response.value(field).find_first_of("\r\n") == std::string_view::npos,
-              "a field value with CR or LF", response.value(field));
+        check(response.value(field).find_first_of("\r\n") == std::string_view::npos, "a field value with CR or LF",
+              response.value(field));
     }
     const std::string_view length = response.value(http::field::content_length);
     const bool chunked = !response.value(http::field::transfer_encoding).empty();
@@ -110,6 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view input = reader.rest();
     const std::string whole = read_response(input, input.size() + 1, head);
     const std::string pieces = read_response(input, piece, head);
-    check(whole == pieces, "the outcome depends on how the bytes arrive", "--- whole:\n" + whole + "--- pieces:\n" + pieces);
+    check(whole == pieces, "the outcome depends on how the bytes arrive",
+          "--- whole:\n" + whole + "--- pieces:\n" + pieces);
     return 0;
 }

@@ -51,12 +51,12 @@ using sluice::Cidr;
 using sluice::IpAddress;
 
 constexpr std::size_t kMaxFramesPerCase = 12;  // two sources over their burst, and more
-constexpr std::uint32_t kMaxSources = 256;  // a small table: cleared before every case
-constexpr std::uint32_t kMaxBlocked = 4;  // the three fixed blocks and one more: blocks get lost
+constexpr std::uint32_t kMaxSources = 256;     // a small table: cleared before every case
+constexpr std::uint32_t kMaxBlocked = 4;       // the three fixed blocks and one more: blocks get lost
 constexpr std::uint64_t kBurst = 3;
-constexpr double kRatePps = 1e-9;                  // one packet per 1e18 ns: nothing refills within a case
+constexpr double kRatePps = 1e-9;  // one packet per 1e18 ns: nothing refills within a case
 constexpr std::uint64_t kInsertIntervalNs = 1'000'000'000'000'000'000;  // likewise for the insert budget...
-constexpr std::uint64_t kNewSourcesPerCase = 3;    // ...which banks this many
+constexpr std::uint64_t kNewSourcesPerCase = 3;                         // ...which banks this many
 // BPF_PROG_RUN without a context runs as if on loopback, which no stats
 // slot is configured for: its packets count in the spare slot.
 constexpr std::uint32_t kStatsSlot = SLUICE_MAX_INTERFACES;
@@ -85,10 +85,22 @@ const std::vector<std::uint16_t> kPorts = {80, 443, 0};
 // Sources the frames are drawn from: listed, blocked, and plain ones (two
 // IPv6 addresses share a /64, so they share a budget).
 const std::vector<IpAddress> kSources = {
-    address("192.0.2.1"),       address("192.0.2.9"),       address("198.51.100.5"),   kBlockedV4,
-    kExpiredBlock,              address("203.0.113.1"),     address("203.0.113.2"),    address("203.0.113.3"),
-    address("2001:db8:a::1"),   address("2001:db8:d:5::1"), kBlockedV6,                address("2001:db8:b:1::2"),
-    address("2001:db8:c:1::1"), address("2001:db8:c:1::2"), address("2001:db8:c:2::1"), address("::ffff:203.0.113.1"),
+    address("192.0.2.1"),
+    address("192.0.2.9"),
+    address("198.51.100.5"),
+    kBlockedV4,
+    kExpiredBlock,
+    address("203.0.113.1"),
+    address("203.0.113.2"),
+    address("203.0.113.3"),
+    address("2001:db8:a::1"),
+    address("2001:db8:d:5::1"),
+    kBlockedV6,
+    address("2001:db8:b:1::2"),
+    address("2001:db8:c:1::1"),
+    address("2001:db8:c:1::2"),
+    address("2001:db8:c:2::1"),
+    address("::ffff:203.0.113.1"),
 };
 
 struct Variant {
@@ -289,8 +301,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         if (harness.trace)
             std::fprintf(stderr, "frame %zu (%zu bytes): model %s%s, program action %d\n%s\n", i, frames[i].size(),
-                         sluice::xdp_stat_name(expected.verdict), expected.block_lost ? " + block_map_full" : "", action,
-                         hex(frames[i]).c_str());
+                         sluice::xdp_stat_name(expected.verdict), expected.block_lost ? " + block_map_full" : "",
+                         action, hex(frames[i]).c_str());
         if (!same) disagree(variant, i, frames[i], expected, action, moved);
         if (expected.verdict == SLUICE_DROP_RATE) harness.rate_blocks_left = true;
     }

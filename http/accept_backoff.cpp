@@ -1,6 +1,5 @@
 #include "http/accept_backoff.h"
 
-
 namespace sluice {
 
 std::string AcceptFailures::line(const std::string& reason) const {

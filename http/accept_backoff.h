@@ -34,7 +34,7 @@ public:
         log_.log(LogLevel::warning, line(error.message()));
         using Clock = std::chrono::steady_clock;
         boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Executor> timer(executor,
-                                                                                               kAcceptBackoff);
+                                                                                                  kAcceptBackoff);
         boost::system::error_code ignored;  // cancelled at shutdown: the loop then sees its acceptor closed
         co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable_t<Executor>{}, ignored));
     }

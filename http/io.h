@@ -101,8 +101,8 @@ detail::TaskOf<Stream> read_request(Stream& stream, boost::beast::flat_buffer& b
 // still sends (up to `max_bytes`, within `timeout`), then let it close.
 template <class Stream>
 boost::asio::awaitable<void, typename Stream::executor_type> close_gracefully(Stream& stream,
-                                                                               std::chrono::seconds timeout,
-                                                                               std::size_t max_bytes) {
+                                                                              std::chrono::seconds timeout,
+                                                                              std::size_t max_bytes) {
     boost::beast::error_code ec;
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
     if (ec) co_return;

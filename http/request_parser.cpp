@@ -69,7 +69,8 @@ bool valid_target_chars(std::string_view target) {
 // host by it must not see a path, a space or user info there.
 bool valid_host(std::string_view host) {
     return std::all_of(host.begin(), host.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
     });
 }
 
@@ -153,8 +154,8 @@ std::size_t RequestParser::parse_head(std::string_view bytes, beast::error_code&
     // Empty lines before the request line are skipped (and count against
     // the header limit through the bytes the caller has to buffer).
     std::size_t start = 0;
-    while (start < bytes.size() && (bytes[start] == '\n' || (bytes[start] == '\r' && start + 1 < bytes.size() &&
-                                                              bytes[start + 1] == '\n')))
+    while (start < bytes.size() &&
+           (bytes[start] == '\n' || (bytes[start] == '\r' && start + 1 < bytes.size() && bytes[start + 1] == '\n')))
         start += bytes[start] == '\r' ? 2 : 1;
     skipped_ += start;
     if (skipped_ > max_header_bytes_) {
@@ -171,12 +172,15 @@ std::size_t RequestParser::parse_head(std::string_view bytes, beast::error_code&
     std::size_t end = std::string_view::npos;
     for (std::size_t i = scanned_; i < head.size() && end == std::string_view::npos; ++i) {
         if (head[i] != '\n') continue;
-        if (i + 1 < head.size() && head[i + 1] == '\n') end = i + 2;
-        else if (i + 2 < head.size() && head[i + 1] == '\r' && head[i + 2] == '\n') end = i + 3;
+        if (i + 1 < head.size() && head[i + 1] == '\n')
+            end = i + 2;
+        else if (i + 2 < head.size() && head[i + 1] == '\r' && head[i + 2] == '\n')
+            end = i + 3;
     }
     if (end == std::string_view::npos) {
         if (head.size() > max_header_bytes_) {
-            fail(ec, RequestError::header_too_large, "request header exceeds " + std::to_string(max_header_bytes_) + " bytes");
+            fail(ec, RequestError::header_too_large,
+                 "request header exceeds " + std::to_string(max_header_bytes_) + " bytes");
             return start;
         }
         scanned_ = head.size() > 2 ? head.size() - 2 : 0;
@@ -184,7 +188,8 @@ std::size_t RequestParser::parse_head(std::string_view bytes, beast::error_code&
         return start;
     }
     if (end > max_header_bytes_) {
-        fail(ec, RequestError::header_too_large, "request header exceeds " + std::to_string(max_header_bytes_) + " bytes");
+        fail(ec, RequestError::header_too_large,
+             "request header exceeds " + std::to_string(max_header_bytes_) + " bytes");
         return start;
     }
     const std::size_t line_end = head.find('\n');
@@ -214,9 +219,11 @@ bool RequestParser::read_request_line(std::string_view line, beast::error_code& 
         request_.version(11);
     } else if (version == "HTTP/1.0") {
         request_.version(10);
-    } else if (version.size() == 8 && version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
-               version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]))) {
-        fail(ec, RequestError::version_not_supported, "HTTP version " + std::string(version.substr(5)) + " is not supported");
+    } else if (version.size() == 8 && version.starts_with("HTTP/") &&
+               std::isdigit(static_cast<unsigned char>(version[5])) && version[6] == '.' &&
+               std::isdigit(static_cast<unsigned char>(version[7]))) {
+        fail(ec, RequestError::version_not_supported,
+             "HTTP version " + std::string(version.substr(5)) + " is not supported");
         return false;
     } else {
         fail(ec, RequestError::bad_request, "malformed request line");
@@ -246,7 +253,8 @@ bool RequestParser::read_request_line(std::string_view line, beast::error_code& 
             const std::size_t colon = target.find("://");
             const std::string_view scheme = target.substr(0, colon);
             if (colon == std::string_view::npos || !(iequals(scheme, "http") || iequals(scheme, "https"))) {
-                fail(ec, RequestError::bad_request, "request target " + quoted(target) + " is not an http(s) URI or a path");
+                fail(ec, RequestError::bad_request,
+                     "request target " + quoted(target) + " is not an http(s) URI or a path");
                 return false;
             }
             const std::string_view rest = target.substr(colon + 3);
@@ -300,13 +308,15 @@ bool RequestParser::read_fields(std::string_view text, beast::error_code& ec) {
     for (const http::field once : {http::field::host, http::field::authorization, http::field::proxy_authorization,
                                    http::field::content_length}) {
         if (request_.count(once) > 1) {
-            fail(ec, RequestError::bad_request, "more than one " + std::string(http::to_string(once)) + " header field");
+            fail(ec, RequestError::bad_request,
+                 "more than one " + std::string(http::to_string(once)) + " header field");
             return false;
         }
     }
     const auto host = request_.find(http::field::host);
     if (host != request_.end() && !valid_host({host->value().data(), host->value().size()})) {
-        fail(ec, RequestError::bad_request, "invalid Host header field " + quoted({host->value().data(), host->value().size()}));
+        fail(ec, RequestError::bad_request,
+             "invalid Host header field " + quoted({host->value().data(), host->value().size()}));
         return false;
     }
     if (!authority_.empty()) {
@@ -389,8 +399,10 @@ std::size_t RequestParser::parse_body(std::string_view bytes) {
 std::size_t RequestParser::parse_chunk_line(std::string_view bytes, beast::error_code& ec) {
     const std::size_t eol = bytes.find('\n');
     if (eol == std::string_view::npos || eol >= max_chunk_line) {
-        if (bytes.size() < max_chunk_line) ec = http::error::need_more;
-        else fail(ec, RequestError::bad_request, "chunk line longer than " + std::to_string(max_chunk_line) + " bytes");
+        if (bytes.size() < max_chunk_line)
+            ec = http::error::need_more;
+        else
+            fail(ec, RequestError::bad_request, "chunk line longer than " + std::to_string(max_chunk_line) + " bytes");
         return 0;
     }
     std::string_view line = bytes.substr(0, eol);
@@ -400,7 +412,8 @@ std::size_t RequestParser::parse_chunk_line(std::string_view bytes, beast::error
     }
     std::size_t digits = 0;
     std::uint64_t size = 0;
-    while (digits < line.size() && is_hex(line[digits])) size = size * 16 + static_cast<unsigned>(hex_value(line[digits++]));
+    while (digits < line.size() && is_hex(line[digits]))
+        size = size * 16 + static_cast<unsigned>(hex_value(line[digits++]));
     // The extension: ignored, but its characters must be harmless.
     const std::string_view extension = trim(line.substr(digits));
     if (digits == 0 || digits > 15 || (!extension.empty() && extension.front() != ';') ||
@@ -430,8 +443,10 @@ std::size_t RequestParser::parse_chunk_end(std::string_view bytes, beast::error_
         state_ = State::chunk_line;
         return 2;
     }
-    if (bytes == "\r") ec = http::error::need_more;
-    else fail(ec, RequestError::bad_request, "chunk data longer than its size");
+    if (bytes == "\r")
+        ec = http::error::need_more;
+    else
+        fail(ec, RequestError::bad_request, "chunk data longer than its size");
     return 0;
 }
 
@@ -439,8 +454,11 @@ std::size_t RequestParser::parse_trailer(std::string_view bytes, beast::error_co
     const std::size_t limit = max_header_bytes_ - std::min(trailer_bytes_, max_header_bytes_);
     const std::size_t eol = bytes.find('\n');
     if (eol == std::string_view::npos || eol >= limit) {
-        if (bytes.size() < limit) ec = http::error::need_more;
-        else fail(ec, RequestError::header_too_large, "trailer section exceeds " + std::to_string(max_header_bytes_) + " bytes");
+        if (bytes.size() < limit)
+            ec = http::error::need_more;
+        else
+            fail(ec, RequestError::header_too_large,
+                 "trailer section exceeds " + std::to_string(max_header_bytes_) + " bytes");
         return 0;
     }
     std::string_view line = bytes.substr(0, eol);

@@ -52,7 +52,9 @@ public:
     static constexpr std::size_t max_chunk_line = 4096;
 
     RequestParser(std::size_t max_header_bytes, std::uint64_t max_body_bytes)
-        : max_header_bytes_(max_header_bytes), max_body_bytes_(max_body_bytes), body_budget_(max_body_bytes) {}
+        : max_header_bytes_(max_header_bytes),
+          max_body_bytes_(max_body_bytes),
+          body_budget_(max_body_bytes) {}
 
     // Takes what it can of `bytes`; returns how many it used. ec is
     // http::error::need_more when it needs more input, a RequestError when the
@@ -89,11 +91,11 @@ private:
     std::uint64_t body_budget_;  // body bytes (and chunk lines) still allowed
     State state_ = State::head;
     bool got_some_ = false;
-    std::size_t skipped_ = 0;        // empty lines before the request line
-    std::size_t scanned_ = 0;        // head bytes known to hold no end of head
-    std::uint64_t remaining_ = 0;    // of the body or the current chunk
+    std::size_t skipped_ = 0;      // empty lines before the request line
+    std::size_t scanned_ = 0;      // head bytes known to hold no end of head
+    std::uint64_t remaining_ = 0;  // of the body or the current chunk
     std::size_t trailer_bytes_ = 0;
-    std::string authority_;          // absolute-form target's, becomes Host
+    std::string authority_;  // absolute-form target's, becomes Host
     std::string reason_;
     Request request_;
 };

@@ -2,7 +2,6 @@
 
 #include <boost/asio/write.hpp>
 
-
 namespace sluice {
 
 namespace net = boost::asio;
@@ -48,7 +47,6 @@ void TimedSocket::arm(const std::shared_ptr<State>& state) {
 }
 
 namespace {
-
 
 bool would_block(const beast::error_code& ec) { return ec == net::error::would_block || ec == net::error::try_again; }
 

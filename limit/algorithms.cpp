@@ -96,8 +96,7 @@ LimitState roll_window(const LimitParams& p, const LimitState& s, Nanos now) {
 Wide sliding_headroom(const LimitParams& p, const LimitState& r, Nanos now) {
     const Nanos window_start = r.time - 2 * p.interval;
     const Wide left_of_previous = p.interval - (now - window_start);
-    return Wide{p.limit} * p.interval - Wide{r.previous} * left_of_previous -
-           (Wide{r.current} + 1) * p.interval;
+    return Wide{p.limit} * p.interval - Wide{r.previous} * left_of_previous - (Wide{r.current} + 1) * p.interval;
 }
 
 // How long until one more request fits, for a rolled state.

@@ -19,11 +19,11 @@ constexpr Nanos kMaxSpan = 36'500LL * 86'400 * 1'000'000'000;
 // A quota's limit in the units the algorithms work in.
 struct LimitParams {
     Algorithm algorithm = Algorithm::token_bucket;
-    std::uint32_t limit = 1;   // requests admitted at once / per window (< 2^31)
-    Nanos interval = 0;        // window length (token bucket: time to refill `limit`)
-    Nanos emission = 0;        // token bucket: interval / rate, the cost of one request
-    Nanos capacity = 0;        // token bucket: limit * emission, how far ahead credit reaches
-    Nanos block = 0;           // block_interval; 0 = none
+    std::uint32_t limit = 1;  // requests admitted at once / per window (< 2^31)
+    Nanos interval = 0;       // window length (token bucket: time to refill `limit`)
+    Nanos emission = 0;       // token bucket: interval / rate, the cost of one request
+    Nanos capacity = 0;       // token bucket: limit * emission, how far ahead credit reaches
+    Nanos block = 0;          // block_interval; 0 = none
 
     static LimitParams from(const Quota&);
 };
@@ -48,10 +48,10 @@ struct LimitState {
 
 struct Evaluation {
     bool allowed = false;
-    LimitState next;            // the state to commit if the request goes through
+    LimitState next;  // the state to commit if the request goes through
     std::uint32_t remaining = 0;
-    Nanos reset = 0;            // from now until the limit is whole again / the window ends
-    Nanos retry_after = 0;      // refused: from now until a request would pass
+    Nanos reset = 0;        // from now until the limit is whole again / the window ends
+    Nanos retry_after = 0;  // refused: from now until a request would pass
 };
 
 Evaluation evaluate(const LimitParams&, const LimitState&, Nanos now);

@@ -9,8 +9,7 @@ std::size_t BlockList::Hash::operator()(const IpAddress& a) const {
         hasher(std::string_view(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size())));
 }
 
-BlockList::BlockList(std::size_t max_entries)
-    : max_entries_(max_entries), entries_(0, Hash{KeyedHasher::random()}) {}
+BlockList::BlockList(std::size_t max_entries) : max_entries_(max_entries), entries_(0, Hash{KeyedHasher::random()}) {}
 
 void BlockList::client_blocked(const IpAddress& client, Nanos until, std::string_view origin) {
     if (!add(client, until, origin)) lost_.fetch_add(1, std::memory_order_relaxed);

@@ -12,10 +12,20 @@ struct SipState {
     std::uint64_t v0, v1, v2, v3;
 
     void round() {
-        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
-        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
-        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
-        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+        v0 += v1;
+        v1 = rotl(v1, 13);
+        v1 ^= v0;
+        v0 = rotl(v0, 32);
+        v2 += v3;
+        v3 = rotl(v3, 16);
+        v3 ^= v2;
+        v0 += v3;
+        v3 = rotl(v3, 21);
+        v3 ^= v0;
+        v2 += v1;
+        v1 = rotl(v1, 17);
+        v1 ^= v2;
+        v2 = rotl(v2, 32);
     }
     void absorb(std::uint64_t m) {
         v3 ^= m;
@@ -36,8 +46,8 @@ KeyedHasher KeyedHasher::random() {
 
 std::uint64_t KeyedHasher::operator()(std::string_view data, std::uint64_t seed) const {
     const std::uint64_t k0 = k0_ ^ seed;
-    SipState s{k0 ^ 0x736f6d6570736575ULL, k1_ ^ 0x646f72616e646f6dULL,
-               k0 ^ 0x6c7967656e657261ULL, k1_ ^ 0x7465646279746573ULL};
+    SipState s{k0 ^ 0x736f6d6570736575ULL, k1_ ^ 0x646f72616e646f6dULL, k0 ^ 0x6c7967656e657261ULL,
+               k1_ ^ 0x7465646279746573ULL};
     const std::size_t whole = data.size() & ~std::size_t{7};
     for (std::size_t i = 0; i < whole; i += 8) {
         std::uint64_t m;

@@ -36,7 +36,7 @@ void count_outcomes(const Decision& d) {
     for (std::size_t i = 0; i < d.outcomes.size(); ++i) {
         const QuotaOutcome& o = d.outcomes[i];
         using Outcome = QuotaCounters::Outcome;
-        o.quota->counters->count(o.allowed                                    ? Outcome::allowed
+        o.quota->counters->count(o.allowed                                  ? Outcome::allowed
                                  : o.quota->spec.mode == QuotaMode::dry_run ? Outcome::dry_run
                                                                             : Outcome::limited);
     }
@@ -46,9 +46,12 @@ std::string block_origin(const CompiledQuota& q) { return "quota:" + q.spec.name
 
 }  // namespace
 
-Limiter::Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock,
-                 KeyedHasher hasher)
-    : policy_(std::move(policy)), id_(next_limiter_id++), store_(store), clock_(clock), hasher_(hasher) {}
+Limiter::Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock, KeyedHasher hasher)
+    : policy_(std::move(policy)),
+      id_(next_limiter_id++),
+      store_(store),
+      clock_(clock),
+      hasher_(hasher) {}
 
 std::shared_ptr<const Policy> Limiter::policy() const {
     std::lock_guard lock(policy_mutex_);

@@ -38,7 +38,7 @@ struct RequestFacts {
 
 struct QuotaOutcome {
     const CompiledQuota* quota = nullptr;
-    bool allowed = true;          // by this quota; a dry-run quota says what it would do
+    bool allowed = true;  // by this quota; a dry-run quota says what it would do
     std::uint32_t remaining = 0;
     Nanos reset = 0;
     Nanos retry_after = 0;
@@ -47,9 +47,9 @@ struct QuotaOutcome {
 
 struct Decision {
     bool allowed = true;
-    bool exempt = false;       // the path is exempt from every quota
-    std::string path;          // the request's path as quotas matched it (normalize_path)
-    Nanos blocked_for = 0;     // > 0: refused because the client is on the block list, for this long
+    bool exempt = false;    // the path is exempt from every quota
+    std::string path;       // the request's path as quotas matched it (normalize_path)
+    Nanos blocked_for = 0;  // > 0: refused because the client is on the block list, for this long
     boost::container::small_vector<QuotaOutcome, 4> outcomes;
     int headline = -1;  // most restrictive outcome (fewest remaining), for headers
     int refusing = -1;  // the enforcing outcome that refused the request
@@ -61,8 +61,7 @@ struct Decision {
 
 class Limiter {
 public:
-    Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock,
-            KeyedHasher hasher);
+    Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock, KeyedHasher hasher);
 
     Decision decide(const RequestFacts& request) const;
 

@@ -9,7 +9,8 @@ namespace sluice {
 
 std::uint64_t QuotaCounters::total(Outcome outcome) const {
     std::uint64_t sum = 0;
-    for (const Stripe& stripe : stripes_) sum += stripe[static_cast<std::size_t>(outcome)].load(std::memory_order_relaxed);
+    for (const Stripe& stripe : stripes_)
+        sum += stripe[static_cast<std::size_t>(outcome)].load(std::memory_order_relaxed);
     return sum;
 }
 

@@ -49,9 +49,9 @@ private:
 struct CompiledQuota {
     Quota spec;
     LimitParams params;
-    std::uint64_t id = 0;       // identity of its counters: same name and limit, same id
-    std::string header_name;    // KeyKind::header: the name in lower case
-    RefusalResponse refusal;    // the configured one, or the default JSON body
+    std::uint64_t id = 0;     // identity of its counters: same name and limit, same id
+    std::string header_name;  // KeyKind::header: the name in lower case
+    RefusalResponse refusal;  // the configured one, or the default JSON body
     std::shared_ptr<QuotaCounters> counters;
 };
 

@@ -31,8 +31,6 @@ std::string_view to_string(HeaderStyle style) {
     return "?";
 }
 
-std::string_view to_string(QuotaMode mode) {
-    return mode == QuotaMode::enforce ? "enforce" : "dry_run";
-}
+std::string_view to_string(QuotaMode mode) { return mode == QuotaMode::enforce ? "enforce" : "dry_run"; }
 
 }  // namespace sluice

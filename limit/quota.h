@@ -37,7 +37,7 @@ struct Quota {
     std::string path;    // "" global, "/v1/*" prefix, "/a/{id}" template, exact otherwise
     std::string method;  // upper case; empty = any method
     QuotaKey key;
-    double rate = 0;     // requests per interval
+    double rate = 0;  // requests per interval
     std::chrono::nanoseconds interval = std::chrono::seconds(1);
     std::optional<double> burst;  // token_bucket only; default = rate
     Algorithm algorithm = Algorithm::token_bucket;

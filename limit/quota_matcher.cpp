@@ -127,8 +127,7 @@ std::string path_error(std::string_view path) {
         if (c <= ' ' || c == '?' || c == '#' || c >= 0x7f)
             return "must not contain spaces, control characters, '?' or '#'";
     const std::size_t star = path.find('*');
-    if (star != std::string_view::npos && star != path.size() - 1)
-        return "'*' is only allowed as the last character";
+    if (star != std::string_view::npos && star != path.size() - 1) return "'*' is only allowed as the last character";
     const bool braces = path.find_first_of("{}") != std::string_view::npos;
     if (braces && star != std::string_view::npos) return "a template cannot end in '*'";
     if (braces) {
@@ -166,7 +165,9 @@ bool PathPattern::matches(std::string_view path) const {
     case PathKind::exact: return path == text;
     // "/v1/*" also matches "/v1" where a trailing slash makes no difference
     // (normalize_path then drops it).
-    case PathKind::prefix: return path.starts_with(text) || (text.size() == path.size() + 1 && text.starts_with(path) && text.back() == '/');
+    case PathKind::prefix:
+        return path.starts_with(text) ||
+               (text.size() == path.size() + 1 && text.starts_with(path) && text.back() == '/');
     case PathKind::template_: {
         if (path.empty() || path.front() != '/') return false;
         std::size_t start = 1;
@@ -205,8 +206,8 @@ std::string normalize_path(std::string_view target, const PathMatching& matching
     // ends in a slash as "/a/." does (found by path_quota_fuzz).
     const std::string_view last = rest.substr(rest.rfind('/') + 1);
     const std::string_view last_segment = last.substr(0, last.find(';'));
-    const bool trailing_slash =
-        rest.find('/') != std::string_view::npos && (last_segment.empty() || last_segment == "." || last_segment == "..");
+    const bool trailing_slash = rest.find('/') != std::string_view::npos &&
+                                (last_segment.empty() || last_segment == "." || last_segment == "..");
     while (!rest.empty()) {
         const std::size_t end = std::min(rest.find('/'), rest.size());
         std::string_view segment = rest.substr(0, end);
@@ -238,12 +239,10 @@ QuotaMatcher::QuotaMatcher(const std::vector<Quota>& quotas, const PathMatching&
         const std::uint64_t rank = rank_of(pattern, !q.method.empty());
         entries_.push_back({i, std::move(pattern), q.method, normalized_key(q.key), q.cumulative, rank});
     }
-    std::stable_sort(entries_.begin(), entries_.end(),
-                     [](const Entry& a, const Entry& b) { return a.rank > b.rank; });
+    std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.rank > b.rank; });
 }
 
-void QuotaMatcher::match(std::string_view method, std::string_view path,
-                         std::vector<std::size_t>& out) const {
+void QuotaMatcher::match(std::string_view method, std::string_view path, std::vector<std::size_t>& out) const {
     out.clear();
     // Key kinds already served by a more specific quota; few per request.
     boost::container::small_vector<const QuotaKey*, 8> served;
@@ -252,8 +251,8 @@ void QuotaMatcher::match(std::string_view method, std::string_view path,
         // route's handler: a GET quota counts HEAD requests too.
         if (!e.method.empty() && e.method != method && !(e.method == "GET" && method == "HEAD")) continue;
         if (!e.pattern.matches(path)) continue;
-        const bool first_of_kind = std::none_of(served.begin(), served.end(),
-                                                [&](const QuotaKey* k) { return *k == e.key; });
+        const bool first_of_kind =
+            std::none_of(served.begin(), served.end(), [&](const QuotaKey* k) { return *k == e.key; });
         if (first_of_kind) served.push_back(&e.key);
         if (first_of_kind || e.cumulative) out.push_back(e.index);
     }

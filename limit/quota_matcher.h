@@ -29,8 +29,8 @@ enum class PathKind : std::uint8_t { exact, template_, prefix, global };
 
 struct PathPattern {
     PathKind kind = PathKind::global;
-    std::string text;                    // exact path, or the prefix before '*'
-    std::vector<std::string> segments;   // template: literal segments, "" for a {param}
+    std::string text;                   // exact path, or the prefix before '*'
+    std::vector<std::string> segments;  // template: literal segments, "" for a {param}
 
     // `configured` must be valid; it is compared as `matching` says.
     static PathPattern parse(std::string_view configured, const PathMatching& matching = {});

@@ -29,8 +29,7 @@ public:
     // Evaluates every check as one atomic step: if all enforcing checks allow,
     // all states advance; otherwise none is consumed and only the refusing
     // quotas that block start their block. `results` has checks.size() slots.
-    virtual bool acquire(std::span<const QuotaCheck> checks, Nanos now,
-                         std::span<CheckResult> results) = 0;
+    virtual bool acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) = 0;
 
     // Current state of one key without changing it (usage queries).
     virtual LimitState peek(std::uint64_t key) const = 0;

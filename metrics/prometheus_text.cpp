@@ -19,9 +19,9 @@ bool valid_name(std::string_view name, bool colon_allowed) {
 
 std::string_view type_name(MetricType type) {
     switch (type) {
-        case MetricType::counter: return "counter";
-        case MetricType::gauge: return "gauge";
-        case MetricType::histogram: return "histogram";
+    case MetricType::counter: return "counter";
+    case MetricType::gauge: return "gauge";
+    case MetricType::histogram: return "histogram";
     }
     return "untyped";
 }
@@ -29,10 +29,14 @@ std::string_view type_name(MetricType type) {
 // HELP text escapes backslash and newline; label values also the double quote.
 void append_escaped(std::string& out, std::string_view text, bool quote) {
     for (char c : text) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else if (quote && c == '"') out += "\\\"";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else if (quote && c == '"')
+            out += "\\\"";
+        else
+            out += c;
     }
 }
 

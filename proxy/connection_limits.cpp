@@ -16,7 +16,9 @@ std::size_t ConnectionLimits::Hash::operator()(const IpAddress& a) const {
 }
 
 ConnectionLimits::Slot::Slot(Slot&& other) noexcept
-    : limits_(std::exchange(other.limits_, nullptr)), client_(other.client_), per_ip_(other.per_ip_) {}
+    : limits_(std::exchange(other.limits_, nullptr)),
+      client_(other.client_),
+      per_ip_(other.per_ip_) {}
 
 ConnectionLimits::Slot& ConnectionLimits::Slot::operator=(Slot&& other) noexcept {
     if (this != &other) {

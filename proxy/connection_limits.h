@@ -51,9 +51,11 @@ public:
     private:
         friend class ConnectionLimits;
         Slot(ConnectionLimits* limits, const IpAddress& client, bool per_ip)
-            : limits_(limits), client_(client), per_ip_(per_ip) {}
+            : limits_(limits),
+              client_(client),
+              per_ip_(per_ip) {}
         ConnectionLimits* limits_ = nullptr;
-        IpAddress client_;  // the per-IP key
+        IpAddress client_;     // the per-IP key
         bool per_ip_ = false;  // counted under max_per_ip
     };
 

@@ -56,7 +56,6 @@ constexpr std::size_t linger_bytes = 1024 * 1024;
 
 constexpr beast::string_view x_forwarded_for = "X-Forwarded-For";
 
-
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 beast::string_view beast_view(std::string_view s) { return {s.data(), s.size()}; }
 
@@ -92,8 +91,12 @@ public:
 
     bool contains(http::field name, beast::string_view name_text) const {
         switch (name) {
-        case http::field::connection: case http::field::keep_alive: case http::field::proxy_connection:
-        case http::field::te: case http::field::trailer: case http::field::transfer_encoding:
+        case http::field::connection:
+        case http::field::keep_alive:
+        case http::field::proxy_connection:
+        case http::field::te:
+        case http::field::trailer:
+        case http::field::transfer_encoding:
         case http::field::upgrade: return true;
         default: break;
         }
@@ -162,9 +165,8 @@ void append_json_answer(std::string& out, unsigned status, std::string_view body
 void append_forwarded_response(std::string& out, const UpstreamResponse& response, const HeaderFields& rate_limit,
                                const Framing& framing) {
     append_status_line(out, framing.version, response.status,
-                       response.reason.empty()
-                           ? view(http::obsolete_reason(static_cast<http::status>(response.status)))
-                           : std::string_view(response.reason));
+                       response.reason.empty() ? view(http::obsolete_reason(static_cast<http::status>(response.status)))
+                                               : std::string_view(response.reason));
     // The body's length is the proxy's to state when it sends a body. A HEAD
     // or 304 answer's Content-Length describes what GET would get: kept.
     const bool with_body = may_have_body(response.status) && !framing.head;
@@ -326,7 +328,9 @@ struct ThreadContext {
 class Session {
 public:
     Session(ProxySocket socket, const ThreadContext& context)
-        : socket_(std::move(socket)), context_(context), settings_(context.settings) {}
+        : socket_(std::move(socket)),
+          context_(context),
+          settings_(context.settings) {}
 
     ProxyTask<void> run() {
         beast::error_code ec;
@@ -406,9 +410,10 @@ private:
         const Decision decision =
             context_.limiter.decide({view(request.method_string()), view(request.target()), client_ip, &headers});
         if (!decision.ambiguous_header.empty()) {
-            co_await answer_bad_request(json_error(http::status::bad_request, "more than one " +
-                                                       std::string(decision.ambiguous_header) + " header field"),
-                                        framing);
+            co_await answer_bad_request(
+                json_error(http::status::bad_request,
+                           "more than one " + std::string(decision.ambiguous_header) + " header field"),
+                framing);
             co_return false;
         }
 
@@ -425,9 +430,9 @@ private:
             append_json_answer(out_, refusal.status, refusal.body, refusal.headers, framing);
         }
         const bool written = co_await write();
-        stats.record_latency(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::steady_clock::now() - started).count());
-        co_return written && framing.keep_alive;
+        stats.record_latency(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+        co_return written&& framing.keep_alive;
     }
 
     // Puts into out_ the upstream's answer to an allowed request, or a JSON
@@ -444,9 +449,10 @@ private:
             ProxyStats& stats = context_.stats;
             stats.count(failure->timed_out ? stats.upstream_timeouts : stats.upstream_failures);
             // The failure's details (the upstream's address) are in the log.
-            const ErrorAnswer error = failure->timed_out
-                ? json_error(http::status::gateway_timeout, "the upstream did not respond in time")
-                : json_error(http::status::bad_gateway, "the upstream could not be reached or gave no valid response");
+            const ErrorAnswer error =
+                failure->timed_out ? json_error(http::status::gateway_timeout, "the upstream did not respond in time")
+                                   : json_error(http::status::bad_gateway,
+                                                "the upstream could not be reached or gave no valid response");
             append_json_answer(out_, static_cast<unsigned>(error.status), error.body, rate_limit, framing);
             co_return;
         }
@@ -466,7 +472,7 @@ private:
 
     TimedSocket socket_;
     beast::flat_buffer buffer_;
-    std::string out_;  // the message being sent (upstream, then to the client); its memory is reused
+    std::string out_;            // the message being sent (upstream, then to the client); its memory is reused
     UpstreamResponse response_;  // the upstream's latest answer; its memory is reused
     const ThreadContext& context_;
     const ProxySettings& settings_;
@@ -573,9 +579,9 @@ namespace {
 
 // settings.threads, or one per CPU the process may use; logged with why.
 unsigned choose_threads(const ProxySettings& settings) {
-    const CpuBudget budget =
-        settings.threads > 0 ? CpuBudget{settings.threads, "threads: " + std::to_string(settings.threads)}
-                             : read_cpu_budget();
+    const CpuBudget budget = settings.threads > 0
+                                 ? CpuBudget{settings.threads, "threads: " + std::to_string(settings.threads)}
+                                 : read_cpu_budget();
     log(LogLevel::info, "%u event loop%s (%s)", budget.cpus, budget.cpus == 1 ? "" : "s", budget.reason.c_str());
     return budget.cpus;
 }
@@ -583,7 +589,8 @@ unsigned choose_threads(const ProxySettings& settings) {
 }  // namespace
 
 ProxyServer::ProxyServer(ProxySettings settings, const Limiter& limiter)
-    : settings_(std::move(settings)), limiter_(limiter) {}
+    : settings_(std::move(settings)),
+      limiter_(limiter) {}
 
 ProxyServer::~ProxyServer() {
     stop();
@@ -604,8 +611,8 @@ void ProxyServer::start() {
             : default_max_connections(open_files_limit, threads(), settings_.upstream_idle_connections);
     limits_ = std::make_unique<ConnectionLimits>(max_connections, settings_.max_connections_per_ip);
     if (blocks_ && settings_.per_ip_block_interval.count() > 0) {
-        limits_->block_over_per_ip_cap(
-            *blocks_, *clock_, std::chrono::nanoseconds(settings_.per_ip_block_interval).count());
+        limits_->block_over_per_ip_cap(*blocks_, *clock_,
+                                       std::chrono::nanoseconds(settings_.per_ip_block_interval).count());
     }
     log(LogLevel::info, "at most %zu client connections (%s), %zu per client", max_connections,
         settings_.max_connections > 0 ? "limits.max_connections" : open_files.c_str(),
@@ -638,8 +645,7 @@ void ProxyServer::start() {
 
     for (auto& worker : workers_) {
         for (Acceptor& acceptor : worker->acceptors) {
-            net::co_spawn(worker->ioc, accept_connections(acceptor, worker->context),
-                          log_exception("accept loop"));
+            net::co_spawn(worker->ioc, accept_connections(acceptor, worker->context), log_exception("accept loop"));
         }
         worker->thread = std::thread([&ioc = worker->ioc] {
             // A handler that throws must not end the thread's serving.

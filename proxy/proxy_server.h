@@ -75,7 +75,7 @@ private:
 
     ProxySettings settings_;
     const Limiter& limiter_;
-    unsigned threads_ = 0;  // set by start()
+    unsigned threads_ = 0;                      // set by start()
     std::unique_ptr<ConnectionLimits> limits_;  // outlives the workers: their connections hold slots
     BlockListener* blocks_ = nullptr;
     const Clock* clock_ = nullptr;  // blocks_'s

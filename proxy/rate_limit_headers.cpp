@@ -48,17 +48,16 @@ HeaderFields rate_limit_headers(const Decision& d) {
                 {"X-RateLimit-Remaining", std::to_string(shown_remaining(o))},
                 {"X-RateLimit-Reset", seconds(o.reset)},
                 {"X-RateLimit-Window", seconds(p.interval)}};
-    case HeaderStyle::ietf:
-        return {{"RateLimit-Policy", ietf_list(d, true)}, {"RateLimit", ietf_list(d, false)}};
-    case HeaderStyle::none:
-        return {};
+    case HeaderStyle::ietf: return {{"RateLimit-Policy", ietf_list(d, true)}, {"RateLimit", ietf_list(d, false)}};
+    case HeaderStyle::none: return {};
     }
     return {};
 }
 
 Refusal make_refusal(const Decision& d) {
     if (d.blocked_for > 0) {
-        return {429, R"({"error":"blocked","message":"This client is blocked. Retry later."})",
+        return {429,
+                R"({"error":"blocked","message":"This client is blocked. Retry later."})",
                 {{"Retry-After", std::to_string(std::max(1LL, ceil_seconds(d.blocked_for)))}}};
     }
     const QuotaOutcome& o = d.outcomes[d.refusing];

@@ -18,8 +18,8 @@ HeaderFields rate_limit_headers(const Decision&);
 
 struct Refusal {
     unsigned status = 429;
-    std::string body;       // JSON
-    HeaderFields headers;   // Retry-After, rate-limit fields, configured extras
+    std::string body;      // JSON
+    HeaderFields headers;  // Retry-After, rate-limit fields, configured extras
 };
 
 // Only for a decision that refused: by a quota, or because the client is

@@ -28,7 +28,7 @@ struct ProxySettings {
     std::chrono::milliseconds upstream_timeout{30'000};  // to read the upstream's response
     std::size_t upstream_idle_connections = 64;          // kept per thread
     std::chrono::milliseconds drain_timeout{5'000};      // on stop, for the requests in flight
-    std::size_t max_connections = 0;         // client connections, all threads; 0: from the open files limit
+    std::size_t max_connections = 0;           // client connections, all threads; 0: from the open files limit
     std::size_t max_connections_per_ip = 256;  // per address (IPv6: per /64); 0: no cap
     std::chrono::milliseconds per_ip_block_interval{0};  // a client over that cap is blocked this long; 0: off
 };

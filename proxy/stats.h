@@ -12,7 +12,8 @@
 namespace sluice {
 
 // The metrics endpoint describes them (HELP) as labels of its families.
-#define SLUICE_PROXY_COUNTERS(X) X(forwarded) X(limited) X(blocked) X(bad_requests) X(upstream_timeouts) X(upstream_failures)
+#define SLUICE_PROXY_COUNTERS(X) \
+    X(forwarded) X(limited) X(blocked) X(bad_requests) X(upstream_timeouts) X(upstream_failures)
 
 // Request latency from the end of reading the request to the end of writing
 // the answer. Upper bounds in seconds, Prometheus style (le); the last bucket

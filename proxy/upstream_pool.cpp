@@ -25,8 +25,12 @@ namespace {
 
 bool idempotent(http::verb method) {
     switch (method) {
-    case http::verb::get: case http::verb::head: case http::verb::put: case http::verb::delete_:
-    case http::verb::options: case http::verb::trace: return true;
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace: return true;
     default: return false;
     }
 }
@@ -52,8 +56,8 @@ std::vector<tcp::endpoint> resolve_upstream(const ListenAddress& upstream) {
     beast::error_code ec;
     const auto results = resolver.resolve(upstream.host, std::to_string(upstream.port), ec);
     if (ec || results.empty()) {
-        throw std::runtime_error("upstream " + host_port(upstream) + ": cannot resolve: " +
-                                 (ec ? ec.message() : "no address"));
+        throw std::runtime_error("upstream " + host_port(upstream) +
+                                 ": cannot resolve: " + (ec ? ec.message() : "no address"));
     }
     std::vector<tcp::endpoint> endpoints;
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
@@ -66,8 +70,7 @@ struct UpstreamPool::RoundTrip {
     bool reusable = false;   // the upstream keeps the connection open
 };
 
-UpstreamPool::UpstreamPool(ProxyExecutor executor, std::vector<tcp::endpoint> endpoints,
-                           const ProxySettings& settings)
+UpstreamPool::UpstreamPool(ProxyExecutor executor, std::vector<tcp::endpoint> endpoints, const ProxySettings& settings)
     : executor_(std::move(executor)),
       endpoints_(std::move(endpoints)),
       name_(host_port(settings.upstream)),
@@ -111,15 +114,14 @@ ProxyTask<beast::error_code> UpstreamPool::connect(Connection& connection) {
     beast::error_code ec;
     TimedSocket& socket = connection.socket;
     socket.expires_after(connect_timeout_);
-    co_await net::async_connect(socket.socket(), endpoints_,
-                                redirect(ec));
+    co_await net::async_connect(socket.socket(), endpoints_, redirect(ec));
     if (socket.timed_out()) co_return beast::error::timeout;
     if (!ec) socket.socket().set_option(tcp::no_delay(true), ec);
     co_return ec;
 }
 
-ProxyTask<UpstreamPool::RoundTrip> UpstreamPool::round_trip(Connection& connection, std::string_view request,
-                                                            bool head, UpstreamResponse& response) {
+ProxyTask<UpstreamPool::RoundTrip> UpstreamPool::round_trip(Connection& connection, std::string_view request, bool head,
+                                                            UpstreamResponse& response) {
     RoundTrip trip;
     TimedSocket& socket = connection.socket;
     socket.expires_after(response_timeout_);
@@ -158,8 +160,7 @@ UpstreamFailure UpstreamPool::logged(UpstreamFailure failure) {
 
 UpstreamFailure UpstreamPool::connect_failure(beast::error_code ec) const {
     if (ec == beast::error::timeout) {
-        return {true, "upstream " + name_ + " did not accept a connection within " +
-                          milliseconds(connect_timeout_)};
+        return {true, "upstream " + name_ + " did not accept a connection within " + milliseconds(connect_timeout_)};
     }
     return {false, "upstream " + name_ + " unavailable: " + ec.message()};
 }
@@ -169,8 +170,7 @@ UpstreamFailure UpstreamPool::exchange_failure(beast::error_code ec) const {
         return {true, "upstream " + name_ + " did not respond within " + milliseconds(response_timeout_)};
     }
     if (ec == http::error::body_limit) {
-        return {false, "upstream " + name_ + " response exceeds " +
-                           std::to_string(max_response_bytes_) + " bytes"};
+        return {false, "upstream " + name_ + " response exceeds " + std::to_string(max_response_bytes_) + " bytes"};
     }
     return {false, "upstream " + name_ + " failed: " + ec.message()};
 }

@@ -30,7 +30,7 @@ inline constexpr std::size_t kUpstreamKeptBytes = 64 * 1024;
 // memory is reused rather than allocated per field.
 struct UpstreamResponse {
     struct Field {
-        boost::beast::http::field name;  // field::unknown for a name Beast does not know
+        boost::beast::http::field name;                        // field::unknown for a name Beast does not know
         std::size_t name_at, name_size, value_at, value_size;  // in `text`
     };
 
@@ -55,13 +55,15 @@ public:
     // Sets Beast's body limit too; an answer with a longer body fails with
     // http::error::body_limit.
     ResponseParser(UpstreamResponse& response, std::uint64_t max_body_bytes)
-        : response_(response), max_body_bytes_(max_body_bytes) {
+        : response_(response),
+          max_body_bytes_(max_body_bytes) {
         response_.clear();
         body_limit(max_body_bytes);
     }
 
 private:
-    void on_request_impl(boost::beast::http::verb, boost::beast::string_view, boost::beast::string_view, int, boost::beast::error_code&) override {}
+    void on_request_impl(boost::beast::http::verb, boost::beast::string_view, boost::beast::string_view, int,
+                         boost::beast::error_code&) override {}
 
     void on_response_impl(int code, boost::beast::string_view reason, int, boost::beast::error_code& ec) override {
         // Beast takes any three digits; RFC 9110 15: every valid status is in
@@ -75,8 +77,8 @@ private:
         response_.reason.assign(reason.data(), reason.size());
     }
 
-    void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_text, boost::beast::string_view value,
-                       boost::beast::error_code&) override {
+    void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_text,
+                       boost::beast::string_view value, boost::beast::error_code&) override {
         if (header_done_) return;
         std::string& text = response_.text;
         const std::size_t name_at = text.size();
@@ -102,7 +104,9 @@ private:
         if (length) response_.body.reserve(static_cast<std::size_t>(*length));
     }
 
-    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override { return append_body(body); }
+    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
+        return append_body(body);
+    }
 
     void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, boost::beast::error_code&) override {}
 

@@ -14,7 +14,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   curl
   python3 python3-flask nodejs nginx-light
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
+  clang clang-format-14 llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
 )
 case "${1:-}" in
   --bench) packages+=(wrk haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;

@@ -16,7 +16,8 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 AdminClient::AdminClient(ConnectionSettings settings, std::chrono::seconds timeout)
-    : settings_(std::move(settings)), timeout_(timeout) {}
+    : settings_(std::move(settings)),
+      timeout_(timeout) {}
 
 template <class Start>
 beast::error_code AdminClient::run(Start start) {

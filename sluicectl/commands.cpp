@@ -194,27 +194,17 @@ void stats(const Invocation& invocation, AdminClient& client, std::ostream& out)
 
 void run_command(const Invocation& invocation, AdminClient& client, std::ostream& out) {
     switch (invocation.command) {
-        case CommandKind::quota_list:
-            return quota_list(invocation, client, out);
-        case CommandKind::quota_get:
-            return quota_get(invocation, client, out);
-        case CommandKind::quota_set:
-            return quota_set(invocation, client, out);
-        case CommandKind::quota_delete:
-            return quota_delete(invocation, client, out);
-        case CommandKind::usage:
-            return usage(invocation, client, out);
-        case CommandKind::block_list:
-            return block_list(invocation, client, out);
-        case CommandKind::block_add:
-            return block_add(invocation, client, out);
-        case CommandKind::block_remove:
-            return block_remove(invocation, client, out);
-        case CommandKind::stats:
-            return stats(invocation, client, out);
-        case CommandKind::help:
-        case CommandKind::version:
-            break;
+    case CommandKind::quota_list: return quota_list(invocation, client, out);
+    case CommandKind::quota_get: return quota_get(invocation, client, out);
+    case CommandKind::quota_set: return quota_set(invocation, client, out);
+    case CommandKind::quota_delete: return quota_delete(invocation, client, out);
+    case CommandKind::usage: return usage(invocation, client, out);
+    case CommandKind::block_list: return block_list(invocation, client, out);
+    case CommandKind::block_add: return block_add(invocation, client, out);
+    case CommandKind::block_remove: return block_remove(invocation, client, out);
+    case CommandKind::stats: return stats(invocation, client, out);
+    case CommandKind::help:
+    case CommandKind::version: break;
     }
     throw std::logic_error("run_command: help and version are main's");
 }

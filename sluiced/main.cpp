@@ -54,26 +54,27 @@ int usage_error(std::string_view problem) {
 }
 
 void print_help() {
-    std::printf("%.*s\n\n"
-                "  --config FILE  the JSON configuration (quotas, listen addresses, upstream)\n"
-                "  --check        validate FILE and the quota files it names, then exit:\n"
-                "                 0 if valid, 1 listing every error\n"
-                "  --xdp-stats    print the XDP program's counters per interface (read from\n"
-                "                 the pins of FILE's xdp.pin_path; works while sluiced runs)\n"
-                "  --xdp-detach   detach the XDP program from every interface and remove its\n"
-                "                 pins (block list, counters); sluiced itself leaves it\n"
-                "                 attached on exit unless xdp.detach_on_stop is set\n"
-                "  --service-stopped\n"
-                "                 what sluice.service runs after `systemctl stop` (not after a\n"
-                "                 restart): --xdp-detach if xdp.detach_on_stop is set\n"
-                "  --help         this text\n"
-                "  --version      the version\n\n"
-                "Signals: SIGINT and SIGTERM stop sluiced, once the requests in flight are answered\n"
-                "(at most limits.drain_timeout); SIGHUP reloads FILE (quotas and XDP\n"
-                "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n"
-                "Under systemd (Type=notify) it reports READY=1 once serving, a STATUS= line, and\n"
-                "pings the watchdog while its event loops answer.\n",
-                static_cast<int>(usage_line.size()), usage_line.data());
+    std::printf(
+        "%.*s\n\n"
+        "  --config FILE  the JSON configuration (quotas, listen addresses, upstream)\n"
+        "  --check        validate FILE and the quota files it names, then exit:\n"
+        "                 0 if valid, 1 listing every error\n"
+        "  --xdp-stats    print the XDP program's counters per interface (read from\n"
+        "                 the pins of FILE's xdp.pin_path; works while sluiced runs)\n"
+        "  --xdp-detach   detach the XDP program from every interface and remove its\n"
+        "                 pins (block list, counters); sluiced itself leaves it\n"
+        "                 attached on exit unless xdp.detach_on_stop is set\n"
+        "  --service-stopped\n"
+        "                 what sluice.service runs after `systemctl stop` (not after a\n"
+        "                 restart): --xdp-detach if xdp.detach_on_stop is set\n"
+        "  --help         this text\n"
+        "  --version      the version\n\n"
+        "Signals: SIGINT and SIGTERM stop sluiced, once the requests in flight are answered\n"
+        "(at most limits.drain_timeout); SIGHUP reloads FILE (quotas and XDP\n"
+        "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n"
+        "Under systemd (Type=notify) it reports READY=1 once serving, a STATUS= line, and\n"
+        "pings the watchdog while its event loops answer.\n",
+        static_cast<int>(usage_line.size()), usage_line.data());
 }
 
 std::optional<ConfigLoad> load_or_report(const std::string& file) {
@@ -335,8 +336,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     // The counters of the last clean stop, and the hasher key they were made with.
     const KeyedHasher hasher = restore_counters(config.state_dir, store, clock);
     // The control plane puts the quotas in force, with those of state_dir.
-    Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, config.headers), store, clock,
-                    hasher);
+    Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, config.headers), store, clock, hasher);
     BlockList blocks(config.max_blocks);
     limiter.set_block_list(&blocks);
     const std::unique_ptr<XdpController> xdp = start_xdp(config);
@@ -354,8 +354,8 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
         token = std::move(loaded.value);
     }
     const MetricsSources metrics{limiter, store, server, blocks, control, xdp.get(), version};
-    AdminApi api(control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); },
-                 std::string(version));
+    AdminApi api(
+        control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); }, std::string(version));
     const std::unique_ptr<AdminServer> admin = start_admin(config, api);
     for (const ListenAddress& address : config.proxy.listen) {
         log(LogLevel::info, "listening on %s, upstream %s, %zu quotas", host_port(address).c_str(),
@@ -433,7 +433,8 @@ int main(int argc, char** argv) {
             return 0;
         case Options::Action::xdp_stats: return print_xdp_stats(*load->config.xdp);
         case Options::Action::xdp_detach: return detach_xdp(*load->config.xdp);
-        case Options::Action::service_stopped: return load->config.xdp->detach_on_stop ? detach_xdp(*load->config.xdp) : 0;
+        case Options::Action::service_stopped:
+            return load->config.xdp->detach_on_stop ? detach_xdp(*load->config.xdp) : 0;
         case Options::Action::serve: return serve(options.config, load->config, service);
         }
         return 1;

@@ -37,7 +37,9 @@ ServiceManager ServiceManager::from_environment() {
 }
 
 ServiceManager::ServiceManager(std::string socket, Nanos watchdog_interval, bool started_by_systemd)
-    : socket_(std::move(socket)), watchdog_interval_(watchdog_interval), started_by_systemd_(started_by_systemd) {}
+    : socket_(std::move(socket)),
+      watchdog_interval_(watchdog_interval),
+      started_by_systemd_(started_by_systemd) {}
 
 bool ServiceManager::notify(std::string_view message, std::string& error) const {
     if (socket_.empty()) return true;

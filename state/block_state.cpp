@@ -66,9 +66,7 @@ std::optional<BlockEntry> parse_entry(const JsonField& object, const ClockReadin
 
 }  // namespace
 
-ClockReading ClockReading::now(const Clock& steady) {
-    return {steady.now(), std::chrono::system_clock::now()};
-}
+ClockReading ClockReading::now(const Clock& steady) { return {steady.now(), std::chrono::system_clock::now()}; }
 
 fs::path blocks_file(const fs::path& state_dir) { return state_dir / "blocks.json"; }
 

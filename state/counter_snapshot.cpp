@@ -125,8 +125,7 @@ std::string encode_counters(const CounterSnapshot& snapshot) {
 
 CounterSnapshot decode_counters(std::string_view bytes) {
     const auto too_short = [&](std::size_t need) {
-        return "truncated: " + std::to_string(bytes.size()) + " bytes, a snapshot has at least " +
-               std::to_string(need);
+        return "truncated: " + std::to_string(bytes.size()) + " bytes, a snapshot has at least " + std::to_string(need);
     };
     if (bytes.size() < sizeof kMagic + 4) invalid(too_short(kHeaderSize + kChecksumSize));
     if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) invalid("not a counter snapshot (wrong magic)");
@@ -208,8 +207,8 @@ std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalSt
             throw std::runtime_error(file.string() + ": corrupt: a counter's time lies more than " +
                                      std::to_string(2 * kMaxSpan / 1'000'000'000 / 86'400) + " days ahead");
         if (e.state.current >= kMaxCount)
-            throw std::runtime_error(file.string() + ": corrupt: a counter's count " +
-                                     std::to_string(e.state.current) + " is beyond any limit");
+            throw std::runtime_error(file.string() + ": corrupt: a counter's count " + std::to_string(e.state.current) +
+                                     " is beyond any limit");
     }
     RestoredCounters restored;
     restored.hasher = KeyedHasher(snapshot.k0, snapshot.k1);
@@ -235,8 +234,8 @@ KeyedHasher restore_counters(const std::optional<fs::path>& state_dir, LocalStor
     }
 }
 
-void save_counters_on_stop(const std::optional<fs::path>& state_dir, const KeyedHasher& hasher,
-                           const LocalStore& store, const Clock& clock) {
+void save_counters_on_stop(const std::optional<fs::path>& state_dir, const KeyedHasher& hasher, const LocalStore& store,
+                           const Clock& clock) {
     if (!state_dir) return;
     try {
         const std::size_t saved = save_counters(*state_dir, hasher, store, ClockReading::now(clock));

@@ -88,11 +88,9 @@ void LocalStore::erase(Shard& shard, std::size_t index) {
 // closest to idle among those whose next request would pass. A key that is
 // refused or blocked right now is never evicted: forgetting it would let it
 // through early. Keys of the current request are kept.
-bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now,
-                           std::span<const QuotaCheck> keep) {
+bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now, std::span<const QuotaCheck> keep) {
     auto kept = [&](std::uint64_t key) {
-        return std::any_of(keep.begin(), keep.end(),
-                           [&](const QuotaCheck& c) { return stored_key(c.key) == key; });
+        return std::any_of(keep.begin(), keep.end(), [&](const QuotaCheck& c) { return stored_key(c.key) == key; });
     };
     auto full = [&] {
         return shard.used.load(std::memory_order_relaxed) + inserts > keys_per_shard_ ||
@@ -126,8 +124,7 @@ bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now,
     return true;
 }
 
-bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now,
-                         std::span<CheckResult> results) {
+bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) {
     struct Place {
         std::size_t shard;
         std::uint64_t key;
@@ -156,9 +153,8 @@ bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now,
     // make room refuses them (fail closed) rather than forget a refused key.
     for (std::size_t s : order) {
         locate(s);
-        const std::size_t inserts = std::count_if(places.begin(), places.end(), [&](const Place& p) {
-            return p.shard == s && p.slot == kAbsent;
-        });
+        const std::size_t inserts = std::count_if(places.begin(), places.end(),
+                                                  [&](const Place& p) { return p.shard == s && p.slot == kAbsent; });
         if (inserts == 0) continue;
         const bool room = make_room(shards_[s], inserts, now, checks);
         locate(s);  // eviction moves slots
@@ -263,8 +259,8 @@ std::size_t LocalStore::restore(std::span<const Entry> saved, Nanos now) {
     std::size_t total = total_.load(std::memory_order_relaxed);
     std::erase_if(order, [&](const Entry* entry) {
         const std::size_t s = shard_of(stored_key(entry->key));
-        const bool fits = shards_[s].used.load(std::memory_order_relaxed) + adding[s] < keys_per_shard_ &&
-                          total < max_keys_;
+        const bool fits =
+            shards_[s].used.load(std::memory_order_relaxed) + adding[s] < keys_per_shard_ && total < max_keys_;
         if (fits) ++adding[s], ++total;
         return !fits;
     });

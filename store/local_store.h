@@ -18,8 +18,7 @@ class LocalStore final : public QuotaStore {
 public:
     explicit LocalStore(std::size_t max_keys);
 
-    bool acquire(std::span<const QuotaCheck> checks, Nanos now,
-                 std::span<CheckResult> results) override;
+    bool acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) override;
     LimitState peek(std::uint64_t key) const override;
     void forget(std::uint64_t key) override;
     std::size_t expire(Nanos now) override;

@@ -30,7 +30,8 @@ sluice_xdp_config make_xdp_config(const XdpSettings& settings,
     config.insert_interval_ns = interval_ns(settings.new_sources_per_cpu);
     // A tenth of a second's worth of inserts banked: a burst of new clients is
     // tracked at once, a sustained spray is held to the rate.
-    config.insert_burst_ns = config.insert_interval_ns * std::max<std::uint64_t>(1, std::llround(settings.new_sources_per_cpu / 10));
+    config.insert_burst_ns =
+        config.insert_interval_ns * std::max<std::uint64_t>(1, std::llround(settings.new_sources_per_cpu / 10));
 
     const IpAddress mask_source = [&] {
         IpAddress all_ones;
@@ -59,7 +60,8 @@ sluice_source_key source_key(const IpAddress& address, unsigned ipv6_prefix) {
     sluice_source_key key{};
     std::memcpy(key.addr, address.bytes.data(), sizeof key.addr);
     if (address.is_v4()) return key;
-    for (unsigned bit = ipv6_prefix; bit < 128; ++bit) key.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+    for (unsigned bit = ipv6_prefix; bit < 128; ++bit)
+        key.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
     return key;
 }
 
@@ -71,8 +73,8 @@ IpAddress address_of(const sluice_source_key& key) {
 
 const char* xdp_stat_name(unsigned stat) {
     static constexpr const char* names[SLUICE_STAT_COUNT] = {
-        "passed", "allow_listed", "other_port", "unparsed", "insert_gated",
-        "deny_listed", "blocked", "rate_dropped", "block_map_full",
+        "passed",      "allow_listed", "other_port",   "unparsed",       "insert_gated",
+        "deny_listed", "blocked",      "rate_dropped", "block_map_full",
     };
     return stat < SLUICE_STAT_COUNT ? names[stat] : "unknown";
 }

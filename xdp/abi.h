@@ -28,7 +28,8 @@ static_assert(offsetof(sluice_xdp_config, port_bits) == 104);
 static_assert(sizeof(sluice_xdp_config) == 104 + 8 * SLUICE_PORT_WORDS);
 
 // The config record for `settings`, with stats slot i for ifindexes[i].
-sluice_xdp_config make_xdp_config(const XdpSettings& settings, const std::array<std::uint32_t, SLUICE_MAX_INTERFACES>& ifindexes);
+sluice_xdp_config make_xdp_config(const XdpSettings& settings,
+                                  const std::array<std::uint32_t, SLUICE_MAX_INTERFACES>& ifindexes);
 
 sluice_lpm_key lpm_key(const Cidr& cidr);
 // The key the program rates and blocks `address` under: IPv4 as is, IPv6

@@ -6,7 +6,8 @@
 namespace sluice {
 
 BlockFilter::BlockFilter(int filter_fd)
-    : entries_(filter_fd, sizeof(sluice_block_filter_entry)), words_(entries_.entries() - 1) {
+    : entries_(filter_fd, sizeof(sluice_block_filter_entry)),
+      words_(entries_.entries() - 1) {
     if (words_ == 0 || (words_ & (words_ - 1)) != 0)
         throw std::runtime_error("the XDP block filter is not sized as the program expects");
 }

@@ -23,7 +23,10 @@ const char* block_origin_name(std::uint32_t origin) {
 }  // namespace
 
 XdpController::XdpController(const XdpSettings& settings, std::vector<Cidr> trusted_proxies)
-    : started_(settings), settings_(settings), trusted_proxies_(std::move(trusted_proxies)), program_(settings) {
+    : started_(settings),
+      settings_(settings),
+      trusted_proxies_(std::move(trusted_proxies)),
+      program_(settings) {
     // The config record before the program runs: a first start must not
     // judge its first frames with an empty record (they would all pass).
     apply(settings);
@@ -122,10 +125,10 @@ std::vector<std::string> XdpController::describe() const {
     for (const std::string& replaced : program_.replaced_maps())
         lines.push_back("XDP map " + replaced + " changed size or layout: made anew");
     char settings[200];
-    std::snprintf(settings, sizeof settings, "rate %g pps, burst %g, %zu ports, %zu allow, %zu deny, block_on_exceed %gs",
-                  settings_.rate_pps, settings_.burst > 0 ? settings_.burst : settings_.rate_pps,
-                  settings_.ports.size(), settings_.allow.size(), settings_.deny.size(),
-                  static_cast<double>(settings_.block_on_exceed) / 1e9);
+    std::snprintf(settings, sizeof settings,
+                  "rate %g pps, burst %g, %zu ports, %zu allow, %zu deny, block_on_exceed %gs", settings_.rate_pps,
+                  settings_.burst > 0 ? settings_.burst : settings_.rate_pps, settings_.ports.size(),
+                  settings_.allow.size(), settings_.deny.size(), static_cast<double>(settings_.block_on_exceed) / 1e9);
     for (const XdpAttachment& a : program_.attachments()) {
         lines.push_back("XDP " + std::string(a.adopted ? "adopted on " : "attached to ") + a.interface + " (" + a.mode +
                         " mode, pinned in " + settings_.pin_path + "): " + settings);

@@ -54,8 +54,8 @@ std::vector<Key> all_keys(int fd) {
 XdpMaps::XdpMaps(const sluice_xdp& skeleton)
     : XdpMaps(Fds{dup_fd(skeleton.maps.sluice_config), dup_fd(skeleton.maps.allow_cidrs),
                   dup_fd(skeleton.maps.deny_cidrs), dup_fd(skeleton.maps.blocked), dup_fd(skeleton.maps.sources),
-                  dup_fd(skeleton.maps.source_tags), dup_fd(skeleton.maps.block_filter),
-                  dup_fd(skeleton.maps.stats)}) {}
+                  dup_fd(skeleton.maps.source_tags), dup_fd(skeleton.maps.block_filter), dup_fd(skeleton.maps.stats)}) {
+}
 
 XdpMaps::XdpMaps(Fds fds)
     : fds_(std::move(fds)),
@@ -64,10 +64,10 @@ XdpMaps::XdpMaps(Fds fds)
 
 std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::string& why) {
     Fds fds;
-    const std::pair<const char*, Fd*> wanted[] = {{"sluice_config", &fds.config}, {"allow_cidrs", &fds.allow},
-                                                   {"deny_cidrs", &fds.deny},      {"blocked", &fds.blocked},
-                                                   {"sources", &fds.sources},      {"source_tags", &fds.source_tags},
-                                                   {"block_filter", &fds.block_filter}, {"stats", &fds.stats}};
+    const std::pair<const char*, Fd*> wanted[] = {
+        {"sluice_config", &fds.config},      {"allow_cidrs", &fds.allow}, {"deny_cidrs", &fds.deny},
+        {"blocked", &fds.blocked},           {"sources", &fds.sources},   {"source_tags", &fds.source_tags},
+        {"block_filter", &fds.block_filter}, {"stats", &fds.stats}};
     for (const auto& [name, fd] : wanted) {
         const std::string path = pin_path + "/" + name;
         *fd = Fd(bpf_obj_get(path.c_str()));
@@ -107,7 +107,8 @@ void XdpMaps::sync_list(XdpList which, const std::vector<Cidr>& wanted) {
                  errno);
     }
     for (const sluice_lpm_key& key : all_keys<sluice_lpm_key>(fd)) {
-        const bool kept = std::any_of(keep.begin(), keep.end(), [&](const sluice_lpm_key& k) { return same_key(k, key); });
+        const bool kept =
+            std::any_of(keep.begin(), keep.end(), [&](const sluice_lpm_key& k) { return same_key(k, key); });
         if (!kept && bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT)
             fail("removing " + cidr_of(key).to_string() + " from an XDP list", errno);
     }

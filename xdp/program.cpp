@@ -51,11 +51,10 @@ void prepare_pin_folder(const std::string& pin_path) {
     struct statfs fs_info {};
     if (statfs(kBpfFs, &fs_info) != 0 || fs_info.f_type != BPF_FS_MAGIC) {
         if (mount("bpf", kBpfFs, "bpf", 0, "mode=0700") != 0)
-            throw XdpUnavailable(std::string(kBpfFs) + " is not a BPF filesystem and mounting one failed: " +
-                                 error_text(errno));
+            throw XdpUnavailable(std::string(kBpfFs) +
+                                 " is not a BPF filesystem and mounting one failed: " + error_text(errno));
     }
-    if (mkdir(pin_path.c_str(), 0700) != 0 && errno != EEXIST)
-        unavailable_or_fail("creating " + pin_path, errno);
+    if (mkdir(pin_path.c_str(), 0700) != 0 && errno != EEXIST) unavailable_or_fail("creating " + pin_path, errno);
 }
 
 bool same_shape(const bpf_map_info& pinned, const bpf_map* wanted) {
@@ -91,9 +90,10 @@ Fd attach_link(int prog_fd, const std::string& interface, std::uint32_t ifindex,
     if (!link) {
         const int error = errno;
         if (error == EBUSY || error == EEXIST)
-            throw std::runtime_error("xdp.interfaces: " + interface +
-                                     " already has an XDP program that is not Sluice's; remove it first (ip link set dev " +
-                                     interface + " xdp off)");
+            throw std::runtime_error(
+                "xdp.interfaces: " + interface +
+                " already has an XDP program that is not Sluice's; remove it first (ip link set dev " + interface +
+                " xdp off)");
         if (mode == XdpMode::native && (error == EOPNOTSUPP || error == EINVAL))
             throw std::runtime_error("xdp.mode is \"native\" but " + interface + " cannot run XDP natively (" +
                                      error_text(error) + "); use \"generic\" or \"auto\"");
@@ -116,7 +116,8 @@ Fd adopt(int prog_fd, std::uint32_t ifindex, const std::string& pin) {
         ::unlink(pin.c_str());
         return Fd();
     }
-    if (bpf_link_update(link.get(), prog_fd, nullptr) != 0) unavailable_or_fail("replacing the program in " + pin, errno);
+    if (bpf_link_update(link.get(), prog_fd, nullptr) != 0)
+        unavailable_or_fail("replacing the program in " + pin, errno);
     return link;
 }
 
@@ -163,7 +164,6 @@ void XdpProgram::attach(const XdpSettings& settings) {
 }
 
 void XdpProgram::load(const XdpSettings& settings) {
-
     skeleton_->object = sluice_xdp__open();
     if (!skeleton_->object) unavailable_or_fail("opening the XDP program", errno);
     sluice_xdp& object = *skeleton_->object;

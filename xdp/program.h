@@ -26,8 +26,8 @@ class XdpUnavailable : public std::runtime_error {
 struct XdpAttachment {
     std::string interface;
     std::uint32_t ifindex = 0;
-    bool adopted = false;   // an earlier sluiced's pinned link, now running this program
-    std::string mode;       // as the kernel reports it: "native", "generic" or "offload"
+    bool adopted = false;  // an earlier sluiced's pinned link, now running this program
+    std::string mode;      // as the kernel reports it: "native", "generic" or "offload"
 };
 
 class XdpProgram {

@@ -28,7 +28,7 @@ struct XdpSettings {
     std::uint32_t max_blocked = 65'536;   // block map entries
     double new_sources_per_cpu = 20'000;  // tracked per second per CPU; the rest pass untracked
     std::string pin_path = "/sys/fs/bpf/sluice";
-    bool detach_on_stop = false;          // on a stop, never a restart; default: stay attached
+    bool detach_on_stop = false;  // on a stop, never a restart; default: stay attached
 };
 
 }  // namespace sluice

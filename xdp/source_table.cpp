@@ -25,7 +25,8 @@ __u64 liveness(sluice_source_slot& slot) {
 }  // namespace
 
 SourceTable::SourceTable(int sources_fd, int tags_fd)
-    : buckets_(sources_fd, sizeof(sluice_source_bucket)), tags_(tags_fd, sizeof(sluice_source_tags)) {
+    : buckets_(sources_fd, sizeof(sluice_source_bucket)),
+      tags_(tags_fd, sizeof(sluice_source_tags)) {
     const std::uint32_t buckets = buckets_.entries();
     if (buckets == 0 || (buckets & (buckets - 1)) != 0 || tags_.entries() != sluice_source_tag_entries(buckets))
         throw std::runtime_error("the XDP sources table and its tags do not match in size");

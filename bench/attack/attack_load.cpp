@@ -82,12 +82,12 @@ struct Bucket {
 struct Conn {
     int fd = -1;
     int source = 0;
-    bool fresh = false;        // one request per connection
+    bool fresh = false;  // one request per connection
     bool connected = false;
-    bool busy = false;         // a request is out
-    std::int64_t deadline = 0; // of the connect or the answer (monotonic us)
-    std::int64_t due_us = 0;   // legit: when the request in flight was due
-    std::size_t request = 0;   // legit: its index
+    bool busy = false;          // a request is out
+    std::int64_t deadline = 0;  // of the connect or the answer (monotonic us)
+    std::int64_t due_us = 0;    // legit: when the request in flight was due
+    std::size_t request = 0;    // legit: its index
     std::string in;
 };
 
@@ -128,8 +128,8 @@ private:
     std::vector<std::unique_ptr<Conn>> conns_;
     bool stopping_ = false;
     // legit
-    std::size_t next_due_ = 0;          // index of the next request to fall due
-    std::deque<std::size_t> waiting_;   // due, no idle connection yet
+    std::size_t next_due_ = 0;              // index of the next request to fall due
+    std::deque<std::size_t> waiting_;       // due, no idle connection yet
     std::vector<std::int64_t> latency_us_;  // per request; -1 failed
     std::vector<int> status_;
 };
@@ -198,9 +198,12 @@ void Load::request_failed(Conn* c) {
 void Load::answered(Conn* c, int status) {
     const std::int64_t t = now_us();
     Bucket& b = bucket(t);
-    if (status >= 200 && status < 300) ++b.ok;
-    else if (status == 429) ++b.limited;
-    else ++b.other_status;
+    if (status >= 200 && status < 300)
+        ++b.ok;
+    else if (status == 429)
+        ++b.limited;
+    else
+        ++b.other_status;
     if (o_.mode == "legit") {
         status_[c->request] = status;
         if (status >= 200 && status < 300) {
@@ -406,8 +409,10 @@ void Load::run() {
                 }
                 if ((!c->connected || c->busy) && t >= c->deadline) {
                     Bucket& b = bucket(t);
-                    if (!c->connected) ++b.connect_timeouts;
-                    else ++b.answer_timeouts;
+                    if (!c->connected)
+                        ++b.connect_timeouts;
+                    else
+                        ++b.answer_timeouts;
                     if (o_.mode == "legit") request_failed(c.get());
                     drop(c.get(), o_.mode == "abuse");
                 }
@@ -423,11 +428,17 @@ void Load::run() {
 void Load::write(std::FILE* f) {
     Bucket total;
     for (const Bucket& b : buckets_) {
-        total.sent += b.sent; total.ok += b.ok; total.limited += b.limited; total.other_status += b.other_status;
-        total.connects += b.connects; total.connect_timeouts += b.connect_timeouts;
-        total.answer_timeouts += b.answer_timeouts; total.errors += b.errors;
+        total.sent += b.sent;
+        total.ok += b.ok;
+        total.limited += b.limited;
+        total.other_status += b.other_status;
+        total.connects += b.connects;
+        total.connect_timeouts += b.connect_timeouts;
+        total.answer_timeouts += b.answer_timeouts;
+        total.errors += b.errors;
     }
-    std::fprintf(f, "{\"mode\":\"%s\",\"start_realtime_us\":%lld,\"duration_s\":%.3f,\"bucket_ms\":%lld,"
+    std::fprintf(f,
+                 "{\"mode\":\"%s\",\"start_realtime_us\":%lld,\"duration_s\":%.3f,\"bucket_ms\":%lld,"
                  "\"rate\":%g,\"timeout_ms\":%d,",
                  o_.mode.c_str(), static_cast<long long>(start_realtime_), (end_ - start_) / 1e6,
                  static_cast<long long>(kBucketUs / 1000), o_.rate, o_.timeout_ms);
@@ -490,17 +501,33 @@ int main(int argc, char** argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
         const char* v = argv[i + 1];
-        if (k == "--target") { if (!parse_addr(v, &o.target)) { std::fprintf(stderr, "bad --target\n"); return 2; } }
-        else if (k == "--first-source") { if (inet_pton(AF_INET, v, &o.first_source) != 1) return 2; }
-        else if (k == "--sources") o.sources = std::atoi(v);
-        else if (k == "--keepalive") o.keepalive = std::atoi(v);
-        else if (k == "--fresh") o.fresh = std::atoi(v);
-        else if (k == "--rate") o.rate = std::atof(v);
-        else if (k == "--duration") o.duration_s = std::atof(v);
-        else if (k == "--timeout-ms") o.timeout_ms = std::atoi(v);
-        else if (k == "--pool") o.pool = std::atoi(v);
-        else if (k == "--out") o.out = v;
-        else { std::fprintf(stderr, "attack_load: unknown option %s\n", k.c_str()); return 2; }
+        if (k == "--target") {
+            if (!parse_addr(v, &o.target)) {
+                std::fprintf(stderr, "bad --target\n");
+                return 2;
+            }
+        } else if (k == "--first-source") {
+            if (inet_pton(AF_INET, v, &o.first_source) != 1) return 2;
+        } else if (k == "--sources")
+            o.sources = std::atoi(v);
+        else if (k == "--keepalive")
+            o.keepalive = std::atoi(v);
+        else if (k == "--fresh")
+            o.fresh = std::atoi(v);
+        else if (k == "--rate")
+            o.rate = std::atof(v);
+        else if (k == "--duration")
+            o.duration_s = std::atof(v);
+        else if (k == "--timeout-ms")
+            o.timeout_ms = std::atoi(v);
+        else if (k == "--pool")
+            o.pool = std::atoi(v);
+        else if (k == "--out")
+            o.out = v;
+        else {
+            std::fprintf(stderr, "attack_load: unknown option %s\n", k.c_str());
+            return 2;
+        }
     }
     if ((o.mode != "abuse" && o.mode != "legit") || o.out.empty() || (o.mode == "legit" && o.rate <= 0)) {
         std::fprintf(stderr, "attack_load: need abuse|legit, --out, and --rate for legit\n");

@@ -50,12 +50,12 @@ void set16(Frame& out, std::size_t offset, std::uint16_t value) {
 
 // Fields made wrong, one bit each in the description's "damage" byte.
 enum Damage : std::uint8_t {
-    kWrongVersion = 1,    // IP version nibble from the input
-    kWrongIhl = 2,        // IPv4 IHL from the input
-    kWrongLength = 4,     // IPv4 total length / IPv6 payload length from the input
-    kPadded = 8,          // padded to 60 bytes, as a NIC pads a short frame
-    kOddProtocol = 16,    // L4 protocol number from the input
-    kOddEthertype = 32,   // ethertype (after the tags) from the input
+    kWrongVersion = 1,   // IP version nibble from the input
+    kWrongIhl = 2,       // IPv4 IHL from the input
+    kWrongLength = 4,    // IPv4 total length / IPv6 payload length from the input
+    kPadded = 8,         // padded to 60 bytes, as a NIC pads a short frame
+    kOddProtocol = 16,   // L4 protocol number from the input
+    kOddEthertype = 32,  // ethertype (after the tags) from the input
 };
 
 IpAddress pick_source(ByteReader& in, std::span<const IpAddress> sources, bool ipv6) {
@@ -147,7 +147,7 @@ void append_ipv4(Frame& out, ByteReader& in, std::span<const IpAddress> sources,
     out.push_back(protocol);
     put16(out, 0);  // checksum: the program does not read it
     out.insert(out.end(), source.bytes.begin() + 12, source.bytes.end());
-    put32(out, 0xc6336401);  // 198.51.100.1
+    put32(out, 0xc6336401);             // 198.51.100.1
     out.insert(out.end(), options, 1);  // NOP
     out.insert(out.end(), l4.begin(), l4.end());
 }
@@ -171,12 +171,18 @@ void append_ipv6(Frame& out, ByteReader& in, std::span<const IpAddress> sources,
             static constexpr std::array<std::uint16_t, 3> offsets = {0, 1, 185};
             const std::uint16_t offset = choice / 8 % 4 < 3 ? offsets[choice / 8 % 4] : in.u16() & 0x1fff;
             const auto offset_flags = static_cast<std::uint16_t>(offset << 3 | (choice & 0x80 ? 1 : 0));
-            extension.body = {0, static_cast<std::uint8_t>(offset_flags >> 8), static_cast<std::uint8_t>(offset_flags),
-                              0xca, 0xfe, 0xf0, 0x0d};
+            extension.body = {0,
+                              static_cast<std::uint8_t>(offset_flags >> 8),
+                              static_cast<std::uint8_t>(offset_flags),
+                              0xca,
+                              0xfe,
+                              0xf0,
+                              0x0d};
         } else {
             // Length 0..3 units; AH counts 4-byte units beyond the first 8.
             const std::uint8_t units = choice / 32 % 4;
-            const std::size_t total = extension.type == 51 ? (units + 2) * std::size_t{4} : (units + 1) * std::size_t{8};
+            const std::size_t total =
+                extension.type == 51 ? (units + 2) * std::size_t{4} : (units + 1) * std::size_t{8};
             extension.body.assign(total - 1, 0);
             extension.body[0] = units;
             if (extension.type != 51 && total >= 8) {  // PadN over the rest

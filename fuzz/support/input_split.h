@@ -21,11 +21,10 @@ std::vector<std::string_view> split_input(std::string_view input, std::size_t co
 class InputReader {
 public:
     explicit InputReader(std::string_view input) : rest_(input) {}
-    InputReader(const std::uint8_t* data, std::size_t size)
-        : rest_(reinterpret_cast<const char*>(data), size) {}
+    InputReader(const std::uint8_t* data, std::size_t size) : rest_(reinterpret_cast<const char*>(data), size) {}
 
-    std::uint8_t byte();           // 0 when the input is used up
-    std::uint64_t u64();           // little-endian; missing bytes are 0
+    std::uint8_t byte();                    // 0 when the input is used up
+    std::uint64_t u64();                    // little-endian; missing bytes are 0
     std::string_view bytes(std::size_t n);  // at most n
     std::string_view rest() const { return rest_; }
 

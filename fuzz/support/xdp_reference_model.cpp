@@ -180,7 +180,8 @@ XdpModelOutcome XdpReferenceModel::judge(std::span<const std::uint8_t> frame) {
     // A later fragment has no port and is rated whatever the port filter.
     if (!settings_.ports.empty() && !reading.later_fragment) {
         if (reading.port == Reading::Port::unknown) return pass(SLUICE_PASS_UNPARSED);
-        if (reading.port == Reading::Port::none || !port_limited(reading.dest_port)) return pass(SLUICE_PASS_OTHER_PORT);
+        if (reading.port == Reading::Port::none || !port_limited(reading.dest_port))
+            return pass(SLUICE_PASS_OTHER_PORT);
     }
 
     const auto tracked = sent_.find(key);

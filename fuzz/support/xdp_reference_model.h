@@ -28,10 +28,10 @@ struct XdpModelSettings {
     std::uint64_t burst = 1;           // packets a source gets through
     bool block_on_exceed = false;
     unsigned ipv6_prefix = 64;
-    std::vector<IpAddress> blocked;    // block list entries in force, by source (IPv6: any address of the prefix)
+    std::vector<IpAddress> blocked;         // block list entries in force, by source (IPv6: any address of the prefix)
     std::vector<IpAddress> expired_blocks;  // block list entries expired (not yet removed by sluiced)
-    std::size_t block_list_room = 0;   // blocks the block list can still take
-    std::size_t new_sources = 0;       // sources that may start being tracked in this case
+    std::size_t block_list_room = 0;        // blocks the block list can still take
+    std::size_t new_sources = 0;            // sources that may start being tracked in this case
 };
 
 struct XdpModelOutcome {
@@ -54,7 +54,7 @@ private:
 
     XdpModelSettings settings_;
     std::set<SourceKey> blocked_;
-    std::set<SourceKey> listed_;  // every block list entry, in force or expired
+    std::set<SourceKey> listed_;               // every block list entry, in force or expired
     std::map<SourceKey, std::uint64_t> sent_;  // tracked sources: packets they got through
 };
 

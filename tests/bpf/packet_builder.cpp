@@ -74,7 +74,8 @@ PacketBuilder& PacketBuilder::ipv4(std::string_view source, std::string_view des
     l3_ = L3::ipv4;
     source_ = address_bytes(source);
     destination_ = address_bytes(destination);
-    if (!is_ipv4_mapped(source_) || !is_ipv4_mapped(destination_)) throw std::invalid_argument("ipv4() needs IPv4 addresses");
+    if (!is_ipv4_mapped(source_) || !is_ipv4_mapped(destination_))
+        throw std::invalid_argument("ipv4() needs IPv4 addresses");
     return *this;
 }
 
@@ -108,9 +109,9 @@ PacketBuilder& PacketBuilder::ipv6_fragment(std::uint16_t offset, bool more_frag
     if (offset > 0x1fff) throw std::invalid_argument("fragment offset has 13 bits");
     const auto offset_flags = static_cast<std::uint16_t>(offset << 3 | (more_fragments ? 1 : 0));
     later_fragment_ = offset > 0;
-    ipv6_extensions_.push_back(
-        {proto_fragment,
-         {0, static_cast<std::uint8_t>(offset_flags >> 8), static_cast<std::uint8_t>(offset_flags), 0xca, 0xfe, 0xf0, 0x0d}});
+    ipv6_extensions_.push_back({proto_fragment,
+                                {0, static_cast<std::uint8_t>(offset_flags >> 8),
+                                 static_cast<std::uint8_t>(offset_flags), 0xca, 0xfe, 0xf0, 0x0d}});
     return *this;
 }
 
@@ -143,22 +144,21 @@ Packet PacketBuilder::build() const {
     // reads no L4 checksum, so those stay zero. A later fragment keeps the
     // protocol but carries only payload.
     const bool ipv6 = l3_ == L3::ipv6;
-    const std::uint8_t protocol = l4_ == L4::tcp   ? proto_tcp
-                                  : l4_ == L4::udp ? proto_udp
+    const std::uint8_t protocol = l4_ == L4::tcp    ? proto_tcp
+                                  : l4_ == L4::udp  ? proto_udp
                                   : l4_ == L4::icmp ? (ipv6 ? proto_icmpv6 : proto_icmp)
                                                     : proto_none;
     Packet l4;
     switch (later_fragment_ ? L4::none : l4_) {
-    case L4::none:
-        break;
+    case L4::none: break;
     case L4::tcp:
         put16(l4, source_port_);
         put16(l4, destination_port_);
-        put32(l4, 1);  // sequence
-        put32(l4, 0);  // acknowledgment
+        put32(l4, 1);                                                              // sequence
+        put32(l4, 0);                                                              // acknowledgment
         put16(l4, static_cast<std::uint16_t>(tcp_header_size / 4 << 12 | 0x002));  // data offset, SYN
-        put16(l4, 65535);                                                         // window
-        put32(l4, 0);                                                             // checksum, urgent pointer
+        put16(l4, 65535);                                                          // window
+        put32(l4, 0);                                                              // checksum, urgent pointer
         break;
     case L4::udp:
         put16(l4, source_port_);
@@ -185,8 +185,7 @@ Packet PacketBuilder::build() const {
     }
 
     switch (l3_) {
-    case L3::none:
-        throw std::logic_error("a packet needs arp(), ipv4() or ipv6()");
+    case L3::none: throw std::logic_error("a packet needs arp(), ipv4() or ipv6()");
     case L3::arp: {
         put16(out, ethertype_arp);
         put16(out, 1);       // Ethernet

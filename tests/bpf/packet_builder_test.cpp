@@ -30,8 +30,13 @@ TEST(PacketBuilder, Ipv4TcpLayoutAndChecksum) {
 }
 
 TEST(PacketBuilder, Ipv4OptionsAndFragments) {
-    const Packet first = PacketBuilder().ipv4("192.0.2.10", "198.51.100.1").ipv4_options(8).ipv4_fragment(0, true)
-                             .udp(1, 53).payload(16).build();
+    const Packet first = PacketBuilder()
+                             .ipv4("192.0.2.10", "198.51.100.1")
+                             .ipv4_options(8)
+                             .ipv4_fragment(0, true)
+                             .udp(1, 53)
+                             .payload(16)
+                             .build();
     EXPECT_EQ(first[14], 0x47);
     EXPECT_EQ(at16(first, 20), 0x2000u);  // MF, offset 0
     EXPECT_EQ(internet_checksum(&first[14], 28), 0u);
@@ -47,8 +52,12 @@ TEST(PacketBuilder, Ipv4OptionsAndFragments) {
 }
 
 TEST(PacketBuilder, VlanTagsOutermostFirst) {
-    const Packet p = PacketBuilder().vlan(tpid_8021ad, 100).vlan(tpid_8021q, 10).ipv6("2001:db8::1", "2001:db8::2")
-                         .udp(1, 53).build();
+    const Packet p = PacketBuilder()
+                         .vlan(tpid_8021ad, 100)
+                         .vlan(tpid_8021q, 10)
+                         .ipv6("2001:db8::1", "2001:db8::2")
+                         .udp(1, 53)
+                         .build();
     EXPECT_EQ(at16(p, 12), tpid_8021ad);
     EXPECT_EQ(at16(p, 14), 100u);
     EXPECT_EQ(at16(p, 16), tpid_8021q);
@@ -58,15 +67,15 @@ TEST(PacketBuilder, VlanTagsOutermostFirst) {
 }
 
 TEST(PacketBuilder, Ipv6ExtensionHeaderChain) {
-    const Packet p = PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").ipv6_hop_by_hop().ipv6_fragment(3, true)
-                         .tcp(1, 443).build();
+    const Packet p =
+        PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").ipv6_hop_by_hop().ipv6_fragment(3, true).tcp(1, 443).build();
     ASSERT_EQ(p.size(), 14u + 40 + 8 + 8);  // later fragment: no TCP header
     EXPECT_EQ(at16(p, 18), 16u);            // payload length
     EXPECT_EQ(p[20], 0);                    // hop-by-hop first
     EXPECT_EQ(p[54], 44);                   // then fragment
     EXPECT_EQ(p[55], 0);                    // 8 bytes
     EXPECT_EQ(p[62], 6);                    // then TCP
-    EXPECT_EQ(at16(p, 64), 3u << 3 | 1);   // offset 3, M
+    EXPECT_EQ(at16(p, 64), 3u << 3 | 1);    // offset 3, M
 
     const Packet first = PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").ipv6_fragment(0, true).tcp(1, 443).build();
     EXPECT_EQ(first.size(), 14u + 40 + 8 + 20);
@@ -91,7 +100,8 @@ TEST(PacketBuilder, ArpAndTruncation) {
 }
 
 TEST(PacketBuilder, AddressesAreSixteenBytes) {
-    EXPECT_EQ(address_bytes("192.0.2.1"), (std::array<std::uint8_t, 16>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1}));
+    EXPECT_EQ(address_bytes("192.0.2.1"),
+              (std::array<std::uint8_t, 16>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1}));
     EXPECT_EQ(address_bytes("2001:db8::1")[1], 0x01);
     EXPECT_THROW(address_bytes("not an address"), std::invalid_argument);
 }

@@ -346,8 +346,8 @@ TEST_F(XdpStatsTest, BytesAreFrameLengths) {
     set_rate(config, hour_ns, 2);
     write_config();
     const Packet small = PacketBuilder().ipv4("192.0.2.1", "198.51.100.1").udp(40000, 53).payload(10).build();
-    const Packet large = PacketBuilder().vlan(tpid_8021q, 7).ipv6("2001:db8::1", "2001:db8::2").tcp(40000, 80)
-                             .payload(1200).build();
+    const Packet large =
+        PacketBuilder().vlan(tpid_8021q, 7).ipv6("2001:db8::1", "2001:db8::2").tcp(40000, 80).payload(1200).build();
     const Packet cut = truncated(small, 30);
 
     ASSERT_EQ(run(small), XDP_PASS);

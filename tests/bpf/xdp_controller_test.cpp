@@ -77,7 +77,8 @@ protected:
         to.sll_family = AF_PACKET;
         to.sll_ifindex = static_cast<int>(if_nametoindex(peer_.c_str()));
         to.sll_halen = 6;
-        const ssize_t sent = ::sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        const ssize_t sent =
+            ::sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
         const int error = errno;
         ::close(fd);
         ASSERT_EQ(sent, static_cast<ssize_t>(frame.size())) << std::strerror(error);
@@ -86,7 +87,8 @@ protected:
     // Blocks sorted by client: the map's order is the kernel's.
     std::vector<XdpBlock> sorted_blocks() const {
         std::vector<XdpBlock> blocks = controller_->blocks();
-        std::sort(blocks.begin(), blocks.end(), [](const XdpBlock& a, const XdpBlock& b) { return a.client < b.client; });
+        std::sort(blocks.begin(), blocks.end(),
+                  [](const XdpBlock& a, const XdpBlock& b) { return a.client < b.client; });
         return blocks;
     }
 

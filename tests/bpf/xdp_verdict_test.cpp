@@ -159,12 +159,10 @@ std::vector<VerdictCase> cases() {
 
         // Port filter.
         {"IPv4 TCP port filter hit", v4().tcp(40000, 80).build(), ports({80, 443}), XDP_PASS, SLUICE_PASS_RATE_OK},
-        {"IPv4 TCP port filter miss", v4().tcp(40000, 22).build(), ports({80, 443}), XDP_PASS,
-         SLUICE_PASS_OTHER_PORT},
+        {"IPv4 TCP port filter miss", v4().tcp(40000, 22).build(), ports({80, 443}), XDP_PASS, SLUICE_PASS_OTHER_PORT},
         {"IPv4 UDP port filter hit", v4().udp(40000, 443).build(), ports({80, 443}), XDP_PASS, SLUICE_PASS_RATE_OK},
         {"IPv6 TCP port filter hit", v6().tcp(40000, 443).build(), ports({80, 443}), XDP_PASS, SLUICE_PASS_RATE_OK},
-        {"IPv6 UDP port filter miss", v6().udp(40000, 53).build(), ports({80, 443}), XDP_PASS,
-         SLUICE_PASS_OTHER_PORT},
+        {"IPv6 UDP port filter miss", v6().udp(40000, 53).build(), ports({80, 443}), XDP_PASS, SLUICE_PASS_OTHER_PORT},
         {"port filter hit on port 65535", v4().udp(40000, 65535).build(), ports({65535}), XDP_PASS,
          SLUICE_PASS_RATE_OK},
         {"port filter miss next to a set port", v4().tcp(40000, 81).build(), ports({80}), XDP_PASS,
@@ -175,8 +173,7 @@ std::vector<VerdictCase> cases() {
          SLUICE_PASS_RATE_OK},
         {"IPv4 ICMP with port filter", v4().icmp().build(), ports({80}), XDP_PASS, SLUICE_PASS_OTHER_PORT},
         // No port is not port 0.
-        {"IPv4 ICMP with port 0 in the filter", v4().icmp().build(), ports({0, 80}), XDP_PASS,
-         SLUICE_PASS_OTHER_PORT},
+        {"IPv4 ICMP with port 0 in the filter", v4().icmp().build(), ports({0, 80}), XDP_PASS, SLUICE_PASS_OTHER_PORT},
         {"IPv6 ICMPv6 with port filter", v6().icmp().build(), ports({80}), XDP_PASS, SLUICE_PASS_OTHER_PORT},
 
         // Allow list.
@@ -236,25 +233,27 @@ std::vector<VerdictCase> cases() {
          SLUICE_PASS_UNPARSED},
         {"Ethernet header only, 802.1Q ethertype", truncated(q_v4().tcp(40000, 80).build(), l3), nothing, XDP_PASS,
          SLUICE_PASS_UNPARSED},
-        {"802.1Q tag cut", truncated(q_v4().tcp(40000, 80).build(), l3 + 2), nothing, XDP_PASS,
+        {"802.1Q tag cut", truncated(q_v4().tcp(40000, 80).build(), l3 + 2), nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"second QinQ tag cut", truncated(qinq_v6().tcp(40000, 80).build(), l3 + vlan_tag_size + 2), nothing, XDP_PASS,
          SLUICE_PASS_UNPARSED},
-        {"second QinQ tag cut", truncated(qinq_v6().tcp(40000, 80).build(), l3 + vlan_tag_size + 2), nothing,
-         XDP_PASS, SLUICE_PASS_UNPARSED},
-        {"three VLAN tags", PacketBuilder().vlan(tpid_8021ad, 1).vlan(tpid_8021q, 2).vlan(tpid_8021q, 3)
-                               .ipv4(v4_source, v4_destination).tcp(40000, 80).build(),
+        {"three VLAN tags",
+         PacketBuilder()
+             .vlan(tpid_8021ad, 1)
+             .vlan(tpid_8021q, 2)
+             .vlan(tpid_8021q, 3)
+             .ipv4(v4_source, v4_destination)
+             .tcp(40000, 80)
+             .build(),
          nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
-        {"IPv4 header cut", truncated(v4().tcp(40000, 80).build(), v4_l4 - 1), nothing, XDP_PASS,
-         SLUICE_PASS_UNPARSED},
+        {"IPv4 header cut", truncated(v4().tcp(40000, 80).build(), v4_l4 - 1), nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
         {"IPv4 in 802.1Q header cut", truncated(q_v4().tcp(40000, 80).build(), v4_l4 + vlan_tag_size - 1), nothing,
          XDP_PASS, SLUICE_PASS_UNPARSED},
         {"IPv4 options cut", truncated(v4().ipv4_options(8).tcp(40000, 80).build(), v4_l4 + 6), nothing, XDP_PASS,
          SLUICE_PASS_UNPARSED},
-        {"IPv4 IHL below 5", with_byte(v4().tcp(40000, 80).build(), l3, 0x44), nothing, XDP_PASS,
-         SLUICE_PASS_UNPARSED},
-        {"IPv6 header cut", truncated(v6().tcp(40000, 80).build(), v6_l4 - 1), nothing, XDP_PASS,
-         SLUICE_PASS_UNPARSED},
-        {"IPv6 in QinQ header cut", truncated(qinq_v6().tcp(40000, 80).build(), v6_l4 + 2 * vlan_tag_size - 1),
-         nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"IPv4 IHL below 5", with_byte(v4().tcp(40000, 80).build(), l3, 0x44), nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"IPv6 header cut", truncated(v6().tcp(40000, 80).build(), v6_l4 - 1), nothing, XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"IPv6 in QinQ header cut", truncated(qinq_v6().tcp(40000, 80).build(), v6_l4 + 2 * vlan_tag_size - 1), nothing,
+         XDP_PASS, SLUICE_PASS_UNPARSED},
 
         // An IP header of the other version is not IP, whatever the
         // ethertype (found by fuzz/xdp_verdict_fuzz).
@@ -265,15 +264,15 @@ std::vector<VerdictCase> cases() {
 
         // The IP length fields bound the datagram: the ports beyond them
         // (padding) are not known (found by fuzz/xdp_verdict_fuzz).
-        {"IPv4 total length 0, port filter on", with_u16(v4().tcp(40000, 80).build(), l3 + 2, 0), ports({80}),
-         XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"IPv4 total length 0, port filter on", with_u16(v4().tcp(40000, 80).build(), l3 + 2, 0), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
         {"IPv4 total length ends before the ports, padded, port filter on",
          padded(with_u16(v4().tcp(40000, 80).build(), l3 + 2, ipv4_header_size + 2), 60), ports({80}), XDP_PASS,
          SLUICE_PASS_UNPARSED},
         {"IPv4 total length 0, no port filter", with_u16(v4().tcp(40000, 80).build(), l3 + 2, 0), nothing, XDP_PASS,
          SLUICE_PASS_RATE_OK},
-        {"IPv4 UDP padded to 60 bytes, port filter hit", padded(v4().udp(40000, 53).build(), 60), ports({53}),
-         XDP_PASS, SLUICE_PASS_RATE_OK},
+        {"IPv4 UDP padded to 60 bytes, port filter hit", padded(v4().udp(40000, 53).build(), 60), ports({53}), XDP_PASS,
+         SLUICE_PASS_RATE_OK},
         {"IPv6 payload length ends inside hop-by-hop, port filter on",
          with_u16(v6().ipv6_hop_by_hop().tcp(40000, 80).build(), l3 + 4, 4), ports({80}), XDP_PASS,
          SLUICE_PASS_UNPARSED},
@@ -295,10 +294,10 @@ std::vector<VerdictCase> cases() {
          truncated(v6().ipv6_hop_by_hop().build(), v6_l4 + 4), ports({80}), XDP_PASS, SLUICE_PASS_UNPARSED},
 
         // Source known, L4 cut: unparsed only when the port matters.
-        {"IPv4 TCP ports cut, port filter on", truncated(v4().tcp(40000, 80).build(), v4_l4 + 3), ports({80}),
-         XDP_PASS, SLUICE_PASS_UNPARSED},
-        {"IPv6 UDP ports cut, port filter on", truncated(v6().udp(40000, 80).build(), v6_l4 + 3), ports({80}),
-         XDP_PASS, SLUICE_PASS_UNPARSED},
+        {"IPv4 TCP ports cut, port filter on", truncated(v4().tcp(40000, 80).build(), v4_l4 + 3), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
+        {"IPv6 UDP ports cut, port filter on", truncated(v6().udp(40000, 80).build(), v6_l4 + 3), ports({80}), XDP_PASS,
+         SLUICE_PASS_UNPARSED},
         {"IPv4 with options, TCP ports cut, port filter on",
          truncated(v4().ipv4_options(4).tcp(40000, 80).build(), v4_l4 + 4 + 2), ports({80}), XDP_PASS,
          SLUICE_PASS_UNPARSED},
@@ -318,8 +317,8 @@ std::vector<VerdictCase> cases() {
          ports({53}), XDP_PASS, SLUICE_PASS_OTHER_PORT},
         {"IPv4 later fragment, port filter on", v4().ipv4_fragment(185, false).udp(40000, 53).payload(64).build(),
          ports({53}), XDP_PASS, SLUICE_PASS_RATE_OK},
-        {"IPv4 later fragment with MF, port filter on",
-         v4().ipv4_fragment(1, true).tcp(40000, 80).payload(64).build(), ports({80}), XDP_PASS, SLUICE_PASS_RATE_OK},
+        {"IPv4 later fragment with MF, port filter on", v4().ipv4_fragment(1, true).tcp(40000, 80).payload(64).build(),
+         ports({80}), XDP_PASS, SLUICE_PASS_RATE_OK},
         {"IPv4 later fragment over its rate, port filter on",
          v4().ipv4_fragment(185, false).udp(40000, 53).payload(64).build(), all(ports({53}), exhausted(v4_source)),
          XDP_DROP, SLUICE_DROP_RATE},

@@ -79,8 +79,9 @@ TEST(AdminAccept, OutOfFileDescriptorsItPausesAndLogsOneLine) {
     EXPECT_LT(cpu_seconds, 0.3);
     const std::string log = deployment.sluiced().stderr_text();
     EXPECT_EQ(count(log, "admin accept"), 1u) << log.substr(0, 2000);
-    EXPECT_EQ(count(log, "sluiced: admin accept: Too many open files (retrying every 100 ms; logged at most every "
-                         "10 s)\n"),
+    EXPECT_EQ(count(log,
+                    "sluiced: admin accept: Too many open files (retrying every 100 ms; logged at most every "
+                    "10 s)\n"),
               1u);
 }
 

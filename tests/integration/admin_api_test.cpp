@@ -32,10 +32,10 @@ std::string read_file(const fs::path& file) {
 class AdminSluice {
 public:
     explicit AdminSluice(nlohmann::json quotas = nlohmann::json::array()) : admin_port_(free_port()) {
-        config_ = {{"quotas", std::move(quotas)},
-                   {"admin", {{"listen", "127.0.0.1:" + std::to_string(admin_port_)},
-                              {"token_file", token_file().string()}}},
-                   {"state_dir", (state_.path() / "state").string()}};
+        config_ = {
+            {"quotas", std::move(quotas)},
+            {"admin", {{"listen", "127.0.0.1:" + std::to_string(admin_port_)}, {"token_file", token_file().string()}}},
+            {"state_dir", (state_.path() / "state").string()}};
         start();
     }
 
@@ -106,8 +106,9 @@ TEST(AdminApi, MissingTokenIs401WrongIs403AndEachHeaderWorks) {
     const HttpResponse wrong = client.get("/v1/sys/quotas/config", {{"X-Vault-Token", sluice.token() + "x"}});
     EXPECT_EQ(wrong.result_int(), 403);
     EXPECT_EQ(wrong.body(), R"({"errors":["permission denied"]})");
-    for (const Headers& headers : {Headers{{"X-Vault-Token", sluice.token()}}, Headers{{"X-Sluice-Token", sluice.token()}},
-                                   Headers{{"Authorization", "Bearer " + sluice.token()}}}) {
+    for (const Headers& headers :
+         {Headers{{"X-Vault-Token", sluice.token()}}, Headers{{"X-Sluice-Token", sluice.token()}},
+          Headers{{"Authorization", "Bearer " + sluice.token()}}}) {
         EXPECT_EQ(client.get("/v1/sys/quotas/config", headers).result_int(), 200) << headers[0].first;
     }
     EXPECT_FALSE(client.connection_closed());  // all on one kept-alive connection
@@ -176,9 +177,10 @@ TEST(AdminApi, AnswersAsVaultDoesOnTheWire) {
 
 TEST(AdminApi, ListMethodAndListQuery) {
     AdminSluice sluice(per_ip_file_quota);
-    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/api-made", R"({"path": "/x", "rate": 1})").result_int(), 204);
-    for (const auto& [method, target] : {std::pair{"LIST", "/v1/sys/quotas/rate-limit"},
-                                         std::pair{"GET", "/v1/sys/quotas/rate-limit?list=true"}}) {
+    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/api-made", R"({"path": "/x", "rate": 1})").result_int(),
+              204);
+    for (const auto& [method, target] :
+         {std::pair{"LIST", "/v1/sys/quotas/rate-limit"}, std::pair{"GET", "/v1/sys/quotas/rate-limit?list=true"}}) {
         const HttpResponse r = sluice.call(method, target);
         EXPECT_EQ(r.result_int(), 200);
         EXPECT_EQ(nlohmann::json::parse(r.body())["data"].dump(), R"({"keys":["api-made","per-ip"]})") << method;
@@ -189,8 +191,9 @@ TEST(AdminApi, ANewQuotaIsEnforcedOnTheNextRequestAndDeletingItEndsIt) {
     AdminSluice sluice;
     HttpClient proxy = sluice.proxy();
     EXPECT_EQ(proxy.get("/api/a").result_int(), 200);  // no quota yet
-    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/api",
-                          R"({"path": "/api/*", "rate": 3, "interval": "1h", "algorithm": "fixed_window"})")
+    ASSERT_EQ(sluice
+                  .call("PUT", "/v1/sys/quotas/rate-limit/api",
+                        R"({"path": "/api/*", "rate": 3, "interval": "1h", "algorithm": "fixed_window"})")
                   .result_int(),
               204);
     for (int i = 0; i < 3; ++i) {
@@ -218,9 +221,11 @@ TEST(AdminApi, ChangesThroughTheApiKeepTheCountersOfUntouchedQuotas) {
     HttpClient proxy = sluice.proxy();
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "4");
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "3");
-    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/other", R"({"path": "/other", "rate": 9})").result_int(), 204);
+    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/other", R"({"path": "/other", "rate": 9})").result_int(),
+              204);
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "2");
-    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/other", R"({"path": "/other", "rate": 1})").result_int(), 204);
+    ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/other", R"({"path": "/other", "rate": 1})").result_int(),
+              204);
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "1");
     ASSERT_EQ(sluice.call("DELETE", "/v1/sys/quotas/rate-limit/other").result_int(), 204);
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "0");
@@ -231,8 +236,11 @@ TEST(AdminApi, ChangesThroughTheApiKeepTheCountersOfUntouchedQuotas) {
 // every request of the whole run (its counters never restart), and every
 // quota the API makes refuses on the first request past it.
 TEST(AdminApi, ChangesWhileTrafficFlowsKeepUntouchedCountersExact) {
-    const nlohmann::json steady = {
-        {{"name", "steady"}, {"path", "/steady"}, {"rate", 1000000}, {"interval", "1h"}, {"algorithm", "fixed_window"}}};
+    const nlohmann::json steady = {{{"name", "steady"},
+                                    {"path", "/steady"},
+                                    {"rate", 1000000},
+                                    {"interval", "1h"},
+                                    {"algorithm", "fixed_window"}}};
     AdminSluice sluice(steady);
     std::atomic<int> admitted{0};
     std::atomic<int> other{0};
@@ -246,15 +254,17 @@ TEST(AdminApi, ChangesWhileTrafficFlowsKeepUntouchedCountersExact) {
     }
     for (int i = 0; i < 20; ++i) {
         const std::string name = "made-" + std::to_string(i);
-        ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/" + name,
-                              R"({"path": "/)" + name + R"(", "rate": 1, "interval": "1h", "algorithm": "fixed_window"})")
+        ASSERT_EQ(sluice
+                      .call("PUT", "/v1/sys/quotas/rate-limit/" + name,
+                            R"({"path": "/)" + name + R"(", "rate": 1, "interval": "1h", "algorithm": "fixed_window"})")
                       .result_int(),
                   204);
         HttpClient client = sluice.proxy();
         EXPECT_EQ(client.get("/" + name).result_int(), 200) << name;
         EXPECT_EQ(client.get("/" + name).result_int(), 429) << name;
         if (i % 2 == 1)
-            ASSERT_EQ(sluice.call("DELETE", "/v1/sys/quotas/rate-limit/made-" + std::to_string(i - 1)).result_int(), 204);
+            ASSERT_EQ(sluice.call("DELETE", "/v1/sys/quotas/rate-limit/made-" + std::to_string(i - 1)).result_int(),
+                      204);
     }
     const int admitted_during_changes = admitted;
     done = true;
@@ -271,16 +281,19 @@ TEST(AdminApi, ApiQuotasSurviveARestart) {
     ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/kept", R"({"path": "/k", "rate": 1, "interval": "1500ms"})")
                   .result_int(),
               204);
-    ASSERT_EQ(sluice.call("POST", "/v1/sys/quotas/config", R"({"rate_limit_exempt_paths": ["/free"]})").result_int(), 204);
+    ASSERT_EQ(sluice.call("POST", "/v1/sys/quotas/config", R"({"rate_limit_exempt_paths": ["/free"]})").result_int(),
+              204);
     sluice.restart();
-    const nlohmann::json data = nlohmann::json::parse(sluice.call("GET", "/v1/sys/quotas/rate-limit/kept").body())["data"];
+    const nlohmann::json data =
+        nlohmann::json::parse(sluice.call("GET", "/v1/sys/quotas/rate-limit/kept").body())["data"];
     EXPECT_EQ(data["interval"], 1.5);
     EXPECT_EQ(data["defined_in"], "api");
     HttpClient proxy = sluice.proxy();
     EXPECT_EQ(proxy.get("/k").result_int(), 200);
     EXPECT_EQ(proxy.get("/k").result_int(), 429);
-    EXPECT_EQ(nlohmann::json::parse(sluice.call("GET", "/v1/sys/quotas/config").body())["data"]["rate_limit_exempt_paths"],
-              nlohmann::json::array({"/free"}));
+    EXPECT_EQ(
+        nlohmann::json::parse(sluice.call("GET", "/v1/sys/quotas/config").body())["data"]["rate_limit_exempt_paths"],
+        nlohmann::json::array({"/free"}));
 }
 
 TEST(AdminApi, QuotaSettingsApplyToTheProxyAtOnce) {
@@ -288,9 +301,10 @@ TEST(AdminApi, QuotaSettingsApplyToTheProxyAtOnce) {
     HttpClient proxy = sluice.proxy();
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "4");
 
-    ASSERT_EQ(sluice.call("POST", "/v1/sys/quotas/config",
-                          R"({"enable_rate_limit_response_headers": false, "enable_rate_limit_audit_logging": true,)"
-                          R"( "rate_limit_exempt_paths": ["/v1/health"]})")
+    ASSERT_EQ(sluice
+                  .call("POST", "/v1/sys/quotas/config",
+                        R"({"enable_rate_limit_response_headers": false, "enable_rate_limit_audit_logging": true,)"
+                        R"( "rate_limit_exempt_paths": ["/v1/health"]})")
                   .result_int(),
               204);
     const HttpResponse allowed = proxy.get("/v1/a");
@@ -357,8 +371,8 @@ std::string numbered_quota(int number) {
 TEST(AdminApi, KillNineWhileChangingNeverLeavesACorruptStateFile) {
     AdminSluice sluice;
     int next = 0;
-    for (const auto kill_after : {std::chrono::milliseconds(30), std::chrono::milliseconds(150),
-                                  std::chrono::milliseconds(400)}) {
+    for (const auto kill_after :
+         {std::chrono::milliseconds(30), std::chrono::milliseconds(150), std::chrono::milliseconds(400)}) {
         std::atomic<int> acknowledged = next;
         int attempted = next;
         std::thread writer([&] {
@@ -368,8 +382,9 @@ TEST(AdminApi, KillNineWhileChangingNeverLeavesACorruptStateFile) {
                 const std::string body = R"({"path": "/k/)" + name + R"(", "rate": 1})";
                 int status = 0;
                 try {
-                    status = client.request("PUT", "/v1/sys/quotas/rate-limit/" + name,
-                                            {{"X-Vault-Token", sluice.token()}}, body)
+                    status = client
+                                 .request("PUT", "/v1/sys/quotas/rate-limit/" + name,
+                                          {{"X-Vault-Token", sluice.token()}}, body)
                                  .result_int();
                 } catch (const std::exception&) {
                     return;  // killed

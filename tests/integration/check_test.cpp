@@ -57,9 +57,9 @@ TEST(Check, APortInUseIsAClearError) {
     const std::string file = dir.write("taken.json", config.dump()).string();
     ChildProcess second(SLUICED_BINARY, {"--config", file});
     EXPECT_EQ(second.wait_exit(exit_timeout), 1);
-    EXPECT_NE(second.stderr_text().find("listen 127.0.0.1:" + std::to_string(running.port()) +
-                                        ": Address already in use"),
-              std::string::npos)
+    EXPECT_NE(
+        second.stderr_text().find("listen 127.0.0.1:" + std::to_string(running.port()) + ": Address already in use"),
+        std::string::npos)
         << second.stderr_text();
     EXPECT_EQ(running.stop_sluiced(), 0);
 }

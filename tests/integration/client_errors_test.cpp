@@ -9,8 +9,9 @@ namespace {
 
 class ClientErrors : public ::testing::Test {
 protected:
-    Deployment sluice{nlohmann::json{{"quotas", {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}}},
-                       {"limits", {{"max_header_bytes", 2048}, {"max_body_bytes", 1024}, {"client_timeout", "300ms"}}}}};
+    Deployment sluice{nlohmann::json{
+        {"quotas", {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}}},
+        {"limits", {{"max_header_bytes", 2048}, {"max_body_bytes", 1024}, {"client_timeout", "300ms"}}}}};
 
     void TearDown() override { EXPECT_EQ(sluice.stop_sluiced(), 0); }
 };
@@ -27,7 +28,8 @@ TEST_F(ClientErrors, OversizedHeaderIs431AndClosed) {
         raw_exchange(sluice.port(), "GET /v1/x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
     EXPECT_TRUE(exchange.closed);
     EXPECT_TRUE(exchange.received.starts_with("HTTP/1.1 431 ")) << exchange.received;
-    EXPECT_NE(exchange.received.find(R"({"error":"request_header_fields_too_large","message":"request header exceeds 2048 bytes"})"),
+    EXPECT_NE(exchange.received.find(
+                  R"({"error":"request_header_fields_too_large","message":"request header exceeds 2048 bytes"})"),
               std::string::npos)
         << exchange.received;
 }

@@ -18,8 +18,12 @@ TEST_P(Concurrency, AQuotaOfNAdmitsExactlyN) {
     constexpr int connections_per_thread = 4;
     // A long interval: nothing refills while the test runs.
     Deployment sluice(nlohmann::json{{"quotas",
-                        {{{"name", "hammered"}, {"path", ""}, {"key", "client_ip"}, {"rate", limit},
-                          {"interval", "10h"}, {"algorithm", GetParam()}}}}});
+                                      {{{"name", "hammered"},
+                                        {"path", ""},
+                                        {"key", "client_ip"},
+                                        {"rate", limit},
+                                        {"interval", "10h"},
+                                        {"algorithm", GetParam()}}}}});
 
     std::atomic<int> admitted{0}, refused{0}, other{0};
     const auto hammer = [&] {

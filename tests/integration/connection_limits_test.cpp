@@ -116,7 +116,8 @@ TEST(ConnectionLimits, PerIpBlockIntervalPutsAClientOverItsCapOnTheBlockList) {
 }
 
 TEST(ConnectionLimits, ATrustedProxyIsNotCappedPerClient) {
-    Deployment sluice(nlohmann::json{{"trusted_proxies", {"127.0.0.1/32"}}, {"limits", {{"max_connections_per_ip", 1}}}});
+    Deployment sluice(
+        nlohmann::json{{"trusted_proxies", {"127.0.0.1/32"}}, {"limits", {{"max_connections_per_ip", 1}}}});
     HttpClient proxy_a = sluice.client("127.0.0.1");
     HttpClient proxy_b = sluice.client("127.0.0.1");
     HttpClient client = sluice.client("127.0.0.2");
@@ -145,8 +146,7 @@ TEST(ConnectionLimits, TheDefaultCapComesFromTheOpenFilesLimit) {
     Deployment sluice(nlohmann::json{{"threads", 1}, {"limits", {{"upstream_idle_connections", 8}}}});
     rlimit limit{};
     ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
-    const std::string expected = "sluiced: at most " +
-                                 std::to_string(default_max_connections(limit.rlim_max, 1, 8)) +
+    const std::string expected = "sluiced: at most " + std::to_string(default_max_connections(limit.rlim_max, 1, 8)) +
                                  " client connections (open files limit ";
     EXPECT_NE(sluice.sluiced().stderr_text().find(expected), std::string::npos) << sluice.sluiced().stderr_text();
 }

@@ -72,8 +72,8 @@ TEST(CounterRestart, AnExhaustedQuotaIsStillExhaustedAfterARestart) {
     EXPECT_EQ(st.st_mode & 07777, 0600u);
 
     sluice.start();
-    EXPECT_THAT(sluice.log(), HasSubstr("sluiced: restored 1 quota counters from " + sluice.counters().string() +
-                                        " (saved "));
+    EXPECT_THAT(sluice.log(),
+                HasSubstr("sluiced: restored 1 quota counters from " + sluice.counters().string() + " (saved "));
     HttpClient again = sluice.client();
     const HttpResponse after = again.get("/v1/things");
     const double elapsed = std::chrono::duration<double>(Steady::now() - refused_at).count();

@@ -64,8 +64,9 @@ TEST(PerEndpointApiKey, TheEleventhScanOfOneKeyIsRefusedWhileItsOtherEndpointsPa
     const HttpResponse refused = client.request("POST", "/api/v1/scans", k1, R"({"target":"x"})");
     EXPECT_EQ(refused.result_int(), 429);
     EXPECT_GT(std::stoi(header(refused, "Retry-After")), 0);
-    EXPECT_EQ(refused.body(),
-              R"({"error":"rate_limit_exceeded","message":"Too many requests. Rate limit exceeded.","quota":"scans-create"})");
+    EXPECT_EQ(
+        refused.body(),
+        R"({"error":"rate_limit_exceeded","message":"Too many requests. Rate limit exceeded.","quota":"scans-create"})");
 
     const HttpResponse list = client.get("/api/v1/scans", k1);
     EXPECT_EQ(list.result_int(), 200);

@@ -107,12 +107,11 @@ TEST(Forwarding, AnIdleConnectionTheUpstreamClosedIsNotUsedForAPost) {
 
 TEST(Forwarding, ExpectContinueIsAnsweredByTheProxyNotForwarded) {
     Deployment sluice(generous_config());
-    const RawExchange exchange =
-        raw_exchange(sluice.port(), "POST /v1/x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-                                    "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
+    const RawExchange exchange = raw_exchange(sluice.port(),
+                                              "POST /v1/x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                                              "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
     EXPECT_TRUE(exchange.closed);
-    ASSERT_TRUE(exchange.received.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"))
-        << exchange.received;
+    ASSERT_TRUE(exchange.received.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")) << exchange.received;
     const auto echo = nlohmann::json::parse(exchange.received.substr(exchange.received.find("\r\n\r\n{") + 4));
     EXPECT_EQ(echo["body"], "hello");
     EXPECT_FALSE(echo["headers"].contains("expect"));
@@ -127,8 +126,8 @@ namespace {
 
 nlohmann::json one_per_ip(nlohmann::json trusted_proxies) {
     return {{"trusted_proxies", std::move(trusted_proxies)},
-            {"quotas", {{{"name", "one-per-ip"}, {"path", ""}, {"rate", 1}, {"interval", "1h"},
-                         {"algorithm", "fixed_window"}}}}};
+            {"quotas",
+             {{{"name", "one-per-ip"}, {"path", ""}, {"rate", 1}, {"interval", "1h"}, {"algorithm", "fixed_window"}}}}};
 }
 
 int status_from(HttpClient& client, const std::string& forwarded_for) {

@@ -26,11 +26,12 @@ const std::string listeners_closed = "sluiced: stopping: listeners closed";
 class StopWithRequestInFlight {
 public:
     StopWithRequestInFlight(const std::string& drain_timeout, int upstream_ms)
-        : sluice(nlohmann::json{{"limits", {{"drain_timeout", drain_timeout}}}}), idle(sluice.client()), slow(sluice.client()) {
+        : sluice(nlohmann::json{{"limits", {{"drain_timeout", drain_timeout}}}}),
+          idle(sluice.client()),
+          slow(sluice.client()) {
         EXPECT_EQ(idle.get("/v1/things").result_int(), 200);
-        answer = std::async(std::launch::async, [this, upstream_ms] {
-            return slow.get("/slow?ms=" + std::to_string(upstream_ms));
-        });
+        answer = std::async(std::launch::async,
+                            [this, upstream_ms] { return slow.get("/slow?ms=" + std::to_string(upstream_ms)); });
         std::this_thread::sleep_for(300ms);  // the request is with the upstream now
         sigterm_sent = Clock::now();
         sluice.sluiced().send_signal(SIGTERM);

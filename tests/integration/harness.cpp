@@ -70,7 +70,8 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
 }
 
 Deployment::Deployment(nlohmann::json config, Upstream upstream, const std::vector<std::string>& launcher)
-    : port_(free_port()), upstream_port_(free_port()) {
+    : port_(free_port()),
+      upstream_port_(free_port()) {
     if (upstream == Upstream::running) restart_upstream();
     const auto file = write_config(std::move(config));
     std::vector<std::string> command = launcher;

@@ -79,8 +79,7 @@ RawExchange raw_exchange(std::uint16_t port, const std::string& bytes, std::chro
 
     RawExchange result;
     stream.expires_after(timeout);
-    net::async_read(stream, net::dynamic_buffer(result.received),
-                    [&ec](beast::error_code e, std::size_t) { ec = e; });
+    net::async_read(stream, net::dynamic_buffer(result.received), [&ec](beast::error_code e, std::size_t) { ec = e; });
     ioc.run();
     result.closed = ec == net::error::eof;
     return result;

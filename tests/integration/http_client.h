@@ -32,9 +32,7 @@ public:
 
     HttpResponse request(const std::string& method, const std::string& target, const Headers& headers = {},
                          const std::string& body = {});
-    HttpResponse get(const std::string& target, const Headers& headers = {}) {
-        return request("GET", target, headers);
-    }
+    HttpResponse get(const std::string& target, const Headers& headers = {}) { return request("GET", target, headers); }
 
     // Whether the server closed the connection after the last response.
     bool connection_closed() const { return !stream_.has_value(); }

@@ -28,20 +28,22 @@ using namespace std::chrono_literals;
 // Quotas told apart by their limits: the RateLimit-Limit of an answer names
 // the quota that counted it.
 nlohmann::json front_config() {
-    return {{"trusted_proxies", {"127.0.0.0/8"}},
-            {"quotas",
-             {{{"name", "exchange"}, {"path", "/v1/auth/exchange"}, {"method", "POST"}, {"rate", 7}, {"interval", "1m"}},
-              {{"name", "keyed"}, {"path", "/keys/*"}, {"key", "header:X-API-Key"}, {"rate", 5}, {"interval", "1m"}},
-              {{"name", "ip"}, {"path", "/ip/*"}, {"rate", 3}, {"interval", "1m"}},
-              {{"name", "rest"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}}},
-            {"limits", {{"max_header_bytes", 4096}, {"max_body_bytes", 65536}, {"client_timeout", "1s"}}}};
+    return {
+        {"trusted_proxies", {"127.0.0.0/8"}},
+        {"quotas",
+         {{{"name", "exchange"}, {"path", "/v1/auth/exchange"}, {"method", "POST"}, {"rate", 7}, {"interval", "1m"}},
+          {{"name", "keyed"}, {"path", "/keys/*"}, {"key", "header:X-API-Key"}, {"rate", 5}, {"interval", "1m"}},
+          {{"name", "ip"}, {"path", "/ip/*"}, {"rate", 3}, {"interval", "1m"}},
+          {{"name", "rest"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}}},
+        {"limits", {{"max_header_bytes", 4096}, {"max_body_bytes", 65536}, {"client_timeout", "1s"}}}};
 }
 
 // sluiced in front of tests/support/recording_upstream.py.
 class RecordedFront {
 public:
     explicit RecordedFront(nlohmann::json config, std::vector<std::string> upstream_flags = {})
-        : sluice_(std::move(config), Deployment::Upstream::absent), log_(sluice_.dir().path() / "upstream.jsonl") {
+        : sluice_(std::move(config), Deployment::Upstream::absent),
+          log_(sluice_.dir().path() / "upstream.jsonl") {
         std::vector<std::string> args = {SLUICE_SOURCE_DIR "/tests/support/recording_upstream.py", "--port",
                                          std::to_string(sluice_.upstream_port()), "--log", log_.string()};
         args.insert(args.end(), upstream_flags.begin(), upstream_flags.end());
@@ -101,15 +103,24 @@ const std::string chunked = "Transfer-Encoding: chunked\r\nConnection: close\r\n
 std::vector<Row> rows() {
     return {
         // Finding 2: unbounded chunk extensions and trailers.
-        {"HugeChunkExtensionRefused", "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;" + std::string(200000, 'e') + "\r\nx\r\n0\r\n\r\n",
-         400, "", "chunk line longer than 4096 bytes", {}},
-        {"HugeTrailerSectionRefused", "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1\r\nx\r\n0\r\nX-T: " + std::string(200000, 't') + "\r\n\r\n",
-         431, "", "trailer section exceeds 4096 bytes", {}},
+        {"HugeChunkExtensionRefused",
+         "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;" + std::string(200000, 'e') + "\r\nx\r\n0\r\n\r\n",
+         400,
+         "",
+         "chunk line longer than 4096 bytes",
+         {}},
+        {"HugeTrailerSectionRefused",
+         "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1\r\nx\r\n0\r\nX-T: " + std::string(200000, 't') + "\r\n\r\n",
+         431,
+         "",
+         "trailer section exceeds 4096 bytes",
+         {}},
         // Finding 3: trailers never become header fields.
         {"TrailersNeverBecomeHeaders",
          "POST /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.7\r\n" + chunked +
              "5\r\nhello\r\n0\r\nHost: evil\r\nAuthorization: Bearer stolen\r\nX-Forwarded-For: 10.9.9.9\r\n\r\n",
-         200, "1000", "", [](const nlohmann::json& r) {
+         200, "1000", "",
+         [](const nlohmann::json& r) {
              EXPECT_EQ(r["body"], "hello");
              EXPECT_EQ(field(r, "Host"), "a");
              EXPECT_FALSE(has_field(r, "Authorization"));
@@ -118,50 +129,93 @@ std::vector<Row> rows() {
         // Finding 4: a Transfer-Encoding not exactly understood is refused, and
         // the body behind it is never read as a second request.
         {"UnknownCodingNotSmuggled",
-         "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n", 501, "",
-         "transfer coding \\\"xchunked\\\" is not supported", {}},
+         "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+         501,
+         "",
+         "transfer coding \\\"xchunked\\\" is not supported",
+         {}},
         {"ChunkedIdentityNotSmuggled",
-         "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n", 501,
-         "", "transfer coding \\\"identity\\\" is not supported", {}},
+         "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: "
+         "a\r\n\r\n",
+         501,
+         "",
+         "transfer coding \\\"identity\\\" is not supported",
+         {}},
         {"FoldedTransferEncodingNotSmuggled",
-         "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n", 400, "",
-         "obsolete line folding in the header", {}},
+         "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\nGET /smuggled "
+         "HTTP/1.1\r\nHost: a\r\n\r\n",
+         400,
+         "",
+         "obsolete line folding in the header",
+         {}},
         {"ChunkedWithLengthNotSmuggled",
-         "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
-         400, "", "both Transfer-Encoding and Content-Length", {}},
+         "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled "
+         "HTTP/1.1\r\nHost: a\r\n\r\n",
+         400,
+         "",
+         "both Transfer-Encoding and Content-Length",
+         {}},
         // Finding 5: what the upstream routes is what the quota counts.
         {"AbsoluteFormCountsItsPath",
-         "POST http://api.example/v1/auth/exchange HTTP/1.1\r\nHost: other\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7", "",
+         "POST http://api.example/v1/auth/exchange HTTP/1.1\r\nHost: other\r\nContent-Length: 0\r\nConnection: "
+         "close\r\n\r\n",
+         200, "7", "",
          [](const nlohmann::json& r) {
              EXPECT_EQ(r["method"], "POST");
              EXPECT_EQ(r["target"], "/v1/auth/exchange");
              EXPECT_EQ(field(r, "Host"), "api.example");
          }},
-        {"LowerCaseMethodRefused", "post /v1/auth/exchange HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 400, "",
-         "method \\\"post\\\" is not an upper-case token", {}},
-        {"EncodedSlashCounted", "POST /v1/auth%2Fexchange HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7",
-         "", [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/v1/auth%2Fexchange"); }},
-        {"TrailingSlashCounted", "POST /v1/auth/exchange/ HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200,
-         "7", "", [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/v1/auth/exchange/"); }},
+        {"LowerCaseMethodRefused",
+         "post /v1/auth/exchange HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+         400,
+         "",
+         "method \\\"post\\\" is not an upper-case token",
+         {}},
+        {"EncodedSlashCounted",
+         "POST /v1/auth%2Fexchange HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7", "",
+         [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/v1/auth%2Fexchange"); }},
+        {"TrailingSlashCounted",
+         "POST /v1/auth/exchange/ HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7", "",
+         [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/v1/auth/exchange/"); }},
         {"PathParameterCounted",
-         "POST /v1/auth;jsessionid=1/exchange HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7", "",
-         [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/v1/auth;jsessionid=1/exchange"); }},
-        {"OtherCaseCounted", "POST /V1/Auth/EXCHANGE HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7",
-         "", [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/V1/Auth/EXCHANGE"); }},
-        {"UnderscoreTwinDropped", "GET /keys/a HTTP/1.1\r\nHost: a\r\nX_API_KEY: other\r\nX-API-Key: mine\r\nConnection: close\r\n\r\n", 200,
-         "5", "", [](const nlohmann::json& r) {
+         "POST /v1/auth;jsessionid=1/exchange HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+         200, "7", "", [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/v1/auth;jsessionid=1/exchange"); }},
+        {"OtherCaseCounted",
+         "POST /V1/Auth/EXCHANGE HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "7", "",
+         [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/V1/Auth/EXCHANGE"); }},
+        {"UnderscoreTwinDropped",
+         "GET /keys/a HTTP/1.1\r\nHost: a\r\nX_API_KEY: other\r\nX-API-Key: mine\r\nConnection: close\r\n\r\n", 200,
+         "5", "",
+         [](const nlohmann::json& r) {
              EXPECT_FALSE(has_field(r, "X_API_KEY"));
              EXPECT_EQ(field(r, "X-API-Key"), "mine");
          }},
-        {"SecondApiKeyRefused", "GET /keys/a HTTP/1.1\r\nHost: a\r\nX-API-Key: one\r\nX-API-Key: two\r\n\r\n", 400, "",
-         "more than one x-api-key header field", {}},
+        {"SecondApiKeyRefused",
+         "GET /keys/a HTTP/1.1\r\nHost: a\r\nX-API-Key: one\r\nX-API-Key: two\r\n\r\n",
+         400,
+         "",
+         "more than one x-api-key header field",
+         {}},
         {"SecondAuthorizationRefused",
-         "GET /x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer one\r\nAuthorization: Bearer two\r\n\r\n", 400, "",
-         "more than one Authorization header field", {}},
+         "GET /x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer one\r\nAuthorization: Bearer two\r\n\r\n",
+         400,
+         "",
+         "more than one Authorization header field",
+         {}},
         // Finding 6: framing rules of RFC 9112.
-        {"TwoHostsRefused", "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "", "more than one Host header field", {}},
+        {"TwoHostsRefused",
+         "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+         400,
+         "",
+         "more than one Host header field",
+         {}},
         {"NoHostRefused", "GET /x HTTP/1.1\r\n\r\n", 400, "", "an HTTP/1.1 request needs a Host header field", {}},
-        {"ConnectRefused", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 400, "", "CONNECT is not supported", {}},
+        {"ConnectRefused",
+         "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+         400,
+         "",
+         "CONNECT is not supported",
+         {}},
         {"LeadingEmptyLineIgnored", "\r\nGET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200, "1000", "",
          [](const nlohmann::json& r) { EXPECT_EQ(r["target"], "/x"); }},
         {"Http2VersionRefused", "GET /x HTTP/2.0\r\nHost: a\r\n\r\n", 505, "", "HTTP version 2.0 is not supported", {}},
@@ -195,9 +249,9 @@ INSTANTIATE_TEST_SUITE_P(Findings, HttpFront, ::testing::ValuesIn(rows()),
 // proxy does not choose the key a client_ip quota counts.
 TEST(HttpFrontIdentity, ATrailerDoesNotChooseTheClient) {
     RecordedFront front(front_config());
-    const RawExchange first = raw_exchange(
-        front.sluice().port(), "POST /ip/a HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.7\r\n" + chunked +
-                                   "1\r\nx\r\n0\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+    const RawExchange first =
+        raw_exchange(front.sluice().port(), "POST /ip/a HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.7\r\n" +
+                                                chunked + "1\r\nx\r\n0\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
     EXPECT_EQ(answer_field(first.received, "RateLimit-Remaining"), "2") << first.received;
     HttpClient client = front.sluice().client();
     const HttpResponse same = client.get("/ip/a", {{"X-Forwarded-For", "198.51.100.7"}});
@@ -292,7 +346,8 @@ std::string hostile(std::uint16_t port, const std::string& head, std::size_t fil
             sent += static_cast<std::size_t>(n);
         }
         char buffer[4096];
-        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+            answer.append(buffer, static_cast<std::size_t>(n));
     }
     ::close(fd);
     return answer;
@@ -308,9 +363,9 @@ TEST(HttpFrontMemory, HostileRequestsDoNotGrowMemory) {
     HttpClient(port).get("/warm-up");
     const std::size_t baseline = status_kib(pid, "VmRSS");
     const std::string heads[] = {
-        "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;",                // an endless chunk extension
+        "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;",                    // an endless chunk extension
         "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1\r\nx\r\n0\r\nX-T: ",  // an endless trailer
-        "GET /x HTTP/1.1\r\nHost: a\r\nX-H: ",                               // an endless header
+        "GET /x HTTP/1.1\r\nHost: a\r\nX-H: ",                                 // an endless header
     };
     std::vector<std::thread> clients;
     std::atomic<int> refused{0};

@@ -39,9 +39,10 @@ TEST(Lifecycle, SaysPlainlyThatXdpIsOffWithoutAnXdpSection) {
 }
 
 TEST(Lifecycle, SighupReloadsQuotasAndKeepsCountersOfUnchangedOnes) {
-    const nlohmann::json two_quotas = {{"quotas",
-                                        {{{"name", "kept"}, {"path", "/kept"}, {"rate", 2}, {"interval", "1m"}},
-                                         {{"name", "changed"}, {"path", "/changed"}, {"rate", 1}, {"interval", "1m"}}}}};
+    const nlohmann::json two_quotas = {
+        {"quotas",
+         {{{"name", "kept"}, {"path", "/kept"}, {"rate", 2}, {"interval", "1m"}},
+          {{"name", "changed"}, {"path", "/changed"}, {"rate", 1}, {"interval", "1m"}}}}};
     Deployment sluice(two_quotas);
     HttpClient client = sluice.client();
     EXPECT_EQ(client.get("/kept").result_int(), 200);
@@ -64,8 +65,8 @@ TEST(Lifecycle, SighupReloadsQuotasAndKeepsCountersOfUnchangedOnes) {
 TEST(Lifecycle, InvalidQuotaFileOnReloadIsNamedAndTheOldQuotasStayEnforced) {
     const nlohmann::json with_files = {{"quota_files", {"quotas.d/*.json"}}};
     Deployment sluice(with_files);
-    const auto quota_file = sluice.dir().write("quotas.d/api.json",
-        R"({"quotas": [{"name": "api", "path": "/api/*", "rate": 2, "interval": "1h"}]})");
+    const auto quota_file = sluice.dir().write(
+        "quotas.d/api.json", R"({"quotas": [{"name": "api", "path": "/api/*", "rate": 2, "interval": "1h"}]})");
     sluice.sluiced().send_signal(SIGHUP);
     ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reloaded", std::chrono::seconds(5)));
     HttpClient client = sluice.client();
@@ -102,7 +103,8 @@ TEST(Lifecycle, ReloadSaysWhichChangesWaitForARestart) {
 
 TEST(Lifecycle, InvalidConfigOnReloadIsReportedAndTheRunningOneStays) {
     Deployment sluice(config);
-    sluice.write_config_text(R"({"listen": ["127.0.0.1:1"], "upstream": "http://127.0.0.1:2", "quotas": [{"name": "x"}]})");
+    sluice.write_config_text(
+        R"({"listen": ["127.0.0.1:1"], "upstream": "http://127.0.0.1:2", "quotas": [{"name": "x"}]})");
     sluice.sluiced().send_signal(SIGHUP);
     ASSERT_TRUE(sluice.sluiced().wait_for_stderr("sluiced: reload failed: the running configuration stays",
                                                  std::chrono::seconds(5)));

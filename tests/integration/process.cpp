@@ -97,8 +97,7 @@ int ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
         if (!changed_.wait_for(lock, timeout, [&] { return closed_; })) kill(pid_, SIGKILL);
     }
     int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     reaped_ = true;
     exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return exit_code_;

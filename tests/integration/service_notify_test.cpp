@@ -25,7 +25,8 @@ namespace {
 class FakeSystemd {
 public:
     explicit FakeSystemd(const TempDir& dir, const std::string& watchdog_usec = "")
-        : path_((dir.path() / "notify").string()), fd_(socket(AF_UNIX, SOCK_DGRAM, 0)) {
+        : path_((dir.path() / "notify").string()),
+          fd_(socket(AF_UNIX, SOCK_DGRAM, 0)) {
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         path_.copy(address.sun_path, sizeof address.sun_path - 1);
@@ -52,7 +53,8 @@ public:
         const auto end = std::chrono::steady_clock::now() + period;
         int pings = 0;
         while (std::chrono::steady_clock::now() < end) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
             if (receive(std::max(left, std::chrono::milliseconds(1))) == "WATCHDOG=1") ++pings;
         }
         return pings;
@@ -106,7 +108,8 @@ TEST(ServiceNotify, ReadyOnlyOnceServingThenReloadsAndStopping) {
 // sluiced under the fake systemd, once it said READY=1.
 struct ReadySluice {
     explicit ReadySluice(const nlohmann::json& config, const std::string& watchdog_usec = "")
-        : systemd(dir, watchdog_usec), sluice(config) {
+        : systemd(dir, watchdog_usec),
+          sluice(config) {
         EXPECT_TRUE(systemd.next_event().starts_with("READY=1\n"));
     }
     TempDir dir;

@@ -77,9 +77,9 @@ TEST(Threads, DefaultFollowsTheCgroupCpuQuota) {
     const CpuLimitedCgroup cgroup("50000 100000", why);
     if (cgroup.path().empty()) GTEST_SKIP() << "no cgroup v2 delegation here: " << why;
     // sh moves itself into the cgroup, then becomes sluiced (gone before the cgroup is removed).
-    Deployment sluice(default_threads, Deployment::Upstream::running,
-                      {"/bin/sh", "-c", "echo $$ > " + (cgroup.path() / "cgroup.procs").string() +
-                                            " && exec \"$0\" \"$@\""});
+    Deployment sluice(
+        default_threads, Deployment::Upstream::running,
+        {"/bin/sh", "-c", "echo $$ > " + (cgroup.path() / "cgroup.procs").string() + " && exec \"$0\" \"$@\""});
     EXPECT_NE(sluice.sluiced().stderr_text().find("sluiced: 1 event loop (cgroup cpu.max 50000 100000 -> 1)\n"),
               std::string::npos)
         << sluice.sluiced().stderr_text();

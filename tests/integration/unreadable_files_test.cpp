@@ -17,8 +17,8 @@ constexpr std::chrono::seconds exit_timeout{5};
 
 // A valid config whose quota_files are `patterns`, in `dir`.
 std::string config_file(const TempDir& dir, const nlohmann::json& patterns) {
-    const nlohmann::json config = {{"listen", {"127.0.0.1:1"}}, {"upstream", "http://127.0.0.1:2"},
-                                   {"quota_files", patterns}};
+    const nlohmann::json config = {
+        {"listen", {"127.0.0.1:1"}}, {"upstream", "http://127.0.0.1:2"}, {"quota_files", patterns}};
     return dir.write("sluice.json", config.dump()).string();
 }
 
@@ -58,7 +58,9 @@ TEST(UnreadableFiles, AConfigFileThatIsAFifoOrTooLargeIsRefused) {
 TEST(UnreadableFiles, AGlobWithAnUnclosedBracketIsNamed) {
     TempDir dir;
     const std::string config = config_file(dir, {"quotas.d/*.json", "quotas.d/[a.json"});
-    expect_check_fails(config, config + R"(: quota_files[1]: "quotas.d/[a.json" is not a valid pattern: a "[" is not closed)" "\n");
+    expect_check_fails(config, config +
+                                   R"(: quota_files[1]: "quotas.d/[a.json" is not a valid pattern: a "[" is not closed)"
+                                   "\n");
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto start_timeout = 10s;
-constexpr const char* netns_prefix = "slc";  // slc<pid>n<k>
-constexpr const char* veth_prefix = "slv";   // slv<pid>s<k> (server), slv<pid>c<k> (client)
+constexpr const char* netns_prefix = "slc";         // slc<pid>n<k>
+constexpr const char* veth_prefix = "slv";          // slv<pid>s<k> (server), slv<pid>c<k> (client)
 constexpr const char* pin_prefix = "sluice-test-";  // /sys/fs/bpf/sluice-test-<pid>-<k>
 
 // An absolute path for a system tool: ChildProcess uses execv, no PATH search.
@@ -59,8 +59,7 @@ void remove_leftovers() {
     }
     for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
         const std::string name = entry.path().filename().string();
-        if (const pid_t pid = pid_in(name, veth_prefix); pid > 0 && !alive(pid))
-            run_command(ip, {"link", "del", name});
+        if (const pid_t pid = pid_in(name, veth_prefix); pid > 0 && !alive(pid)) run_command(ip, {"link", "del", name});
     }
     std::error_code error;
     for (const auto& entry : fs::directory_iterator("/sys/fs/bpf", error)) {
@@ -192,10 +191,8 @@ void NetnsTest::print_logs() {
 }
 
 nlohmann::json NetnsTest::make_config(const nlohmann::json& quotas, const nlohmann::json& xdp) const {
-    nlohmann::json section = {{"interfaces", {server_if_}},
-                              {"mode", "native"},
-                              {"ports", {port_}},
-                              {"pin_path", pin_path_}};
+    nlohmann::json section = {
+        {"interfaces", {server_if_}}, {"mode", "native"}, {"ports", {port_}}, {"pin_path", pin_path_}};
     section.update(xdp);
     return {{"listen", {server_ip_ + ":" + std::to_string(port_)}},
             {"upstream", "http://127.0.0.1:" + std::to_string(upstream_port_)},
@@ -205,8 +202,8 @@ nlohmann::json NetnsTest::make_config(const nlohmann::json& quotas, const nlohma
 
 void NetnsTest::write_config(const nlohmann::json& config) {
     config_file_ = dir_->write("sluiced.json", config.dump(2)).string();
-    fs::permissions(config_file_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                      fs::perms::others_read);
+    fs::permissions(config_file_,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
 }
 
 void NetnsTest::start_sluiced(const nlohmann::json& config) {
@@ -233,21 +230,21 @@ CommandResult NetnsTest::sluiced_command(const std::vector<std::string>& args) {
 CurlResult NetnsTest::curl(const std::string& source, std::uint16_t port, std::chrono::seconds connect_timeout) {
     const std::string url = "http://" + server_ip_ + ":" + std::to_string(port ? port : port_) + "/v1/things";
     const CommandResult result =
-        run_command(tool("ip"), {"netns", "exec", netns_, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-                                 "--interface", source, "--connect-timeout", std::to_string(connect_timeout.count()),
-                                 "--max-time", std::to_string(connect_timeout.count() + 4), url},
+        run_command(tool("ip"),
+                    {"netns", "exec", netns_, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface",
+                     source, "--connect-timeout", std::to_string(connect_timeout.count()), "--max-time",
+                     std::to_string(connect_timeout.count() + 4), url},
                     connect_timeout + 10s);
     CurlResult curl{result.exit_code, 0};
     std::from_chars(result.out.data(), result.out.data() + result.out.size(), curl.status);
     return curl;
 }
 
-std::unique_ptr<ChildProcess> NetnsTest::start_flood(const std::string& source, unsigned long count,
-                                                     std::size_t size) {
+std::unique_ptr<ChildProcess> NetnsTest::start_flood(const std::string& source, unsigned long count, std::size_t size) {
     return std::make_unique<ChildProcess>(
         tool("ip"), std::vector<std::string>{"netns", "exec", netns_, UDP_FLOOD_BINARY, "--source", source, "--dest",
-                                             server_ip_ + ":" + std::to_string(port_), "--count",
-                                             std::to_string(count), "--size", std::to_string(size)});
+                                             server_ip_ + ":" + std::to_string(port_), "--count", std::to_string(count),
+                                             "--size", std::to_string(size)});
 }
 
 FloodResult NetnsTest::flood_result(ChildProcess& flood) {

@@ -225,8 +225,8 @@ TEST_F(XdpEndToEnd, RestartKeepsEnforcement) {
 }
 
 TEST_F(XdpEndToEnd, BlockOnExceedBlocksTheFlooder) {
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(
-        make_config(generous_quota, {{"rate_pps", 50}, {"burst", 50}, {"block_on_exceed", "30s"}})));
+    ASSERT_NO_FATAL_FAILURE(
+        start_sluiced(make_config(generous_quota, {{"rate_pps", 50}, {"burst", 50}, {"block_on_exceed", "30s"}})));
     expect_good_client_served("before the flood");  // and ARP resolved
 
     auto flood = start_flood(abuser_ip(), 2'000);
@@ -239,8 +239,7 @@ TEST_F(XdpEndToEnd, BlockOnExceedBlocksTheFlooder) {
     EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
     // Blocked at the first packet over the rate, i.e. during the flood.
     EXPECT_LE(entry->expires_ns, flood_end + 30 * ns_per_s);
-    EXPECT_GE(entry->expires_ns + static_cast<std::uint64_t>((sent.elapsed + 2) * ns_per_s),
-              flood_end + 30 * ns_per_s);
+    EXPECT_GE(entry->expires_ns + static_cast<std::uint64_t>((sent.elapsed + 2) * ns_per_s), flood_end + 30 * ns_per_s);
     const XdpCounters after = counters();
     // 51 packets at most pass (burst + one refill), one is rate-dropped and
     // blocks, the rest hit the block.
@@ -271,10 +270,10 @@ TEST_F(XdpEndToEnd, DetachRemovesProgramAndPins) {
 
     // Something must accept on the port to tell "connected" from "refused":
     // a demo_upstream where sluiced was. .2's SYN now reaches it.
-    ChildProcess& listener = keep(std::make_unique<ChildProcess>(
-                                      DEMO_UPSTREAM_BINARY,
-                                      std::vector<std::string>{"--listen", server_ip() + ":" + std::to_string(port())}),
-                                  "demo_upstream on the sluiced port");
+    ChildProcess& listener = keep(
+        std::make_unique<ChildProcess>(
+            DEMO_UPSTREAM_BINARY, std::vector<std::string>{"--listen", server_ip() + ":" + std::to_string(port())}),
+        "demo_upstream on the sluiced port");
     ASSERT_TRUE(listener.wait_for_stderr("demo_upstream: listening on", 10s)) << listener.stderr_text();
     const CurlResult again = curl(abuser_ip());
     EXPECT_NE(again.exit_code, 28) << "still dropped after the detach";
@@ -337,12 +336,12 @@ TEST_F(XdpEndToEnd, WithoutPrivilegeXdpIsOffAndHttpStillServed) {
     const std::filesystem::path file = dir().write("nobody.json", config.dump(2));
     std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
                                            std::filesystem::perms::group_read | std::filesystem::perms::others_read);
-    ChildProcess& nobody = keep(std::make_unique<ChildProcess>(
-                                    "/usr/bin/setpriv",
-                                    std::vector<std::string>{"--reuid=65534", "--regid=65534", "--clear-groups",
-                                                             "--pdeathsig", "KILL", SLUICED_BINARY, "--config",
-                                                             file.string()}),
-                                "sluiced as nobody");
+    ChildProcess& nobody =
+        keep(std::make_unique<ChildProcess>(
+                 "/usr/bin/setpriv",
+                 std::vector<std::string>{"--reuid=65534", "--regid=65534", "--clear-groups", "--pdeathsig", "KILL",
+                                          SLUICED_BINARY, "--config", file.string()}),
+             "sluiced as nobody");
     ASSERT_TRUE(nobody.wait_for_stderr("sluiced: listening on", 10s)) << nobody.stderr_text();
     EXPECT_NE(nobody.stderr_text().find("sluiced: XDP is off:"), std::string::npos) << nobody.stderr_text();
     EXPECT_FALSE(std::filesystem::exists(pin_path() + "-nobody"));

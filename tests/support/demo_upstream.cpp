@@ -88,8 +88,9 @@ net::awaitable<void> serve(tcp::socket socket, unsigned long long connection) {
             body_bytes = n == target.npos ? 0 : number(target.substr(n + 2), 0);
         } else if (target.starts_with("/slow")) {
             const std::size_t ms = target.find("ms=");
-            net::steady_timer timer(stream.get_executor(),
-                                    std::chrono::milliseconds(ms == target.npos ? 0 : number(target.substr(ms + 3), 0)));
+            net::steady_timer timer(
+                stream.get_executor(),
+                std::chrono::milliseconds(ms == target.npos ? 0 : number(target.substr(ms + 3), 0)));
             co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
         } else if (target.starts_with("/status/")) {
             status = number(target.substr(8), 200);

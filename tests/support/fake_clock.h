@@ -16,8 +16,8 @@ private:
     Nanos now_ = 1'000'000'000'000;  // an arbitrary, non-zero start
 };
 
-inline Quota make_quota(std::string name, std::string path, double rate,
-                        std::chrono::nanoseconds interval, Algorithm algorithm = Algorithm::token_bucket) {
+inline Quota make_quota(std::string name, std::string path, double rate, std::chrono::nanoseconds interval,
+                        Algorithm algorithm = Algorithm::token_bucket) {
     Quota q;
     q.name = std::move(name);
     q.path = std::move(path);

@@ -52,7 +52,8 @@ inline std::vector<std::string> exposition_problems(const std::string& text) {
                 for (std::size_t i = 0; i < value.size(); ++i)
                     if (value[i] == '\\' && (i + 1 == value.size() || (value[i + 1] != '\\' && value[i + 1] != 'n')))
                         problems.push_back(where + "bad escape in HELP");
-                    else if (value[i] == '\\') ++i;
+                    else if (value[i] == '\\')
+                        ++i;
             } else {
                 if (value != "counter" && value != "gauge" && value != "histogram" && value != "summary" &&
                     value != "untyped")
@@ -97,9 +98,12 @@ inline std::vector<std::string> exposition_problems(const std::string& text) {
                         continue;
                     }
                     const char next = j + 1 < line.size() ? line[++j] : '?';
-                    if (next == '\\' || next == '"') value += next;
-                    else if (next == 'n') value += '\n';
-                    else problems.push_back(where + "bad escape in label value");
+                    if (next == '\\' || next == '"')
+                        value += next;
+                    else if (next == 'n')
+                        value += '\n';
+                    else
+                        problems.push_back(where + "bad escape in label value");
                 }
                 if (j >= line.size()) {
                     problems.push_back(where + "unterminated label value");
@@ -117,7 +121,8 @@ inline std::vector<std::string> exposition_problems(const std::string& text) {
         }
         const std::string value_text = line.substr(i + 1);
         double value = 0;
-        if (value_text == "+Inf") value = 1e300;
+        if (value_text == "+Inf")
+            value = 1e300;
         else if (value_text != "-Inf" && value_text != "NaN") {
             const auto [end, error] = std::from_chars(value_text.data(), value_text.data() + value_text.size(), value);
             if (error != std::errc{} || end != value_text.data() + value_text.size())
@@ -150,8 +155,10 @@ inline std::vector<std::string> exposition_problems(const std::string& text) {
             }
             double le = 0;
             const std::string& le_text = labels["le"];
-            if (le_text == "+Inf") le = 1e300;
-            else std::from_chars(le_text.data(), le_text.data() + le_text.size(), le);
+            if (le_text == "+Inf")
+                le = 1e300;
+            else
+                std::from_chars(le_text.data(), le_text.data() + le_text.size(), le);
             const auto bucket = static_cast<std::uint64_t>(value);
             if (le <= h.last_le) problems.push_back(where + "le not ascending");
             if (bucket < h.last_bucket) problems.push_back(where + "buckets not cumulative");

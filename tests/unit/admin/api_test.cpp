@@ -56,7 +56,8 @@ protected:
     static std::string enveloped(const AdminResponse& response) {
         Json body = Json::parse(response.body);
         const std::string id = body.value("request_id", "");
-        EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+        EXPECT_TRUE(
+            std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
             << id;
         body["request_id"] = "ID";
         return body.dump();
@@ -151,8 +152,8 @@ TEST_F(AdminApiTest, MetricsAreThePrometheusText) {
 }
 
 TEST_F(AdminApiTest, UnknownPathsAre404) {
-    for (const char* target : {"/", "/v1/sys/quotas", "/v1/sys/quotas/rate-limit/a/b", "/v1/sys/quotas/rate-limit/a/usage/x",
-                               "/v1/sys/healthz"}) {
+    for (const char* target : {"/", "/v1/sys/quotas", "/v1/sys/quotas/rate-limit/a/b",
+                               "/v1/sys/quotas/rate-limit/a/usage/x", "/v1/sys/healthz"}) {
         SCOPED_TRACE(target);
         expect_json(call("GET", target), 404, R"({"errors":[]})");
     }
@@ -167,10 +168,11 @@ TEST_F(AdminApiTest, PutCreatesAQuotaEnforcedOnTheNextRequestAndGetShowsItInVaul
     EXPECT_TRUE(request("/v1/x").allowed);
     EXPECT_TRUE(request("/v1/x").allowed);
     EXPECT_FALSE(request("/v1/x").allowed);
-    expect_envelope(call("GET", "/v1/sys/quotas/rate-limit/per-ip"),
-                    R"({"name":"per-ip","path":"/v1/*","type":"rate-limit","rate":2,"interval":60,"block_interval":300,)"
-                    R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":2,)"
-                    R"("mode":"enforce","cumulative":false,"response":null,"headers":null,"defined_in":"api"})");
+    expect_envelope(
+        call("GET", "/v1/sys/quotas/rate-limit/per-ip"),
+        R"({"name":"per-ip","path":"/v1/*","type":"rate-limit","rate":2,"interval":60,"block_interval":300,)"
+        R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":2,)"
+        R"("mode":"enforce","cumulative":false,"response":null,"headers":null,"defined_in":"api"})");
 }
 
 TEST_F(AdminApiTest, RequestIdsAreFreshUuids) {
@@ -180,11 +182,12 @@ TEST_F(AdminApiTest, RequestIdsAreFreshUuids) {
 }
 
 TEST_F(AdminApiTest, PostWithEverySluiceFieldAndFractionalSecondsRoundTrips) {
-    expect_no_content(call("POST", "/v1/sys/quotas/rate-limit/scans",
-                           R"({"name": "scans", "type": "rate-limit", "path": "/api/v1/scans/{id}", "method": "post",)"
-                           R"( "key": "header:X-API-Key", "rate": 10, "interval": 0.5, "burst": 15, "block_interval": "1500ms",)"
-                           R"( "mode": "dry_run", "cumulative": true, "headers": "x-ratelimit", "role": "r", "inheritable": true,)"
-                           R"( "response": {"status": 503, "body": {"slow": "down"}, "headers": {"X-A": "b"}}})"));
+    expect_no_content(
+        call("POST", "/v1/sys/quotas/rate-limit/scans",
+             R"({"name": "scans", "type": "rate-limit", "path": "/api/v1/scans/{id}", "method": "post",)"
+             R"( "key": "header:X-API-Key", "rate": 10, "interval": 0.5, "burst": 15, "block_interval": "1500ms",)"
+             R"( "mode": "dry_run", "cumulative": true, "headers": "x-ratelimit", "role": "r", "inheritable": true,)"
+             R"( "response": {"status": 503, "body": {"slow": "down"}, "headers": {"X-A": "b"}}})"));
     expect_envelope(call("GET", "/v1/sys/quotas/rate-limit/scans"),
                     R"({"name":"scans","path":"/api/v1/scans/{id}","type":"rate-limit","rate":10,"interval":0.5,)"
                     R"("block_interval":1.5,"role":"r","inheritable":true,"method":"POST","key":"header:X-API-Key",)"
@@ -205,7 +208,8 @@ TEST_F(AdminApiTest, WhatGetAnswersCanBeWrittenBackAsItIs) {
 }
 
 TEST_F(AdminApiTest, UpdateReplacesTheWholeQuota) {
-    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 5, "block_interval": "1m", "role": "x"})"));
+    expect_no_content(
+        call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 5, "block_interval": "1m", "role": "x"})"));
     expect_no_content(call("POST", "/v1/sys/quotas/rate-limit/q", R"({"rate": 7})"));
     Quota expected = testing::make_quota("q", "", 7, 1s);
     EXPECT_EQ(control.quota("q")->quota, expected);
@@ -241,11 +245,12 @@ TEST_F(AdminApiTest, AFileQuotaCannotBeChangedOrDeletedThroughTheApi) {
         R"(quota "file-quota" is defined in /etc/sluice/sluice.json: change it there and reload (SIGHUP))";
     expect_error(call("PUT", "/v1/sys/quotas/rate-limit/file-quota", R"({"rate": 9})"), 400, message);
     expect_error(call("DELETE", "/v1/sys/quotas/rate-limit/file-quota"), 400, message);
-    expect_envelope(call("GET", "/v1/sys/quotas/rate-limit/file-quota"),
-                    R"({"name":"file-quota","path":"/file","type":"rate-limit","rate":2,"interval":60,"block_interval":0,)"
-                    R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":2,)"
-                    R"("mode":"enforce","cumulative":false,"response":null,"headers":null,)"
-                    R"("defined_in":"/etc/sluice/sluice.json"})");
+    expect_envelope(
+        call("GET", "/v1/sys/quotas/rate-limit/file-quota"),
+        R"({"name":"file-quota","path":"/file","type":"rate-limit","rate":2,"interval":60,"block_interval":0,)"
+        R"("role":"","inheritable":false,"method":null,"key":"client_ip","algorithm":"token_bucket","burst":2,)"
+        R"("mode":"enforce","cumulative":false,"response":null,"headers":null,)"
+        R"("defined_in":"/etc/sluice/sluice.json"})");
 }
 
 TEST_F(AdminApiTest, AConflictingQuotaIs400NamingTheOther) {
@@ -256,9 +261,9 @@ TEST_F(AdminApiTest, AConflictingQuotaIs400NamingTheOther) {
 TEST_F(AdminApiTest, AChangeThatCannotBeSavedIs500AndNotApplied) {
     std::filesystem::create_directories(folder / "state" / "quotas.json" / "in-the-way");
     const AdminResponse r = call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1})");
-    expect_error(r, 500,
-                 "cannot write " + (folder / "state" / "quotas.json").string() +
-                     ": Is a directory; the change is not applied");
+    expect_error(
+        r, 500,
+        "cannot write " + (folder / "state" / "quotas.json").string() + ": Is a directory; the change is not applied");
     expect_json(call("GET", "/v1/sys/quotas/rate-limit/q"), 404, R"({"errors":[]})");
 }
 
@@ -328,7 +333,8 @@ TEST_F(AdminApiTest, AQuotaBeyondWhatTheAlgorithmsCountIs400NamingTheField) {
 TEST_F(AdminApiTest, AQuotaCannotSetAFramingField) {
     expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q",
                       R"({"rate": 1, "response": {"headers": {"Transfer-Encoding": "chunked"}}})"),
-                 400, "response.headers.Transfer-Encoding: a framing or connection field is set by sluiced, not by a quota");
+                 400,
+                 "response.headers.Transfer-Encoding: a framing or connection field is set by sluiced, not by a quota");
     EXPECT_FALSE(control.quota("q"));
 }
 
@@ -349,10 +355,12 @@ TEST_F(AdminApiTest, ANumberNoDoubleHoldsIs400NamingItsField) {
 // 100000 levels used to overflow the stack when the body was serialized.
 TEST_F(AdminApiTest, ABodyNestedTooDeepIs400) {
     const auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
-    expect_error(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(100'000) + "}}"),
-                 400, "invalid JSON: nested more than 64 levels deep");
+    expect_error(
+        call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(100'000) + "}}"),
+        400, "invalid JSON: nested more than 64 levels deep");
     EXPECT_FALSE(control.quota("q"));
-    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(62) + "}}"));
+    expect_no_content(
+        call("PUT", "/v1/sys/quotas/rate-limit/q", R"({"rate": 1, "response": {"body": )" + nested(62) + "}}"));
 }
 
 TEST_F(AdminApiTest, ListWithNoQuotasIs404) {
@@ -366,7 +374,8 @@ TEST_F(AdminApiTest, ListWithNoQuotasIs404) {
 // --- usage ---
 
 TEST_F(AdminApiTest, UsageOfAClientIp) {
-    expect_no_content(call("PUT", "/v1/sys/quotas/rate-limit/per-ip", R"({"path": "/u", "rate": 10, "interval": "1m"})"));
+    expect_no_content(
+        call("PUT", "/v1/sys/quotas/rate-limit/per-ip", R"({"path": "/u", "rate": 10, "interval": "1m"})"));
     for (int i = 0; i < 3; ++i) request("/u", "192.0.2.5");
     const auto before = std::chrono::system_clock::now();
     const AdminResponse r = call("GET", "/v1/sys/quotas/rate-limit/per-ip/usage?key=192.0.2.5");
@@ -375,9 +384,11 @@ TEST_F(AdminApiTest, UsageOfAClientIp) {
     const std::string reset = Json::parse(r.body)["current_usage"].value("reset_time", "");
     EXPECT_GE(reset, utc_text(before + 18s));
     EXPECT_LE(reset, utc_text(after + 18s));
-    expect_json(r, 200,
-                R"({"quota":"per-ip","key":"192.0.2.5","current_usage":{"requests_in_window":3,"limit":10,"remaining":7,)"
-                R"("reset_time":")" + reset + R"("}})");
+    expect_json(
+        r, 200,
+        R"({"quota":"per-ip","key":"192.0.2.5","current_usage":{"requests_in_window":3,"limit":10,"remaining":7,)"
+        R"("reset_time":")" +
+            reset + R"("}})");
 }
 
 TEST_F(AdminApiTest, UsageOfAnApiKeyGivenInClearAndPercentEncoded) {
@@ -412,7 +423,8 @@ TEST_F(AdminApiTest, UsageOfAGlobalQuotaNeedsNoKey) {
 TEST_F(AdminApiTest, UsageErrors) {
     expect_json(call("GET", "/v1/sys/quotas/rate-limit/absent/usage?key=192.0.2.1"), 404, R"({"errors":[]})");
     expect_error(call("GET", "/v1/sys/quotas/rate-limit/file-quota/usage"), 400, "key: required");
-    expect_error(call("GET", "/v1/sys/quotas/rate-limit/file-quota/usage?key=x"), 400, R"(key: "x" is not an IP address)");
+    expect_error(call("GET", "/v1/sys/quotas/rate-limit/file-quota/usage?key=x"), 400,
+                 R"(key: "x" is not an IP address)");
     expect_error(call("GET", "/v1/sys/quotas/rate-limit/file-quota/usage?key=%G1"), 400,
                  "the URL has an invalid percent-encoding");
     expect_not_allowed(call("POST", "/v1/sys/quotas/rate-limit/file-quota/usage"), "GET");
@@ -464,8 +476,7 @@ TEST_F(AdminApiTest, BlocksAddedListedAndRemoved) {
         EXPECT_GE(expires, utc_text(before + length));
         EXPECT_LE(expires, utc_text(after + length));
     }
-    expect_envelope(listed, R"({"blocks":[{"client":"2001:db8::1","expires":")" +
-                                blocks_json[0].value("expires", "") +
+    expect_envelope(listed, R"({"blocks":[{"client":"2001:db8::1","expires":")" + blocks_json[0].value("expires", "") +
                                 R"(","remaining_seconds":3600,"origin":"api"},{"client":"203.0.113.7","expires":")" +
                                 blocks_json[1].value("expires", "") + R"(","remaining_seconds":600,"origin":"api"}]})");
 
@@ -476,10 +487,13 @@ TEST_F(AdminApiTest, BlocksAddedListedAndRemoved) {
 }
 
 TEST_F(AdminApiTest, BadBlocksAre400) {
-    expect_error(call("PUT", "/v1/sys/blocks/not-an-ip", R"({"duration": "1m"})"), 400, R"("not-an-ip" is not an IP address)");
+    expect_error(call("PUT", "/v1/sys/blocks/not-an-ip", R"({"duration": "1m"})"), 400,
+                 R"("not-an-ip" is not an IP address)");
     expect_error(call("DELETE", "/v1/sys/blocks/300.1.1.1"), 400, R"("300.1.1.1" is not an IP address)");
-    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": 0})"), 400, "duration: must be greater than 0");
-    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "-1m"})"), 400, "duration: must be greater than 0");
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": 0})"), 400,
+                 "duration: must be greater than 0");
+    expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "-1m"})"), 400,
+                 "duration: must be greater than 0");
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"for": "1m"})"), 400, "for: unknown field");
     // Beyond it, the expiry's clock arithmetic overflowed.
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.1", R"({"duration": "36501d"})"), 400,

@@ -69,8 +69,8 @@ TEST(AdminToken, AFileOthersCanReadWorksWithAWarning) {
     fs::permissions(file, fs::perms(0644));
     const AdminToken token = load_admin_token(file);
     EXPECT_EQ(token.value, "tok");
-    EXPECT_THAT(token.notes, ElementsAre("admin token file " + file.string() +
-                                         " is readable by others (mode 0644): chmod 600 it"));
+    EXPECT_THAT(token.notes,
+                ElementsAre("admin token file " + file.string() + " is readable by others (mode 0644): chmod 600 it"));
 }
 
 TEST(AdminToken, AnEmptyOrUnreadableFileIsAnErrorNamingIt) {

@@ -189,14 +189,15 @@ TEST_F(ConfigTest, QuotaValueForms) {
     EXPECT_EQ(c.quotas[1].key, (QuotaKey{KeyKind::global, ""}));
     EXPECT_EQ(c.quotas[1].method, "LIST");
     EXPECT_EQ(c.quotas[1].block_interval, 1500ms);
-    EXPECT_EQ(c.quotas[2].response->body, R"({"z":1,"a":[true,null]})");  // keys kept in written order
+    EXPECT_EQ(c.quotas[2].response->body, R"({"z":1,"a":[true,null]})");          // keys kept in written order
     EXPECT_EQ(c.quotas[3].response, (RefusalResponse{429, "", {{"X-A", "1"}}}));  // "" = the default body
 }
 
 // --- quota files ---
 
 TEST_F(ConfigTest, QuotaFilesComeAfterInlineQuotasInSortedOrder) {
-    write("quotas.d/b.json", R"({"quotas": [{"name": "b1", "rate": 1, "path": "/b1"}, {"name": "b2", "rate": 1, "path": "/b2"}]})");
+    write("quotas.d/b.json",
+          R"({"quotas": [{"name": "b1", "rate": 1, "path": "/b1"}, {"name": "b2", "rate": 1, "path": "/b2"}]})");
     write("quotas.d/a.json", R"({"quotas": [{"name": "a1", "rate": 1, "path": "/a1"}]})");
     write("quotas.d/c.json", R"({"quotas": []})");
     write("quotas.d/ignored.txt", "not json");
@@ -227,25 +228,25 @@ TEST_F(ConfigTest, GlobMatchingNothingIsFine) {
 }
 
 TEST_F(ConfigTest, QuotaFileErrorsNameTheQuotaFile) {
-    const std::string a = write("quotas.d/a.json", R"({"quotas": [{"name": "ok", "rate": 1, "path": "/ok"}, {"name": "x", "rate": "fast"}]})");
+    const std::string a = write(
+        "quotas.d/a.json", R"({"quotas": [{"name": "ok", "rate": 1, "path": "/ok"}, {"name": "x", "rate": "fast"}]})");
     const std::string b = write("quotas.d/b.json", R"({"quotas": [], "version": 2})");
     const std::string c = write("quotas.d/c.json", R"({})");
     const std::string d = write("quotas.d/d.json", "{\"quotas\": [\n  {\"name\": \"y\",\n}]}");
     const std::string e = write("quotas.d/e.json", R"([])");
     fs::create_directories(dir_ / "quotas.d/f.json");
-    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"])")),
-                ElementsAre(a + ": quotas[1].rate: must be a number",
-                            b + ": version: unknown field",
-                            c + ": quotas: required",
-                            d + ": invalid JSON at line 3, column 1: syntax error while parsing object key - "
-                                "unexpected '}'; expected string literal",
-                            e + ": must be an object",
-                            path("quotas.d/f.json") + ": not a regular file"));
+    EXPECT_THAT(
+        errors(config_with(R"("quota_files": ["quotas.d/*.json"])")),
+        ElementsAre(a + ": quotas[1].rate: must be a number", b + ": version: unknown field", c + ": quotas: required",
+                    d + ": invalid JSON at line 3, column 1: syntax error while parsing object key - "
+                        "unexpected '}'; expected string literal",
+                    e + ": must be an object", path("quotas.d/f.json") + ": not a regular file"));
 }
 
 TEST_F(ConfigTest, DuplicateNameAcrossFilesNamesTheFirst) {
     const std::string file = write("quotas.d/a.json", R"({"quotas": [{"name": "per-ip", "rate": 5, "path": "/x"}]})");
-    const auto result = load(config_with(R"("quota_files": ["quotas.d/*.json"], "quotas": [{"name": "per-ip", "rate": 1}])"));
+    const auto result =
+        load(config_with(R"("quota_files": ["quotas.d/*.json"], "quotas": [{"name": "per-ip", "rate": 1}])"));
     ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_EQ(result.errors[0].file, file);
     EXPECT_EQ(result.errors[0].path, "quotas[0].name");
@@ -253,27 +254,30 @@ TEST_F(ConfigTest, DuplicateNameAcrossFilesNamesTheFirst) {
 }
 
 TEST_F(ConfigTest, DuplicateNameInline) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1}, {"name": "b", "rate": 1, "path": "/b"},
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 1}, {"name": "b", "rate": 1, "path": "/b"},
                                              {"name": "a", "rate": 1, "path": "/a"})")),
-                ElementsAre(in_main(R"(quotas[2].name: "a" is already the name of )" + path("sluice.json") +
-                                    ": quotas[0]")));
+        ElementsAre(in_main(R"(quotas[2].name: "a" is already the name of )" + path("sluice.json") + ": quotas[0]")));
 }
 
 TEST_F(ConfigTest, ConflictingQuotas) {
-    const std::string file = write("quotas.d/a.json", R"({"quotas": [{"name": "also-per-ip", "rate": 5, "path": "/v1/*"}]})");
-    EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.json"], "quotas": [
+    const std::string file =
+        write("quotas.d/a.json", R"({"quotas": [{"name": "also-per-ip", "rate": 5, "path": "/v1/*"}]})");
+    EXPECT_THAT(
+        errors(config_with(R"("quota_files": ["quotas.d/*.json"], "quotas": [
                     {"name": "per-ip", "rate": 1, "path": "/v1/*"},
                     {"name": "per-token", "rate": 1, "path": "/v1/*", "key": "bearer_token"},
                     {"name": "scan", "rate": 1, "path": "/scans/{id}"},
                     {"name": "scan2", "rate": 1, "path": "/scans/{name}"}])")),
-                ElementsAre(in_main(R"(quotas[3]: conflicts with quota "scan": same key and equally specific path)"),
-                            file + R"(: quotas[0]: conflicts with quota "per-ip": same key and equally specific path)"));
+        ElementsAre(in_main(R"(quotas[3]: conflicts with quota "scan": same key and equally specific path)"),
+                    file + R"(: quotas[0]: conflicts with quota "per-ip": same key and equally specific path)"));
 }
 
 // --- one test per kind of invalid config ---
 
 TEST_F(ConfigTest, BadDurationNamesPathAndValue) {
-    const auto result = load(config_with_quotas(R"({"name": "a", "rate": 1, "path": "/a"}, {"name": "b", "rate": 1, "path": "/b"},
+    const auto result =
+        load(config_with_quotas(R"({"name": "a", "rate": 1, "path": "/a"}, {"name": "b", "rate": 1, "path": "/b"},
                                                   {"name": "c", "rate": 1, "interval": "5x"})"));
     ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_EQ(result.errors[0].file, path("sluice.json"));
@@ -284,21 +288,22 @@ TEST_F(ConfigTest, BadDurationNamesPathAndValue) {
 }
 
 TEST_F(ConfigTest, BadDurations) {
-    EXPECT_THAT(errors(config_with(R"("limits": {"client_timeout": "0s", "idle_timeout": -1, "upstream_timeout": true,
+    EXPECT_THAT(
+        errors(config_with(R"("limits": {"client_timeout": "0s", "idle_timeout": -1, "upstream_timeout": true,
                                                  "upstream_connect_timeout": "99999999h", "drain_timeout": "0s",
                                                  "per_ip_block_interval": "-1s"},
                                       "quotas": [{"name": "a", "rate": 1, "interval": 0, "block_interval": "-5m"},
                                                  {"name": "b", "rate": 1, "path": "/b", "interval": "-1s", "block_interval": 1e300}])")),
-                ElementsAre(in_main("limits.client_timeout: must be greater than 0"),
-                            in_main("limits.idle_timeout: must be greater than 0"),
-                            in_main(R"(limits.upstream_timeout: must be a duration (e.g. "1m30s") or a number of seconds)"),
-                            in_main(R"(limits.upstream_connect_timeout: "99999999h" is out of range)"),
-                            in_main("limits.drain_timeout: must be greater than 0"),
-                            in_main("limits.per_ip_block_interval: must not be negative"),
-                            in_main("quotas[0].interval: must be greater than 0"),
-                            in_main("quotas[0].block_interval: must not be negative"),
-                            in_main("quotas[1].interval: must be greater than 0"),
-                            in_main("quotas[1].block_interval: 1e+300 seconds is out of range")));
+        ElementsAre(in_main("limits.client_timeout: must be greater than 0"),
+                    in_main("limits.idle_timeout: must be greater than 0"),
+                    in_main(R"(limits.upstream_timeout: must be a duration (e.g. "1m30s") or a number of seconds)"),
+                    in_main(R"(limits.upstream_connect_timeout: "99999999h" is out of range)"),
+                    in_main("limits.drain_timeout: must be greater than 0"),
+                    in_main("limits.per_ip_block_interval: must not be negative"),
+                    in_main("quotas[0].interval: must be greater than 0"),
+                    in_main("quotas[0].block_interval: must not be negative"),
+                    in_main("quotas[1].interval: must be greater than 0"),
+                    in_main("quotas[1].block_interval: 1e+300 seconds is out of range")));
 }
 
 TEST_F(ConfigTest, UnknownFieldAtTopLevel) {
@@ -311,7 +316,8 @@ TEST_F(ConfigTest, UnknownFieldInQuota) {
 }
 
 TEST_F(ConfigTest, UnknownFieldInLimits) {
-    EXPECT_THAT(errors(config_with(R"("limits": {"max_key": 10})")), ElementsAre(in_main("limits.max_key: unknown field")));
+    EXPECT_THAT(errors(config_with(R"("limits": {"max_key": 10})")),
+                ElementsAre(in_main("limits.max_key: unknown field")));
 }
 
 TEST_F(ConfigTest, PathMatchingIsLenientUnlessSaidOtherwise) {
@@ -333,38 +339,42 @@ TEST_F(ConfigTest, UnknownFieldInResponse) {
 }
 
 TEST_F(ConfigTest, RepeatedField) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "rate": 2}, {"name": "b", "path": "/b", "rate": 1,
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 1, "rate": 2}, {"name": "b", "path": "/b", "rate": 1,
                                              "response": {"body": {"m": 1, "m": 2}}})")),
-                ElementsAre(in_main("quotas[0].rate: repeated field"), in_main("quotas[1].response.body.m: repeated field")));
+        ElementsAre(in_main("quotas[0].rate: repeated field"), in_main("quotas[1].response.body.m: repeated field")));
 }
 
 TEST_F(ConfigTest, WrongTypesNameTheExpectedType) {
-    EXPECT_THAT(errors(R"({"listen": "127.0.0.1:8080", "upstream": 9000, "trusted_proxies": "10.0.0.0/8",
+    EXPECT_THAT(
+        errors(R"({"listen": "127.0.0.1:8080", "upstream": 9000, "trusted_proxies": "10.0.0.0/8",
                            "headers": 1, "threads": 1.5, "limits": [], "quota_files": [7],
                            "quotas": [{"name": 5, "rate": "10", "path": null, "cumulative": "yes", "burst": [],
                                        "response": [], "role": false}, 3]})"),
-                ElementsAre(in_main("listen: must be an array"), in_main("upstream: must be a string"),
-                            in_main("trusted_proxies: must be an array"), in_main("headers: must be a string"),
-                            in_main("threads: must be an integer"), in_main("limits: must be an object"),
-                            in_main("quota_files[0]: must be a string"), in_main("quotas[0].name: must be a string"),
-                            in_main("quotas[0].rate: must be a number"), in_main("quotas[0].path: must be a string"),
-                            in_main("quotas[0].cumulative: must be true or false"),
-                            in_main("quotas[0].burst: must be a number"), in_main("quotas[0].response: must be an object"),
-                            in_main("quotas[0].role: must be a string"), in_main("quotas[1]: must be an object")));
+        ElementsAre(in_main("listen: must be an array"), in_main("upstream: must be a string"),
+                    in_main("trusted_proxies: must be an array"), in_main("headers: must be a string"),
+                    in_main("threads: must be an integer"), in_main("limits: must be an object"),
+                    in_main("quota_files[0]: must be a string"), in_main("quotas[0].name: must be a string"),
+                    in_main("quotas[0].rate: must be a number"), in_main("quotas[0].path: must be a string"),
+                    in_main("quotas[0].cumulative: must be true or false"),
+                    in_main("quotas[0].burst: must be a number"), in_main("quotas[0].response: must be an object"),
+                    in_main("quotas[0].role: must be a string"), in_main("quotas[1]: must be an object")));
     EXPECT_THAT(errors(config_with(R"("quotas": {})")), ElementsAre(in_main("quotas: must be an array")));
     EXPECT_THAT(errors("[]"), ElementsAre(in_main("must be an object")));
 }
 
 TEST_F(ConfigTest, BadName) {
     const std::string long_name(129, 'n');
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "per ip", "rate": 1}, {"name": "", "rate": 1, "path": "/b"},
-                                             {"name": ")" + long_name + R"(", "rate": 1, "path": "/c"},
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "per ip", "rate": 1}, {"name": "", "rate": 1, "path": "/b"},
+                                             {"name": ")" +
+                                  long_name + R"(", "rate": 1, "path": "/c"},
                                              {"name": "ok-ok_1.2", "rate": 1, "path": "/d"}, {"rate": 1, "path": "/e"})")),
-                ElementsAre(in_main(R"(quotas[0].name: "per ip" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)"),
-                            in_main(R"(quotas[1].name: "" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)"),
-                            in_main("quotas[2].name: \"" + long_name +
-                                    "\" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -"),
-                            in_main("quotas[4].name: required")));
+        ElementsAre(
+            in_main(R"(quotas[0].name: "per ip" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)"),
+            in_main(R"(quotas[1].name: "" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)"),
+            in_main("quotas[2].name: \"" + long_name + "\" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -"),
+            in_main("quotas[4].name: required")));
     EXPECT_TRUE(load(config_with_quotas(R"({"name": ")" + std::string(128, 'n') + R"(", "rate": 1})")).ok());
 }
 
@@ -376,22 +386,27 @@ TEST_F(ConfigTest, BadPath) {
 }
 
 TEST_F(ConfigTest, BadMethod) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "method": "GE T"}, {"name": "b", "rate": 1, "method": ""})")),
+    EXPECT_THAT(errors(config_with_quotas(
+                    R"({"name": "a", "rate": 1, "method": "GE T"}, {"name": "b", "rate": 1, "method": ""})")),
                 ElementsAre(in_main(R"(quotas[0].method: "GE T" is not an HTTP method)"),
                             in_main(R"(quotas[1].method: "" is not an HTTP method)")));
 }
 
 TEST_F(ConfigTest, BadKey) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "key": "ip"},
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 1, "key": "ip"},
                                              {"name": "b", "rate": 1, "key": "header:"},
                                              {"name": "c", "rate": 1, "key": "header:X Key"},
                                              {"name": "d", "rate": 1, "key": "Client_IP"},
                                              {"name": "e", "rate": 1, "key": "header:X_API_Key"})")),
-                ElementsAre(in_main(R"(quotas[0].key: "ip" is not one of "client_ip", "bearer_token", "global", "header:<Name>")"),
-                            in_main(R"(quotas[1].key: "header:" does not name a valid header)"),
-                            in_main(R"(quotas[2].key: "header:X Key" does not name a valid header)"),
-                            in_main(R"(quotas[3].key: "Client_IP" is not one of "client_ip", "bearer_token", "global", "header:<Name>")"),
-                            in_main(R"(quotas[4].key: "header:X_API_Key" names a header with '_', which sluiced drops from requests)")));
+        ElementsAre(
+            in_main(R"(quotas[0].key: "ip" is not one of "client_ip", "bearer_token", "global", "header:<Name>")"),
+            in_main(R"(quotas[1].key: "header:" does not name a valid header)"),
+            in_main(R"(quotas[2].key: "header:X Key" does not name a valid header)"),
+            in_main(
+                R"(quotas[3].key: "Client_IP" is not one of "client_ip", "bearer_token", "global", "header:<Name>")"),
+            in_main(
+                R"(quotas[4].key: "header:X_API_Key" names a header with '_', which sluiced drops from requests)")));
 }
 
 TEST_F(ConfigTest, BurstOnlyWithTokenBucket) {
@@ -404,26 +419,33 @@ TEST_F(ConfigTest, BurstOnlyWithTokenBucket) {
 }
 
 TEST_F(ConfigTest, RateMustBePositive) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 0}, {"name": "b", "path": "/b", "rate": -1},
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 0}, {"name": "b", "path": "/b", "rate": -1},
                                              {"name": "c", "path": "/c", "rate": 1e10}, {"name": "d", "path": "/d"})")),
-                ElementsAre(in_main("quotas[0].rate: must be greater than 0"), in_main("quotas[1].rate: must be greater than 0"),
-                            in_main("quotas[2].rate: must be at most 1000000000"), in_main("quotas[3].rate: required")));
+        ElementsAre(in_main("quotas[0].rate: must be greater than 0"),
+                    in_main("quotas[1].rate: must be greater than 0"),
+                    in_main("quotas[2].rate: must be at most 1000000000"), in_main("quotas[3].rate: required")));
     EXPECT_DOUBLE_EQ(loaded(config_with_quotas(R"({"name": "a", "rate": 0.5})")).quotas.at(0).rate, 0.5);
 }
 
 TEST_F(ConfigTest, WindowAlgorithmsNeedWholeRequests) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 0.5, "algorithm": "fixed_window"},
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 0.5, "algorithm": "fixed_window"},
                                              {"name": "b", "path": "/b", "algorithm": "sliding_window", "rate": 0.99})")),
-                ElementsAre(in_main("quotas[0].rate: fixed_window admits whole requests per window: rate must be at least 1"),
-                            in_main("quotas[1].rate: sliding_window admits whole requests per window: rate must be at least 1")));
+        ElementsAre(
+            in_main("quotas[0].rate: fixed_window admits whole requests per window: rate must be at least 1"),
+            in_main("quotas[1].rate: sliding_window admits whole requests per window: rate must be at least 1")));
 }
 
 TEST_F(ConfigTest, BadEnums) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "algorithm": "leaky_bucket", "mode": "log",
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 1, "algorithm": "leaky_bucket", "mode": "log",
                                               "headers": "X-RateLimit"})")),
-                ElementsAre(in_main(R"(quotas[0].algorithm: "leaky_bucket" is not one of "token_bucket", "fixed_window", "sliding_window")"),
-                            in_main(R"(quotas[0].mode: "log" is not one of "enforce", "dry_run")"),
-                            in_main(R"(quotas[0].headers: "X-RateLimit" is not one of "draft", "x-ratelimit", "ietf", "none")")));
+        ElementsAre(
+            in_main(
+                R"(quotas[0].algorithm: "leaky_bucket" is not one of "token_bucket", "fixed_window", "sliding_window")"),
+            in_main(R"(quotas[0].mode: "log" is not one of "enforce", "dry_run")"),
+            in_main(R"(quotas[0].headers: "X-RateLimit" is not one of "draft", "x-ratelimit", "ietf", "none")")));
 }
 
 TEST_F(ConfigTest, BadHeaderStyle) {
@@ -432,15 +454,17 @@ TEST_F(ConfigTest, BadHeaderStyle) {
 }
 
 TEST_F(ConfigTest, BadResponse) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"status": 200,
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"status": 200,
                                               "headers": {"Bad Name": "x", "X-Split": "a\r\nSet-Cookie: x", "X-Num": 1}}},
                                              {"name": "b", "path": "/b", "rate": 1, "response": {"status": 600, "headers": []}})")),
-                ElementsAre(in_main("quotas[0].response.status: must be between 400 and 599"),
-                            in_main("quotas[0].response.headers.Bad Name: not a valid header name"),
-                            in_main("quotas[0].response.headers.X-Split: must not contain CR, LF, NUL or other control characters"),
-                            in_main("quotas[0].response.headers.X-Num: must be a string"),
-                            in_main("quotas[1].response.status: must be between 400 and 599"),
-                            in_main("quotas[1].response.headers: must be an object")));
+        ElementsAre(
+            in_main("quotas[0].response.status: must be between 400 and 599"),
+            in_main("quotas[0].response.headers.Bad Name: not a valid header name"),
+            in_main("quotas[0].response.headers.X-Split: must not contain CR, LF, NUL or other control characters"),
+            in_main("quotas[0].response.headers.X-Num: must be a string"),
+            in_main("quotas[1].response.status: must be between 400 and 599"),
+            in_main("quotas[1].response.headers: must be an object")));
 }
 
 // A quota's Transfer-Encoding was sent beside sluiced's Content-Length.
@@ -455,11 +479,13 @@ TEST_F(ConfigTest, ResponseHeadersCannotSetFramingOrConnectionFields) {
 }
 
 TEST_F(ConfigTest, ResponseHeaderValuesHoldNoControlCharactersButTab) {
-    EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
+    EXPECT_THAT(
+        errors(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
                                              {"X-Bell": "a\u0007", "X-Del": "\u007f", "X-Nul": "\u0000"}}})")),
-                ElementsAre(in_main("quotas[0].response.headers.X-Bell: must not contain CR, LF, NUL or other control characters"),
-                            in_main("quotas[0].response.headers.X-Del: must not contain CR, LF, NUL or other control characters"),
-                            in_main("quotas[0].response.headers.X-Nul: must not contain CR, LF, NUL or other control characters")));
+        ElementsAre(
+            in_main("quotas[0].response.headers.X-Bell: must not contain CR, LF, NUL or other control characters"),
+            in_main("quotas[0].response.headers.X-Del: must not contain CR, LF, NUL or other control characters"),
+            in_main("quotas[0].response.headers.X-Nul: must not contain CR, LF, NUL or other control characters")));
     const Config c = loaded(config_with_quotas(R"({"name": "a", "rate": 1, "response": {"headers":
                                               {"X-Tab": "a\tb", "X-Text": "caf\u00e9", "Content-Type": "text/plain", "Host": "h"}}})"));
     ASSERT_EQ(c.quotas.size(), 1u);
@@ -470,12 +496,13 @@ TEST_F(ConfigTest, ResponseHeaderValuesHoldNoControlCharactersButTab) {
 
 TEST_F(ConfigTest, BadListen) {
     const std::string hint = R"( is not an IP address and port, e.g. "127.0.0.1:8080" or "[::1]:8080")";
-    EXPECT_THAT(errors(R"({"upstream": "http://127.0.0.1:9000", "listen": ["localhost:8080", "127.0.0.1", "127.0.0.1:99999",
+    EXPECT_THAT(
+        errors(R"({"upstream": "http://127.0.0.1:9000", "listen": ["localhost:8080", "127.0.0.1", "127.0.0.1:99999",
                            "::1:8080", "[::1]8080", "[127.0.0.1]:80", "127.0.0.1:0", "127.0.0.1:80x", "0.0.0.0:443"]})"),
-                ElementsAre(in_main(R"(listen[0]: "localhost:8080")" + hint), in_main(R"(listen[1]: "127.0.0.1")" + hint),
-                            in_main(R"(listen[2]: "127.0.0.1:99999")" + hint), in_main(R"(listen[3]: "::1:8080")" + hint),
-                            in_main(R"(listen[4]: "[::1]8080")" + hint), in_main(R"(listen[5]: "[127.0.0.1]:80")" + hint),
-                            in_main(R"(listen[6]: "127.0.0.1:0")" + hint), in_main(R"(listen[7]: "127.0.0.1:80x")" + hint)));
+        ElementsAre(in_main(R"(listen[0]: "localhost:8080")" + hint), in_main(R"(listen[1]: "127.0.0.1")" + hint),
+                    in_main(R"(listen[2]: "127.0.0.1:99999")" + hint), in_main(R"(listen[3]: "::1:8080")" + hint),
+                    in_main(R"(listen[4]: "[::1]8080")" + hint), in_main(R"(listen[5]: "[127.0.0.1]:80")" + hint),
+                    in_main(R"(listen[6]: "127.0.0.1:0")" + hint), in_main(R"(listen[7]: "127.0.0.1:80x")" + hint)));
     EXPECT_THAT(errors(R"({"upstream": "http://127.0.0.1:9000", "listen": []})"),
                 ElementsAre(in_main("listen: must list at least one address")));
     EXPECT_THAT(errors(R"({"upstream": "http://127.0.0.1:9000"})"), ElementsAre(in_main("listen: required")));
@@ -506,15 +533,16 @@ TEST_F(ConfigTest, BadCidr) {
 }
 
 TEST_F(ConfigTest, BadIntegers) {
-    EXPECT_THAT(errors(config_with(R"("threads": 257, "limits": {"max_keys": 0, "max_body_bytes": -5,
+    EXPECT_THAT(
+        errors(config_with(R"("threads": 257, "limits": {"max_keys": 0, "max_body_bytes": -5,
                                       "max_header_bytes": 18446744073709551615, "upstream_idle_connections": -1,
                                       "max_connections": 0, "max_connections_per_ip": -1})")),
-                ElementsAre(in_main("threads: must be between 0 and 256"), in_main("limits.max_keys: must be at least 1"),
-                            in_main("limits.max_body_bytes: must be at least 1"),
-                            in_main("limits.max_header_bytes: is too large"),
-                            in_main("limits.upstream_idle_connections: must be at least 0"),
-                            in_main("limits.max_connections: must be at least 1"),
-                            in_main("limits.max_connections_per_ip: must be at least 0")));
+        ElementsAre(in_main("threads: must be between 0 and 256"), in_main("limits.max_keys: must be at least 1"),
+                    in_main("limits.max_body_bytes: must be at least 1"),
+                    in_main("limits.max_header_bytes: is too large"),
+                    in_main("limits.upstream_idle_connections: must be at least 0"),
+                    in_main("limits.max_connections: must be at least 1"),
+                    in_main("limits.max_connections_per_ip: must be at least 0")));
     EXPECT_EQ(loaded(config_with(R"("threads": 256)")).proxy.threads, 256u);
 }
 
@@ -545,13 +573,15 @@ TEST_F(ConfigTest, AdminAllFieldsAndRelativePaths) {
 }
 
 TEST_F(ConfigTest, AdminErrors) {
-    EXPECT_THAT(errors(config_with(R"("admin": {"listen": "localhost:9901", "token_file": "", "max_body_bytes": 10,
+    EXPECT_THAT(
+        errors(config_with(R"("admin": {"listen": "localhost:9901", "token_file": "", "max_body_bytes": 10,
                                               "colour": 1})")),
-                ElementsAre(in_main(R"(admin.listen: "localhost:9901" is not an IP address and port, e.g. "127.0.0.1:8080" or "[::1]:8080")"),
-                            in_main("admin.token_file: must not be empty"),
-                            in_main("admin.max_body_bytes: must be between 1024 and 67108864"),
-                            in_main("admin.colour: unknown field"),
-                            in_main(R"(state_dir: required with "admin": quotas made through the admin API are kept there)")));
+        ElementsAre(
+            in_main(
+                R"(admin.listen: "localhost:9901" is not an IP address and port, e.g. "127.0.0.1:8080" or "[::1]:8080")"),
+            in_main("admin.token_file: must not be empty"),
+            in_main("admin.max_body_bytes: must be between 1024 and 67108864"), in_main("admin.colour: unknown field"),
+            in_main(R"(state_dir: required with "admin": quotas made through the admin API are kept there)")));
     EXPECT_THAT(errors(config_with(R"("state_dir": 7)")), ElementsAre(in_main("state_dir: must be a string")));
 }
 
@@ -602,22 +632,22 @@ TEST_F(ConfigTest, XdpSectionErrors) {
                                       "allow": ["10.0.0.1/8"], "block_on_exceed": "-1s", "max_sources": 10,
                                       "max_blocked": 1, "new_sources_per_cpu": -1,
                                       "pin_path": "/tmp/pins", "detach_on_stop": "yes", "colour": 1})")),
-        ElementsAre(in_main(R"(xdp.interfaces[1]: "eth0" is listed twice)"),
-                    in_main(R"(xdp.interfaces[2]: "a/b" is not an interface name (1 to 15 characters, no '/' or spaces))"),
-                    in_main(R"(xdp.interfaces[3]: "much-too-long-name0" is not an interface name (1 to 15 characters, no '/' or spaces))"),
-                    in_main(R"(xdp.interfaces[4]: "" is not an interface name (1 to 15 characters, no '/' or spaces))"),
-                    in_main("xdp.rate_pps: must be greater than 0 and at most 1000000000"),
-                    in_main("xdp.burst: must be at least 1 packet"),
-                    in_main("xdp.ipv6_prefix: must be between 1 and 128"),
-                    in_main("xdp.ports[0]: must be between 1 and 65535"),
-                    in_main("xdp.ports[1]: must be between 1 and 65535"),
-                    in_main(R"(xdp.allow[0]: "10.0.0.1/8" is not a CIDR block with its host bits zero, e.g. "10.0.0.0/8")"),
-                    in_main("xdp.block_on_exceed: must not be negative"),
-                    in_main("xdp.max_sources: must be between 1024 and 67108864"),
-                    in_main("xdp.max_blocked: must be between 16 and 16777216"),
-                    in_main("xdp.new_sources_per_cpu: must be greater than 0 and at most 1000000000"),
-                    in_main(R"(xdp.pin_path: "/tmp/pins" is not a folder under /sys/fs/bpf/)"),
-                    in_main("xdp.detach_on_stop: must be true or false"), in_main("xdp.colour: unknown field")));
+        ElementsAre(
+            in_main(R"(xdp.interfaces[1]: "eth0" is listed twice)"),
+            in_main(R"(xdp.interfaces[2]: "a/b" is not an interface name (1 to 15 characters, no '/' or spaces))"),
+            in_main(
+                R"(xdp.interfaces[3]: "much-too-long-name0" is not an interface name (1 to 15 characters, no '/' or spaces))"),
+            in_main(R"(xdp.interfaces[4]: "" is not an interface name (1 to 15 characters, no '/' or spaces))"),
+            in_main("xdp.rate_pps: must be greater than 0 and at most 1000000000"),
+            in_main("xdp.burst: must be at least 1 packet"), in_main("xdp.ipv6_prefix: must be between 1 and 128"),
+            in_main("xdp.ports[0]: must be between 1 and 65535"), in_main("xdp.ports[1]: must be between 1 and 65535"),
+            in_main(R"(xdp.allow[0]: "10.0.0.1/8" is not a CIDR block with its host bits zero, e.g. "10.0.0.0/8")"),
+            in_main("xdp.block_on_exceed: must not be negative"),
+            in_main("xdp.max_sources: must be between 1024 and 67108864"),
+            in_main("xdp.max_blocked: must be between 16 and 16777216"),
+            in_main("xdp.new_sources_per_cpu: must be greater than 0 and at most 1000000000"),
+            in_main(R"(xdp.pin_path: "/tmp/pins" is not a folder under /sys/fs/bpf/)"),
+            in_main("xdp.detach_on_stop: must be true or false"), in_main("xdp.colour: unknown field")));
     EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": [], "rate_pps": 1})")),
                 ElementsAre(in_main("xdp.interfaces: must list at least one interface")));
     EXPECT_THAT(errors(config_with(R"("xdp": {"interfaces": ["a","b","c","d","e","f","g","h","i"], "rate_pps": 1})")),
@@ -653,7 +683,8 @@ TEST_F(ConfigTest, InvalidJsonGivesLineAndColumn) {
                       "expected '[', '{', or a literal"));
     EXPECT_THAT(errors(""), ElementsAre(in_main("invalid JSON at line 1, column 1: syntax error while parsing value - "
                                                 "unexpected end of input; expected '[', '{', or a literal")));
-    EXPECT_THAT(errors(config_with(R"("threads": 1e400)")), ElementsAre(in_main("threads: 1e400 is out of range for a number")));
+    EXPECT_THAT(errors(config_with(R"("threads": 1e400)")),
+                ElementsAre(in_main("threads: 1e400 is out of range for a number")));
     EXPECT_THAT(errors(config_with_quotas(R"({"name": "a", "rate": 1}, {"name": "b", "rate": -1E+309})")),
                 ElementsAre(in_main("quotas[1].rate: -1E+309 is out of range for a number")));
     EXPECT_THAT(errors("[0, [1], 1e999]"), ElementsAre(in_main("[2]: 1e999 is out of range for a number")));
@@ -692,9 +723,11 @@ TEST_F(ConfigTest, FilesOfMoreThan16MiBAreRefused) {
 // silently match nothing.
 TEST_F(ConfigTest, AGlobWithAnUnclosedBracketIsAnError) {
     write("quotas.d/a.json", R"({"quotas": [{"name": "a", "rate": 1}]})");
-    for (const std::string pattern : {"quotas.d/[a.json", "quotas.d/[].json", "quotas.d/[[:alpha].json", "[!a/*.json"}) {
-        EXPECT_THAT(errors(config_with(R"("quota_files": ["quotas.d/*.txt", ")" + pattern + "\"]")),
-                    ElementsAre(in_main("quota_files[1]: \"" + pattern + "\" is not a valid pattern: a \"[\" is not closed")));
+    for (const std::string pattern :
+         {"quotas.d/[a.json", "quotas.d/[].json", "quotas.d/[[:alpha].json", "[!a/*.json"}) {
+        EXPECT_THAT(
+            errors(config_with(R"("quota_files": ["quotas.d/*.txt", ")" + pattern + "\"]")),
+            ElementsAre(in_main("quota_files[1]: \"" + pattern + "\" is not a valid pattern: a \"[\" is not closed")));
     }
     for (const std::string pattern : {"quotas.d/[ab].json", "quotas.d/[]a].json", "quotas.d/[!b].json",
                                       "quotas.d/[[:alpha:]].json", "quotas.d/[a-z].js[o]n"}) {
@@ -704,7 +737,8 @@ TEST_F(ConfigTest, AGlobWithAnUnclosedBracketIsAnError) {
 }
 
 TEST_F(ConfigTest, EveryErrorIsReportedInDocumentOrder) {
-    EXPECT_THAT(errors(R"({
+    EXPECT_THAT(
+        errors(R"({
         "listen": ["127.0.0.1:8080"],
         "quotas": [
             {"name": "ok", "rate": 1},
@@ -714,13 +748,13 @@ TEST_F(ConfigTest, EveryErrorIsReportedInDocumentOrder) {
         "headers": "loud",
         "upstream": "https://x"
     })"),
-                ElementsAre(in_main(R"(quotas[1].name: "bad name" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)"),
-                            in_main("quotas[1].rate: must be greater than 0"),
-                            in_main(R"(quotas[1].interval: "5x" is not a duration)"),
-                            in_main("quotas[2].colour: unknown field"),
-                            in_main(R"(quotas[2].name: "ok" is already the name of )" + path("sluice.json") + ": quotas[0]"),
-                            in_main(R"(headers: "loud" is not one of "draft", "x-ratelimit", "ietf", "none")"),
-                            in_main("upstream: https upstreams are not supported")));
+        ElementsAre(in_main(R"(quotas[1].name: "bad name" is not a valid name: use 1 to 128 of A-Z a-z 0-9 . _ -)"),
+                    in_main("quotas[1].rate: must be greater than 0"),
+                    in_main(R"(quotas[1].interval: "5x" is not a duration)"),
+                    in_main("quotas[2].colour: unknown field"),
+                    in_main(R"(quotas[2].name: "ok" is already the name of )" + path("sluice.json") + ": quotas[0]"),
+                    in_main(R"(headers: "loud" is not one of "draft", "x-ratelimit", "ietf", "none")"),
+                    in_main("upstream: https upstreams are not supported")));
 }
 
 TEST(ConfigErrorText, OmitsEmptyParts) {

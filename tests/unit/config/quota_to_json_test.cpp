@@ -22,7 +22,8 @@ Quota every_field_set() {
     q.block_interval = 90s + 1ns;
     q.mode = QuotaMode::dry_run;
     q.cumulative = true;
-    q.response = RefusalResponse{503, R"({"message":"slow down","n":[1,2.5,null]})", {{"Retry-After", "5"}, {"X-Why", "quota"}}};
+    q.response =
+        RefusalResponse{503, R"({"message":"slow down","n":[1,2.5,null]})", {{"Retry-After", "5"}, {"X-Why", "quota"}}};
     q.headers = HeaderStyle::x_ratelimit;
     q.role = "ops";
     q.inheritable = true;
@@ -53,11 +54,12 @@ TEST(QuotaToJson, ParseQuotaReadsBackDefaultsAndOtherKinds) {
 }
 
 TEST(QuotaToJson, WritesExactDurationsAndLeavesOutWhatIsUnset) {
-    EXPECT_EQ(quota_to_json(every_field_set()).dump(),
-              R"({"name":"scans.create-1","path":"/api/v1/scans/{id}","method":"POST","key":"header:X-API-Key",)"
-              R"("rate":10.5,"interval":"1500ms","burst":20.25,"algorithm":"token_bucket","block_interval":"90000000001ns",)"
-              R"("mode":"dry_run","cumulative":true,"response":{"status":503,"body":{"message":"slow down","n":[1,2.5,null]},)"
-              R"("headers":{"Retry-After":"5","X-Why":"quota"}},"headers":"x-ratelimit","role":"ops","inheritable":true})");
+    EXPECT_EQ(
+        quota_to_json(every_field_set()).dump(),
+        R"({"name":"scans.create-1","path":"/api/v1/scans/{id}","method":"POST","key":"header:X-API-Key",)"
+        R"("rate":10.5,"interval":"1500ms","burst":20.25,"algorithm":"token_bucket","block_interval":"90000000001ns",)"
+        R"("mode":"dry_run","cumulative":true,"response":{"status":503,"body":{"message":"slow down","n":[1,2.5,null]},)"
+        R"("headers":{"Retry-After":"5","X-Why":"quota"}},"headers":"x-ratelimit","role":"ops","inheritable":true})");
     EXPECT_EQ(quota_to_json(testing::make_quota("g", "", 200, 1min)).dump(),
               R"({"name":"g","path":"","key":"client_ip","rate":200,"interval":"1m","algorithm":"token_bucket",)"
               R"("block_interval":"0s","mode":"enforce","cumulative":false,"role":"","inheritable":false})");
@@ -83,12 +85,13 @@ TEST(QuotaViewJson, VaultFieldsFirstWithIntervalsInSeconds) {
 }
 
 TEST(QuotaViewJson, FractionalSecondsAndEverySluiceField) {
-    EXPECT_EQ(quota_view_json(every_field_set(), "/etc/sluice/quotas.d/scans.json").dump(),
-              R"({"name":"scans.create-1","path":"/api/v1/scans/{id}","type":"rate-limit","rate":10.5,"interval":1.5,)"
-              R"("block_interval":90.000000001,"role":"ops","inheritable":true,"method":"POST","key":"header:X-API-Key",)"
-              R"("algorithm":"token_bucket","burst":20.25,"mode":"dry_run","cumulative":true,)"
-              R"("response":{"status":503,"body":{"message":"slow down","n":[1,2.5,null]},"headers":{"Retry-After":"5","X-Why":"quota"}},)"
-              R"("headers":"x-ratelimit","defined_in":"/etc/sluice/quotas.d/scans.json"})");
+    EXPECT_EQ(
+        quota_view_json(every_field_set(), "/etc/sluice/quotas.d/scans.json").dump(),
+        R"({"name":"scans.create-1","path":"/api/v1/scans/{id}","type":"rate-limit","rate":10.5,"interval":1.5,)"
+        R"("block_interval":90.000000001,"role":"ops","inheritable":true,"method":"POST","key":"header:X-API-Key",)"
+        R"("algorithm":"token_bucket","burst":20.25,"mode":"dry_run","cumulative":true,)"
+        R"("response":{"status":503,"body":{"message":"slow down","n":[1,2.5,null]},"headers":{"Retry-After":"5","X-Why":"quota"}},)"
+        R"("headers":"x-ratelimit","defined_in":"/etc/sluice/quotas.d/scans.json"})");
 }
 
 TEST(JsonNumber, WholeValuesHaveNoFraction) {

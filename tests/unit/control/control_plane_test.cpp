@@ -79,7 +79,8 @@ TEST_F(ControlPlaneTest, ChangingOneQuotaKeepsTheCountersOfTheOthers) {
 TEST_F(ControlPlaneTest, FileQuotasCannotBeChangedOrDeletedThroughTheApi) {
     const Change put = control->put_quota(testing::make_quota("file-quota", "/other", 1, 1s));
     EXPECT_EQ(put.status, Change::Status::invalid);
-    EXPECT_EQ(put.message, "quota \"file-quota\" is defined in /etc/sluice/sluice.json: change it there and reload (SIGHUP)");
+    EXPECT_EQ(put.message,
+              "quota \"file-quota\" is defined in /etc/sluice/sluice.json: change it there and reload (SIGHUP)");
     EXPECT_EQ(control->delete_quota("file-quota").message, put.message);
     EXPECT_EQ(control->quota("file-quota")->quota.path, "/file");
 }
@@ -115,7 +116,8 @@ TEST_F(ControlPlaneTest, ReloadThatReusesAnApiNameIsRefusedAndTheRunningQuotasSt
 
 TEST_F(ControlPlaneTest, ReloadReplacesTheFileQuotasAndKeepsTheApiOnes) {
     ASSERT_TRUE(control->put_quota(testing::make_quota("api-quota", "/api", 1, 1s)).ok());
-    EXPECT_TRUE(control->reload(file_config({testing::make_quota("new-file", "/new", 1, 1s)}, folder / "state")).empty());
+    EXPECT_TRUE(
+        control->reload(file_config({testing::make_quota("new-file", "/new", 1, 1s)}, folder / "state")).empty());
     EXPECT_THAT(policy_names(), ElementsAre("new-file", "api-quota"));
     EXPECT_EQ(control->counters().reloads, 1u);
 }
@@ -137,7 +139,8 @@ TEST_F(ControlPlaneTest, CorruptStateFileStopsTheStartNamingFileAndField) {
         start();
         FAIL() << "started on a corrupt state file";
     } catch (const std::runtime_error& e) {
-        EXPECT_EQ(std::string(e.what()), (folder / "state" / "quotas.json").string() + ": quotas[0].rate: must be greater than 0");
+        EXPECT_EQ(std::string(e.what()),
+                  (folder / "state" / "quotas.json").string() + ": quotas[0].rate: must be greater than 0");
     }
 }
 

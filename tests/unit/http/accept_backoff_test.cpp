@@ -11,7 +11,8 @@ TEST(LogThrottle, LogsTheFirstThenOneLinePerIntervalWithTheCountLeftOut) {
     LogThrottle throttle(10s);
     const LogThrottle::TimePoint start{};
     EXPECT_EQ(throttle.note("accept: Too many open files", start), "accept: Too many open files");
-    for (int i = 1; i < 100; ++i) EXPECT_EQ(throttle.note("accept: Too many open files", start + i * 100ms), std::nullopt);
+    for (int i = 1; i < 100; ++i)
+        EXPECT_EQ(throttle.note("accept: Too many open files", start + i * 100ms), std::nullopt);
     EXPECT_EQ(throttle.note("accept: Too many open files", start + 10s),
               "accept: Too many open files (99 more like it since the last line)");
     EXPECT_EQ(throttle.note("accept: Too many open files", start + 20s - 1ns), std::nullopt);

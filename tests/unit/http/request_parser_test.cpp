@@ -21,7 +21,8 @@ struct Parsed {
 
 // Feeds `text` as detail::read_until does: all that is buffered, again after
 // each arrival of `step` more bytes (1: byte by byte).
-Parsed parse(const std::string& text, std::size_t step = 0, std::size_t max_header = 1024, std::size_t max_body = 1024) {
+Parsed parse(const std::string& text, std::size_t step = 0, std::size_t max_header = 1024,
+             std::size_t max_body = 1024) {
     RequestParser parser(max_header, max_body);
     std::string buffered;
     std::size_t fed = 0;
@@ -100,13 +101,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "a CR without LF in the request line"},
         Refusal{"NoHost", "GET /v1/x HTTP/1.1\r\n\r\n", 400, "an HTTP/1.1 request needs a Host header field"},
         Refusal{"HostWithAPath", "GET /v1/x HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "invalid Host header field \"a/b\""},
-        Refusal{"HostWithUserInfo", "GET /v1/x HTTP/1.1\r\nHost: u@a\r\n\r\n", 400, "invalid Host header field \"u@a\""},
+        Refusal{"HostWithUserInfo", "GET /v1/x HTTP/1.1\r\nHost: u@a\r\n\r\n", 400,
+                "invalid Host header field \"u@a\""},
         Refusal{"TwoHosts", "GET /v1/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header field"},
-        Refusal{"TwoAuthorizations", "GET /v1/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n",
-                400, "more than one Authorization header field"},
+        Refusal{"TwoAuthorizations",
+                "GET /v1/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n", 400,
+                "more than one Authorization header field"},
         Refusal{"ObsFold", "GET /v1/x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400,
                 "obsolete line folding in the header"},
-        Refusal{"TransferEncodingHiddenByFold", "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n Transfer-Encoding: chunked\r\n\r\n", 400,
+        Refusal{"TransferEncodingHiddenByFold",
+                "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n Transfer-Encoding: chunked\r\n\r\n", 400,
                 "obsolete line folding in the header"},
         Refusal{"SpaceBeforeColon", "GET /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", 400,
                 "invalid header field name \"Transfer-Encoding \""},
@@ -115,20 +119,22 @@ INSTANTIATE_TEST_SUITE_P(
                 "invalid value in header field X-A"},
         Refusal{"UnknownCoding", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 501,
                 "transfer coding \"xchunked\" is not supported"},
-        Refusal{"ChunkedThenIdentity", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 501,
-                "transfer coding \"identity\" is not supported"},
+        Refusal{"ChunkedThenIdentity", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+                501, "transfer coding \"identity\" is not supported"},
         Refusal{"GzipChunked", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
                 "transfer coding \"gzip\" is not supported"},
-        Refusal{"ChunkedTwice", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        Refusal{"ChunkedTwice",
+                "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
                 400, "Transfer-Encoding must be exactly \"chunked\""},
         Refusal{"EmptyTransferEncoding", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", 400,
                 "Transfer-Encoding must be exactly \"chunked\""},
-        Refusal{"ChunkedAndLength", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400,
+        Refusal{"ChunkedAndLength",
+                "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400,
                 "both Transfer-Encoding and Content-Length"},
         Refusal{"ChunkedInHttp10", "POST /v1/x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
                 "Transfer-Encoding in an HTTP/1.0 request"},
-        Refusal{"TwoLengths", "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400,
-                "more than one Content-Length header field"},
+        Refusal{"TwoLengths", "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+                400, "more than one Content-Length header field"},
         Refusal{"LengthList", "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc", 400,
                 "invalid Content-Length \"3, 3\""},
         Refusal{"SignedLength", "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", 400,
@@ -139,19 +145,26 @@ INSTANTIATE_TEST_SUITE_P(
                 "request body exceeds 1024 bytes"},
         Refusal{"LongChunkExtension", chunked_head + "1;" + std::string(5000, 'e') + "\r\nx\r\n0\r\n\r\n", 400,
                 "chunk line longer than 4096 bytes"},
-        Refusal{"ChunkExtensionsAddUp", chunked_head + [] {
-                    std::string chunks;
-                    for (int i = 0; i < 40; ++i) chunks += "1;" + std::string(40, 'e') + "\r\nx\r\n";
-                    return chunks + "0\r\n\r\n";
-                }(), 413, "request body exceeds 1024 bytes"},
+        Refusal{"ChunkExtensionsAddUp",
+                chunked_head +
+                    [] {
+                        std::string chunks;
+                        for (int i = 0; i < 40; ++i) chunks += "1;" + std::string(40, 'e') + "\r\nx\r\n";
+                        return chunks + "0\r\n\r\n";
+                    }(),
+                413, "request body exceeds 1024 bytes"},
         Refusal{"BadChunkSize", chunked_head + "zz\r\nx\r\n0\r\n\r\n", 400, "malformed chunk line"},
         Refusal{"HugeChunkSize", chunked_head + "ffffffffffffffffff\r\nx\r\n0\r\n\r\n", 400, "malformed chunk line"},
         Refusal{"ChunkLongerThanSize", chunked_head + "1\r\nxy\r\n0\r\n\r\n", 400, "chunk data longer than its size"},
-        Refusal{"LargeTrailers", chunked_head + "1\r\nx\r\n0\r\n" + [] {
-                    std::string trailers;
-                    for (int i = 0; i < 40; ++i) trailers += "X-T" + std::to_string(i) + ": " + std::string(40, 't') + "\r\n";
-                    return trailers + "\r\n";
-                }(), 431, "trailer section exceeds 1024 bytes"},
+        Refusal{"LargeTrailers",
+                chunked_head + "1\r\nx\r\n0\r\n" +
+                    [] {
+                        std::string trailers;
+                        for (int i = 0; i < 40; ++i)
+                            trailers += "X-T" + std::to_string(i) + ": " + std::string(40, 't') + "\r\n";
+                        return trailers + "\r\n";
+                    }(),
+                431, "trailer section exceeds 1024 bytes"},
         Refusal{"FoldedTrailer", chunked_head + "1\r\nx\r\n0\r\nX-T: a\r\n b\r\n\r\n", 400, "malformed trailer field"},
         Refusal{"LargeHeader", "GET /v1/x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", 431,
                 "request header exceeds 1024 bytes"},
@@ -211,9 +224,10 @@ TEST(RequestParser, DropsFieldNamesWithUnderscores) {
 }
 
 TEST(RequestParser, ChunkedBodyWithExtensionsAndTrailersKeepsNoTrailerField) {
-    const std::string text = chunked_head +
-                             "5;name=\"value\"\r\nhello\r\n1\r\n!\r\n0;last\r\nHost: evil\r\nX-Forwarded-For: 10.0.0.1\r\n"
-                             "Authorization: Bearer stolen\r\n\r\n";
+    const std::string text =
+        chunked_head +
+        "5;name=\"value\"\r\nhello\r\n1\r\n!\r\n0;last\r\nHost: evil\r\nX-Forwarded-For: 10.0.0.1\r\n"
+        "Authorization: Bearer stolen\r\n\r\n";
     for (const std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
         const Parsed parsed = parse(text, step);
         ASSERT_EQ(parsed.status, 0u) << parsed.reason;
@@ -228,7 +242,8 @@ TEST(RequestParser, ChunkedBodyWithExtensionsAndTrailersKeepsNoTrailerField) {
 }
 
 TEST(RequestParser, TransferEncodingChunkedIsCaseInsensitive) {
-    const Parsed parsed = parse("POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+    const Parsed parsed =
+        parse("POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     ASSERT_EQ(parsed.status, 0u) << parsed.reason;
     EXPECT_EQ(parsed.request.body(), "ok");
 }

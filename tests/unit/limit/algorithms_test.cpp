@@ -130,7 +130,7 @@ TEST(SlidingWindow, WeighsThePreviousWindow) {
     const Evaluation refused = k.hit();
     EXPECT_FALSE(refused.allowed);
     EXPECT_EQ(refused.retry_after, s(11));  // next window, plus 1/10 of it
-    k.now += s(10);                          // previous = 10 counts fully
+    k.now += s(10);                         // previous = 10 counts fully
     EXPECT_FALSE(k.hit().allowed);
     k.now += s(1);  // 9/10 of the previous window left: 9 + 1 fits
     const Evaluation e = k.hit();

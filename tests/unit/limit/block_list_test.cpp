@@ -94,7 +94,8 @@ TEST_F(BlockListTest, FullListRefusesANewClientButExtendsAListedOne) {
     EXPECT_TRUE(blocks.add(ip("192.0.2.2"), 300, "api"));
     EXPECT_EQ(blocks.refused_until(ip("192.0.2.2"), 0), 300);
     EXPECT_EQ(blocks.size(), 3u);
-    EXPECT_EQ(listener.calls, std::vector<std::string>{"blocked 192.0.2.2 300 api"}) << "refused clients are not forwarded";
+    EXPECT_EQ(listener.calls, std::vector<std::string>{"blocked 192.0.2.2 300 api"})
+        << "refused clients are not forwarded";
 }
 
 TEST_F(BlockListTest, UnblockRemovesAndIsForwardedEvenForAnUnlistedClient) {

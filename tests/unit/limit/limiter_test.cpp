@@ -26,8 +26,8 @@ public:
 class LimiterTest : public ::testing::Test {
 protected:
     void use(std::vector<Quota> quotas, HeaderStyle style = HeaderStyle::draft) {
-        limiter = std::make_unique<Limiter>(std::make_shared<const Policy>(std::move(quotas), style), store,
-                                            clock, KeyedHasher(1, 2));
+        limiter = std::make_unique<Limiter>(std::make_shared<const Policy>(std::move(quotas), style), store, clock,
+                                            KeyedHasher(1, 2));
     }
     Decision request(std::string_view method, std::string_view path, std::string_view ip = "192.0.2.1") {
         return limiter->decide({method, path, ip, &headers});
@@ -99,12 +99,13 @@ TEST_F(LimiterTest, DraftHeadersCountDownAndRefusalCarriesRetryAfterAndBody) {
     ASSERT_FALSE(refused.allowed);
     const Refusal r = make_refusal(refused);
     EXPECT_EQ(r.status, 429u);
-    EXPECT_EQ(r.body,
-              R"({"error":"rate_limit_exceeded","message":"Too many requests. Rate limit exceeded.","quota":"per-ip"})");
-    EXPECT_EQ(r.headers, (HeaderFields{{"Retry-After", "40"},
-                                      {"RateLimit-Limit", "3"},
-                                      {"RateLimit-Remaining", "0"},
-                                      {"RateLimit-Reset", "40"}}));
+    EXPECT_EQ(
+        r.body,
+        R"({"error":"rate_limit_exceeded","message":"Too many requests. Rate limit exceeded.","quota":"per-ip"})");
+    EXPECT_EQ(
+        r.headers,
+        (HeaderFields{
+            {"Retry-After", "40"}, {"RateLimit-Limit", "3"}, {"RateLimit-Remaining", "0"}, {"RateLimit-Reset", "40"}}));
 }
 
 TEST_F(LimiterTest, RetryAfterIsNeverZero) {
@@ -118,11 +119,10 @@ TEST_F(LimiterTest, RetryAfterIsNeverZero) {
 
 TEST_F(LimiterTest, XRateLimitHeadersIncludeTheWindow) {
     use({fixed("scans", "/api/v1/scans", 10, 1min)}, HeaderStyle::x_ratelimit);
-    EXPECT_EQ(rate_limit_headers(request("POST", "/api/v1/scans")),
-              (HeaderFields{{"X-RateLimit-Limit", "10"},
-                            {"X-RateLimit-Remaining", "9"},
-                            {"X-RateLimit-Reset", "60"},
-                            {"X-RateLimit-Window", "60"}}));
+    EXPECT_EQ(rate_limit_headers(request("POST", "/api/v1/scans")), (HeaderFields{{"X-RateLimit-Limit", "10"},
+                                                                                  {"X-RateLimit-Remaining", "9"},
+                                                                                  {"X-RateLimit-Reset", "60"},
+                                                                                  {"X-RateLimit-Window", "60"}}));
 }
 
 TEST_F(LimiterTest, IetfHeadersListEveryApplyingPolicy) {
@@ -306,11 +306,13 @@ TEST_F(LimiterTest, CountersHoldEachQuotasOwnVerdictAcrossPolicyChanges) {
     EXPECT_EQ(counted.counters->total(QuotaCounters::Outcome::limited), 1u);
     const QuotaCounters& dry_counters = *limiter->policy()->find("dry")->counters;
     EXPECT_EQ(dry_counters.total(QuotaCounters::Outcome::allowed), 1u);
-    EXPECT_EQ(dry_counters.total(QuotaCounters::Outcome::dry_run), 2u);  // its own verdict: the third was refused by per-ip as well
+    EXPECT_EQ(dry_counters.total(QuotaCounters::Outcome::dry_run),
+              2u);  // its own verdict: the third was refused by per-ip as well
 
     per_ip.rate = 5;
     const Policy* before = limiter->policy().get();
-    limiter->set_policy(std::make_shared<const Policy>(std::vector<Quota>{per_ip}, HeaderStyle::draft, QuotaSettings{}, before));
+    limiter->set_policy(
+        std::make_shared<const Policy>(std::vector<Quota>{per_ip}, HeaderStyle::draft, QuotaSettings{}, before));
     request("GET", "/x");
     EXPECT_EQ(limiter->policy()->find("per-ip")->counters->total(QuotaCounters::Outcome::allowed), 3u);
 }

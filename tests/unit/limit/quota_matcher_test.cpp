@@ -19,8 +19,8 @@ Quota quota(std::string name, std::string path, std::string method = "", QuotaKe
 }
 
 // The quotas that count a request to `target`, normalized as the limiter does.
-std::vector<std::string> applying(const std::vector<Quota>& quotas, std::string_view method,
-                                  std::string_view target, const PathMatching& matching = {}) {
+std::vector<std::string> applying(const std::vector<Quota>& quotas, std::string_view method, std::string_view target,
+                                  const PathMatching& matching = {}) {
     std::vector<std::size_t> indexes;
     QuotaMatcher(quotas, matching).match(method, normalize_path(target, matching), indexes);
     std::vector<std::string> names;
@@ -95,8 +95,8 @@ TEST(FindConflicts, EqualSpecificityAndSameKeyIsAConflict) {
     EXPECT_EQ(find_conflicts({quota("a", ""), quota("b", "")}), (Pairs{{0, 1}}));
     EXPECT_EQ(find_conflicts({quota("a", "/x", "GET"), quota("b", "/x", "GET")}), (Pairs{{0, 1}}));
     EXPECT_EQ(find_conflicts({quota("a", "/a/{x}/c"), quota("b", "/a/b/{y}")}), (Pairs{{0, 1}}));
-    EXPECT_EQ(find_conflicts({quota("a", "/h", "", {KeyKind::header, "X-Key"}),
-                              quota("b", "/h", "", {KeyKind::header, "x-key"})}),
+    EXPECT_EQ(find_conflicts(
+                  {quota("a", "/h", "", {KeyKind::header, "X-Key"}), quota("b", "/h", "", {KeyKind::header, "x-key"})}),
               (Pairs{{0, 1}}));
     // Different method, key kind, shape or literal text: no conflict.
     EXPECT_EQ(find_conflicts({quota("a", "/x", "GET"), quota("b", "/x")}), Pairs{});
@@ -176,8 +176,8 @@ TEST(NormalizePath, ADotSegmentWithAParameterEndsInASlashAsThePlainOneDoes) {
 
 TEST(QuotaMatcher, MatchesEverySpellingOfAnEndpointByDefault) {
     const std::vector<Quota> quotas = {quota("exchange", "/v1/Auth/Exchange", "POST"), quota("api", "/API/*")};
-    for (const char* target : {"/v1/auth/exchange", "/V1/AUTH/EXCHANGE", "/v1/auth/exchange/", "/v1/auth%2Fexchange",
-                               "/v1/auth;x/exchange"})
+    for (const char* target :
+         {"/v1/auth/exchange", "/V1/AUTH/EXCHANGE", "/v1/auth/exchange/", "/v1/auth%2Fexchange", "/v1/auth;x/exchange"})
         EXPECT_EQ(applying(quotas, "POST", target), std::vector<std::string>{"exchange"}) << target;
     EXPECT_EQ(applying(quotas, "GET", "/api/things"), std::vector<std::string>{"api"});
     EXPECT_EQ(applying(quotas, "GET", "/api/"), std::vector<std::string>{"api"}) << "\"/api/\" is \"/api\"";

@@ -66,14 +66,16 @@ TEST(LimitRange, IntervalsAndBlocksLongerThan36500DaysAreRefused) {
 }
 
 TEST(LimitRange, TokenBucketRatesAboveOnePerNanosecondAreRefused) {
-    EXPECT_THAT(errors_of(R"({"name": "q", "rate": 1000000000, "interval": "1ms"})"),
-                ElementsAre("quotas[0].rate: 1000000000 per 1ms is above the largest supported token_bucket rate (1 per "
-                            "1ns)"));
+    EXPECT_THAT(
+        errors_of(R"({"name": "q", "rate": 1000000000, "interval": "1ms"})"),
+        ElementsAre("quotas[0].rate: 1000000000 per 1ms is above the largest supported token_bucket rate (1 per "
+                    "1ns)"));
     EXPECT_THAT(errors_of(R"({"name": "q", "rate": 1000000000, "interval": "1s"})"), IsEmpty());
     // Windows count requests, not time per request.
     EXPECT_THAT(errors_of(R"({"name": "q", "rate": 1000000000, "interval": "1ms", "algorithm": "fixed_window"})"),
                 IsEmpty());
-    EXPECT_THAT(errors_of(R"({"name": "q", "rate": 1e300})"), ElementsAre("quotas[0].rate: must be at most 1000000000"));
+    EXPECT_THAT(errors_of(R"({"name": "q", "rate": 1e300})"),
+                ElementsAre("quotas[0].rate: must be at most 1000000000"));
 }
 
 TEST(LimitRange, ABurstThatTakesLongerThan36500DaysToRefillIsRefused) {

@@ -20,8 +20,8 @@ constexpr Algorithm kAlgorithms[] = {Algorithm::token_bucket, Algorithm::fixed_w
 // One key's state, advanced the way the store advances it.
 class Tracked {
 public:
-    Tracked(double rate, std::chrono::nanoseconds interval, Algorithm algorithm,
-            std::chrono::nanoseconds block = 0s, std::optional<double> burst = std::nullopt) {
+    Tracked(double rate, std::chrono::nanoseconds interval, Algorithm algorithm, std::chrono::nanoseconds block = 0s,
+            std::optional<double> burst = std::nullopt) {
         Quota q = testing::make_quota("q", "", rate, interval, algorithm);
         q.block_interval = block;
         q.burst = burst;

@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 namespace sluice {
 namespace {
 
-using ::testing::IsEmpty;
 using testing::exposition_problems;
+using ::testing::IsEmpty;
 
 IpAddress ip(std::string_view text) { return *parse_ip(text); }
 Nanos ns(std::chrono::nanoseconds d) { return d.count(); }

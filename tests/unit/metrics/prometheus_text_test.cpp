@@ -13,8 +13,8 @@ namespace sluice {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using testing::exposition_problems;
+using ::testing::IsEmpty;
 
 TEST(PrometheusText, FamiliesWithHelpTypeAndSamples) {
     PrometheusText out;
@@ -136,13 +136,13 @@ TEST(ExpositionCheck, FindsBrokenExpositions) {
                 ElementsAre("line 3 'x{a=\"1\"} 2': duplicate series"));
     EXPECT_THAT(exposition_problems("# TYPE x counter\n"),
                 ElementsAre("line 1 '# TYPE x counter': counter without _total"));
-    EXPECT_THAT(exposition_problems("# TYPE h histogram\n"
-                                    "h_bucket{le=\"1\"} 3\n"
-                                    "h_bucket{le=\"+Inf\"} 2\n"
-                                    "h_sum 1\n"
-                                    "h_count 3\n"),
-                ElementsAre("line 3 'h_bucket{le=\"+Inf\"} 2': buckets not cumulative",
-                            "h: +Inf bucket is not _count"));
+    EXPECT_THAT(
+        exposition_problems("# TYPE h histogram\n"
+                            "h_bucket{le=\"1\"} 3\n"
+                            "h_bucket{le=\"+Inf\"} 2\n"
+                            "h_sum 1\n"
+                            "h_count 3\n"),
+        ElementsAre("line 3 'h_bucket{le=\"+Inf\"} 2': buckets not cumulative", "h: +Inf bucket is not _count"));
 }
 
 }  // namespace

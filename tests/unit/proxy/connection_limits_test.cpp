@@ -64,8 +64,9 @@ TEST(ConnectionLimits, TotalCapCountsEveryClient) {
 TEST(ConnectionLimits, ATrustedProxyHasOnlyTheTotalCap) {
     ConnectionLimits limits(3, 1);
     std::vector<ConnectionLimits::Slot> held;
-    EXPECT_THAT(admit_each(limits, held, {"10.0.0.5", "10.0.0.5", "192.0.2.1", "10.0.0.5"}, {*parse_cidr("10.0.0.0/8")}),
-                ElementsAre(Refusal::none, Refusal::none, Refusal::none, Refusal::total));
+    EXPECT_THAT(
+        admit_each(limits, held, {"10.0.0.5", "10.0.0.5", "192.0.2.1", "10.0.0.5"}, {*parse_cidr("10.0.0.0/8")}),
+        ElementsAre(Refusal::none, Refusal::none, Refusal::none, Refusal::total));
     EXPECT_EQ(limits.clients(), 1u);  // 192.0.2.1 only
     held.clear();
     EXPECT_EQ(limits.open(), 0u);

@@ -20,13 +20,13 @@ ProxyStatsSnapshot snapshot(const ProxyStats& stats) {
 
 TEST(ProxyStats, LatencyGoesIntoTheFirstBucketAtOrAboveIt) {
     ProxyStats stats;
-    stats.record_latency(0);                 // bucket 0: le 0.0001
-    stats.record_latency(ns(100us));         // exactly on a bound: that bucket (le is inclusive)
-    stats.record_latency(ns(100us) + 1);     // bucket 1: le 0.00025
-    stats.record_latency(ns(3ms));           // bucket 5: le 0.005
-    stats.record_latency(ns(5s));            // bucket 13: le 5
-    stats.record_latency(ns(5s) + 1);        // bucket 14: +Inf
-    stats.record_latency(ns(1h));            // +Inf
+    stats.record_latency(0);              // bucket 0: le 0.0001
+    stats.record_latency(ns(100us));      // exactly on a bound: that bucket (le is inclusive)
+    stats.record_latency(ns(100us) + 1);  // bucket 1: le 0.00025
+    stats.record_latency(ns(3ms));        // bucket 5: le 0.005
+    stats.record_latency(ns(5s));         // bucket 13: le 5
+    stats.record_latency(ns(5s) + 1);     // bucket 14: +Inf
+    stats.record_latency(ns(1h));         // +Inf
     const ProxyStatsSnapshot s = snapshot(stats);
     const std::array<std::uint64_t, 15> expected = {2, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 2};
     EXPECT_EQ(s.latency_buckets, expected);

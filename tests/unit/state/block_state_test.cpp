@@ -80,7 +80,8 @@ TEST_F(BlockStateTest, NoFileIsNoBlocksAndAnEmptyListRoundTrips) {
 }
 
 TEST_F(BlockStateTest, FarExpiryDoesNotWrap) {
-    dir.write("blocks.json", R"({"blocks": [{"client": "192.0.2.7", "expires_unix_ns": 9223372036854775807, "origin": "api"}]})");
+    dir.write("blocks.json",
+              R"({"blocks": [{"client": "192.0.2.7", "expires_unix_ns": 9223372036854775807, "origin": "api"}]})");
     const std::vector<BlockEntry> loaded = load_blocks(dir.path(), reading(1000 * kSecond));
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0].until, 1000 * kSecond + (9223372036854775807 - 1795428000 * kSecond));
@@ -92,14 +93,16 @@ TEST_F(BlockStateTest, SavingToAMissingFolderNamesTheFile) {
         save_blocks(missing, {}, reading(kSecond));
         FAIL() << "no error";
     } catch (const std::runtime_error& e) {
-        EXPECT_EQ(std::string(e.what()), "cannot write " + (missing / "blocks.json").string() + ": No such file or directory");
+        EXPECT_EQ(std::string(e.what()),
+                  "cannot write " + (missing / "blocks.json").string() + ": No such file or directory");
     }
 }
 
 TEST_F(BlockStateTest, InvalidJsonNamesFileAndPosition) {
     dir.write("blocks.json", "{\"blocks\": [");
-    EXPECT_EQ(load_error(), file() + ": invalid JSON at line 1, column 13: syntax error while parsing value - "
-                                     "unexpected end of input; expected '[', '{', or a literal");
+    EXPECT_EQ(load_error(), file() +
+                                ": invalid JSON at line 1, column 13: syntax error while parsing value - "
+                                "unexpected end of input; expected '[', '{', or a literal");
     dir.write("blocks.json", std::string(100'000, '[') + std::string(100'000, ']'));
     EXPECT_EQ(load_error(), file() + ": invalid JSON: nested more than 64 levels deep");
     dir.write("blocks.json", R"({"blocks": [{"client": "192.0.2.1", "expires_unix_ns": 1e400}]})");

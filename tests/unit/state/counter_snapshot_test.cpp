@@ -21,8 +21,8 @@ constexpr Nanos kSecond = 1'000'000'000;
 const auto kWall = std::chrono::system_clock::time_point(std::chrono::seconds(1'750'000'000));
 
 bool same(const LimitState& a, const LimitState& b) {
-    return a.time == b.time && a.hold_until == b.hold_until && a.current == b.current &&
-           a.previous == b.previous && a.blocked == b.blocked;
+    return a.time == b.time && a.hold_until == b.hold_until && a.current == b.current && a.previous == b.previous &&
+           a.blocked == b.blocked;
 }
 
 LimitState state(Nanos time, Nanos hold_until, std::uint32_t current, std::uint32_t previous, bool blocked) {
@@ -123,9 +123,7 @@ protected:
         const QuotaCheck check{&p, key, true};
         return store.acquire({&check, 1}, now, {&result, 1});
     }
-    ClockReading at(Nanos steady, std::chrono::system_clock::duration after) const {
-        return {steady, kWall + after};
-    }
+    ClockReading at(Nanos steady, std::chrono::system_clock::duration after) const { return {steady, kWall + after}; }
     // Writes `s` as counters.bin and loads it at 5000 s into `store`: what the
     // refusal says, after the file's name ("" when it loaded).
     std::string refusal(const CounterSnapshot& s, LocalStore& store) {
@@ -210,8 +208,7 @@ TEST_F(CounterFileTest, ASmallerMaxKeysKeepsTheKeysBusyLongest) {
     ASSERT_TRUE(loaded);
     EXPECT_EQ(loaded->restored, 10u);
     EXPECT_EQ(after.tracked_keys(), 10u);
-    for (std::uint64_t key = 1; key <= 100; ++key)
-        EXPECT_EQ(after.peek(key).current, key > 90 ? 1u : 0u) << key;
+    for (std::uint64_t key = 1; key <= 100; ++key) EXPECT_EQ(after.peek(key).current, key > 90 ? 1u : 0u) << key;
 }
 
 TEST_F(CounterFileTest, NoFileIsNoSnapshot) {
@@ -312,7 +309,8 @@ TEST_F(CounterFileTest, WithoutStateDirNothingIsWrittenAndTheKeyIsRandom) {
     EXPECT_TRUE(hit(store, fixed, 11, clock.now(), r));
     save_counters_on_stop(std::nullopt, KeyedHasher(5, 6), store, clock);
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
-    const KeyedHasher a = restore_counters(std::nullopt, store, clock), b = restore_counters(std::nullopt, store, clock);
+    const KeyedHasher a = restore_counters(std::nullopt, store, clock),
+                      b = restore_counters(std::nullopt, store, clock);
     EXPECT_NE(a.k0(), b.k0());
 }
 

@@ -71,7 +71,8 @@ TEST(StateFileTest, FolderThatIsAFileFailsAndKeepsIt) {
 TEST(StateFileTest, TargetThatIsAFolderFailsAndRemovesTheTemporaryFile) {
     testing::TempFolder dir;
     fs::create_directories(dir / "quotas.json/inside");
-    EXPECT_EQ(error_of(dir / "quotas.json", "x"), "cannot write " + (dir / "quotas.json").string() + ": Is a directory");
+    EXPECT_EQ(error_of(dir / "quotas.json", "x"),
+              "cannot write " + (dir / "quotas.json").string() + ": Is a directory");
     EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"quotas.json"}) << "the temporary file was removed";
 }
 

@@ -22,8 +22,8 @@ TEST(XdpAbi, ConfigRecordFromSettings) {
     s.allow = {*parse_cidr("127.0.0.0/8")};
     s.deny = {*parse_cidr("10.0.0.0/8"), *parse_cidr("::/0")};
     const sluice_xdp_config c = make_xdp_config(s, kOneInterface);
-    EXPECT_EQ(c.emission_ns, 50'000u);            // 1e9 / 20000
-    EXPECT_EQ(c.burst_ns, 40000u * 50'000u);      // 40000 packets ahead
+    EXPECT_EQ(c.emission_ns, 50'000u);        // 1e9 / 20000
+    EXPECT_EQ(c.burst_ns, 40000u * 50'000u);  // 40000 packets ahead
     EXPECT_EQ(c.block_ns, 10'000'000'000u);
     EXPECT_EQ(c.insert_interval_ns, 50'000u);
     EXPECT_EQ(c.insert_burst_ns, 2000u * 50'000u);  // a tenth of a second of inserts
