@@ -4,9 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
-
 using namespace std::chrono_literals;
 
 namespace sluice {
@@ -32,30 +29,6 @@ protected:
     }
     testing::FakeClock clock;
 };
-
-TEST_F(LocalStoreTest, RefusedRequestConsumesFromNoQuota) {
-    LocalStore store(1000);
-    const LimitParams roomy = fixed(10, 1min);
-    const LimitParams tight = fixed(1, 1min);
-    const QuotaCheck checks[] = {{&roomy, 11, true}, {&tight, 22, true}};
-    CheckResult results[2];
-    EXPECT_TRUE(store.acquire(checks, clock.now(), results));
-    EXPECT_EQ(results[0].evaluation.remaining, 9u);
-    EXPECT_FALSE(store.acquire(checks, clock.now(), results));
-    EXPECT_FALSE(store.acquire(checks, clock.now(), results));
-    EXPECT_EQ(store.peek(11).current, 1u) << "the roomy quota must not pay for refusals";
-}
-
-TEST_F(LocalStoreTest, DryRunCheckNeverRefusesButReportsExhaustion) {
-    LocalStore store(1000);
-    const LimitParams p = fixed(2, 1min);
-    const QuotaCheck check{&p, 5, false};
-    CheckResult result;
-    for (int i = 0; i < 5; ++i) EXPECT_TRUE(store.acquire({&check, 1}, clock.now(), {&result, 1}));
-    EXPECT_FALSE(result.evaluation.allowed);
-    EXPECT_EQ(result.evaluation.remaining, 0u);
-    EXPECT_EQ(store.peek(5).current, 2u);
-}
 
 TEST_F(LocalStoreTest, FullStoreNeverForgetsARefusedKeyAndFailsClosed) {
     LocalStore store(2);
@@ -138,26 +111,6 @@ TEST_F(LocalStoreTest, MemoryStaysBoundedUnderAFloodOfDistinctKeys) {
     EXPECT_EQ(store.tracked_keys(), max_keys);
     EXPECT_LE(store.memory_bytes(), max_keys * 64 + sizeof(LocalStore));
     EXPECT_GT(store.evictions(), 100'000u);
-}
-
-TEST_F(LocalStoreTest, TwoThreadsOnOneKeyAdmitExactlyTheQuota) {
-    LocalStore store(1000);
-    for (const Algorithm algorithm : {Algorithm::token_bucket, Algorithm::fixed_window, Algorithm::sliding_window}) {
-        const LimitParams p = LimitParams::from(testing::make_quota("q", "", 1000, 1h, algorithm));
-        const std::uint64_t key = 0xABCDEF + static_cast<int>(algorithm);
-        std::atomic<int> admitted{0};
-        auto hammer = [&] {
-            const QuotaCheck check{&p, key, true};
-            for (int i = 0; i < 5000; ++i) {
-                CheckResult result;
-                admitted += store.acquire({&check, 1}, clock.now(), {&result, 1});
-            }
-        };
-        std::thread a(hammer), b(hammer);
-        a.join();
-        b.join();
-        EXPECT_EQ(admitted.load(), 1000) << to_string(algorithm);
-    }
 }
 
 }  // namespace

@@ -1,0 +1,202 @@
+// The store contract: what every QuotaStore promises the limiter, written
+// from the README (quotas, algorithms, precedence: "a refused request
+// consumes from none"). Typed over the stores: a new store joins by adding
+// its maker to StoreMakers, with no new test code.
+#include "store/local_store.h"
+
+#include "tests/support/fake_clock.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace sluice {
+namespace {
+
+constexpr Nanos kSecond = 1'000'000'000;
+
+struct MakeLocalStore {
+    static std::unique_ptr<QuotaStore> make() { return std::make_unique<LocalStore>(10'000); }
+};
+
+template <class Maker>
+class StoreContract : public ::testing::Test {
+protected:
+    StoreContract() : store_(Maker::make()) {}
+
+    static LimitParams params(double rate, std::chrono::nanoseconds interval, Algorithm algorithm,
+                              std::chrono::nanoseconds block = 0ns) {
+        Quota q = testing::make_quota("q", "", rate, interval, algorithm);
+        q.block_interval = block;
+        return LimitParams::from(q);
+    }
+
+    // One request counted by one enforcing check.
+    CheckResult hit(const LimitParams& p, std::uint64_t key) {
+        const QuotaCheck check{&p, key, true};
+        CheckResult result;
+        const bool allowed = store_->acquire({&check, 1}, clock_.now(), {&result, 1});
+        EXPECT_EQ(allowed, result.evaluation.allowed) << "one check: the request's verdict is the check's";
+        return result;
+    }
+
+    // How many of `n` requests at this instant pass.
+    int admitted(const LimitParams& p, std::uint64_t key, int n) {
+        int passed = 0;
+        for (int i = 0; i < n; ++i) passed += hit(p, key).evaluation.allowed;
+        return passed;
+    }
+
+    QuotaStore& store() { return *store_; }
+    testing::FakeClock clock_;
+
+private:
+    std::unique_ptr<QuotaStore> store_;
+};
+
+using StoreMakers = ::testing::Types<MakeLocalStore>;
+TYPED_TEST_SUITE(StoreContract, StoreMakers);
+
+TYPED_TEST(StoreContract, TokenBucketAdmitsTheBurstThenOneRequestPerEmission) {
+    const LimitParams p = this->params(10, 1min, Algorithm::token_bucket);  // one request per 6 s
+    for (std::uint32_t left = 9;; --left) {
+        const CheckResult r = this->hit(p, 1);
+        ASSERT_TRUE(r.evaluation.allowed);
+        EXPECT_EQ(r.evaluation.remaining, left);
+        if (left == 0) break;
+    }
+    CheckResult refused = this->hit(p, 1);
+    EXPECT_FALSE(refused.evaluation.allowed);
+    EXPECT_EQ(refused.evaluation.retry_after, 6 * kSecond);
+    EXPECT_EQ(refused.evaluation.reset, 60 * kSecond);
+    this->clock_.advance(6s - 1ns);
+    EXPECT_EQ(this->admitted(p, 1, 1), 0) << "a nanosecond early";
+    this->clock_.advance(1ns);
+    EXPECT_EQ(this->admitted(p, 1, 3), 1) << "exactly one emission has passed";
+}
+
+TYPED_TEST(StoreContract, FixedWindowAdmitsTheRateUntilTheWindowThatTheFirstRequestStartedEnds) {
+    const LimitParams p = this->params(5, 1min, Algorithm::fixed_window);
+    EXPECT_EQ(this->admitted(p, 2, 1), 1);
+    this->clock_.advance(40s);
+    EXPECT_EQ(this->admitted(p, 2, 10), 4);
+    const CheckResult refused = this->hit(p, 2);
+    EXPECT_FALSE(refused.evaluation.allowed);
+    EXPECT_EQ(refused.evaluation.retry_after, 20 * kSecond) << "until the end of the window the first request opened";
+    this->clock_.advance(20s - 1ns);
+    EXPECT_EQ(this->admitted(p, 2, 1), 0);
+    this->clock_.advance(1ns);
+    const CheckResult fresh = this->hit(p, 2);
+    EXPECT_TRUE(fresh.evaluation.allowed);
+    EXPECT_EQ(fresh.evaluation.remaining, 4u) << "the window refills whole";
+}
+
+TYPED_TEST(StoreContract, SlidingWindowAdmitsTheRatePerWindowAndForgetsTwoWindowsLater) {
+    const LimitParams p = this->params(10, 1min, Algorithm::sliding_window);
+    EXPECT_EQ(this->admitted(p, 3, 15), 10);
+    EXPECT_FALSE(this->hit(p, 3).evaluation.allowed);
+    this->clock_.advance(2min);
+    EXPECT_EQ(this->admitted(p, 3, 15), 10) << "two windows on, nothing of the first counts";
+}
+
+TYPED_TEST(StoreContract, RefusedRequestConsumesFromNoQuota) {
+    const LimitParams roomy = this->params(10, 1min, Algorithm::fixed_window);
+    const LimitParams tight = this->params(1, 1min, Algorithm::fixed_window);
+    const QuotaCheck checks[] = {{&roomy, 11, true}, {&tight, 22, true}};
+    CheckResult results[2];
+    EXPECT_TRUE(this->store().acquire(checks, this->clock_.now(), results));
+    EXPECT_EQ(results[0].evaluation.remaining, 9u);
+    EXPECT_FALSE(this->store().acquire(checks, this->clock_.now(), results));
+    EXPECT_TRUE(results[0].evaluation.allowed) << "the roomy quota alone would allow";
+    EXPECT_FALSE(results[1].evaluation.allowed);
+    EXPECT_FALSE(this->store().acquire(checks, this->clock_.now(), results));
+    EXPECT_EQ(this->store().peek(11).current, 1u) << "the roomy quota must not pay for refusals";
+}
+
+TYPED_TEST(StoreContract, AllOrNothingWhicheverCheckRefuses) {
+    const LimitParams roomy = this->params(100, 1min, Algorithm::token_bucket);
+    const LimitParams tight = this->params(2, 1min, Algorithm::token_bucket);
+    const QuotaCheck tight_last[] = {{&roomy, 31, true}, {&roomy, 32, true}, {&tight, 33, true}};
+    const QuotaCheck tight_first[] = {{&tight, 33, true}, {&roomy, 34, true}};
+    CheckResult results[3];
+    int passed = 0;
+    for (int i = 0; i < 5; ++i) passed += this->store().acquire(tight_last, this->clock_.now(), results);
+    for (int i = 0; i < 5; ++i) passed += this->store().acquire(tight_first, this->clock_.now(), {results, 2});
+    EXPECT_EQ(passed, 2);
+    EXPECT_EQ(this->hit(roomy, 31).evaluation.remaining, 97u) << "key 31 paid for the 2 admitted requests only";
+    EXPECT_EQ(this->hit(roomy, 34).evaluation.remaining, 99u) << "key 34 never paid";
+}
+
+TYPED_TEST(StoreContract, RepeatedRefusalsDoNotPushTheRetryTimeBack) {
+    const LimitParams p = this->params(1, 10s, Algorithm::token_bucket);
+    EXPECT_EQ(this->admitted(p, 4, 1), 1);
+    for (int i = 0; i < 9; ++i) {
+        this->clock_.advance(1s);
+        EXPECT_EQ(this->hit(p, 4).evaluation.retry_after, (9 - i) * kSecond);
+    }
+    this->clock_.advance(1s);
+    EXPECT_EQ(this->admitted(p, 4, 2), 1);
+}
+
+TYPED_TEST(StoreContract, BlockIntervalRefusesTheKeyForItsWholeLengthAfterARefusal) {
+    const LimitParams p = this->params(2, 10s, Algorithm::token_bucket, 1min);
+    EXPECT_EQ(this->admitted(p, 5, 2), 2);
+    const CheckResult refused = this->hit(p, 5);
+    EXPECT_FALSE(refused.evaluation.allowed);
+    EXPECT_EQ(refused.evaluation.retry_after, 60 * kSecond) << "the block, not the refill";
+    this->clock_.advance(30s);  // the bucket is full again, the block is not over
+    const CheckResult still = this->hit(p, 5);
+    EXPECT_FALSE(still.evaluation.allowed);
+    EXPECT_EQ(still.evaluation.retry_after, 30 * kSecond) << "a refusal while blocked does not extend the block";
+    this->clock_.advance(30s);
+    EXPECT_EQ(this->admitted(p, 5, 3), 2);
+    EXPECT_EQ(this->admitted(this->params(2, 10s, Algorithm::token_bucket, 1min), 6, 2), 2) << "other keys never were";
+}
+
+TYPED_TEST(StoreContract, DryRunCheckNeverRefusesButReportsExhaustion) {
+    const LimitParams p = this->params(2, 1min, Algorithm::fixed_window);
+    const QuotaCheck check{&p, 7, false};
+    CheckResult result;
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(this->store().acquire({&check, 1}, this->clock_.now(), {&result, 1}));
+    EXPECT_FALSE(result.evaluation.allowed);
+    EXPECT_EQ(result.evaluation.remaining, 0u);
+    EXPECT_EQ(this->store().peek(7).current, 2u);
+}
+
+TYPED_TEST(StoreContract, PeekChangesNothingAndForgetStartsTheKeyAfresh) {
+    const LimitParams p = this->params(3, 1min, Algorithm::fixed_window, 1h);
+    EXPECT_EQ(this->admitted(p, 8, 5), 3);
+    const LimitState seen = this->store().peek(8);
+    EXPECT_TRUE(seen.blocked_at(this->clock_.now()));
+    EXPECT_EQ(this->store().peek(8).current, seen.current);
+    this->store().forget(8);
+    EXPECT_EQ(this->store().peek(8).current, 0u);
+    EXPECT_EQ(this->admitted(p, 8, 5), 3) << "unblocked and counted from zero";
+}
+
+TYPED_TEST(StoreContract, TwoThreadsOnOneKeyAdmitExactlyTheQuota) {
+    for (const Algorithm algorithm : {Algorithm::token_bucket, Algorithm::fixed_window, Algorithm::sliding_window}) {
+        const LimitParams p = this->params(1000, 1h, algorithm);
+        const std::uint64_t key = 0xABCDEF + static_cast<int>(algorithm);
+        std::atomic<int> admitted{0};
+        auto hammer = [&] {
+            const QuotaCheck check{&p, key, true};
+            for (int i = 0; i < 5000; ++i) {
+                CheckResult result;
+                admitted += this->store().acquire({&check, 1}, this->clock_.now(), {&result, 1});
+            }
+        };
+        std::thread a(hammer), b(hammer);
+        a.join();
+        b.join();
+        EXPECT_EQ(admitted.load(), 1000) << to_string(algorithm);
+    }
+}
+
+}  // namespace
+}  // namespace sluice
