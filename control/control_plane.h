@@ -14,7 +14,6 @@
 #include "limit/block_list.h"
 #include "common/clock.h"
 #include "limit/limiter.h"
-#include "store/local_store.h"
 
 #include <chrono>
 #include <cstdint>

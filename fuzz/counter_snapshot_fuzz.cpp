@@ -9,6 +9,7 @@
 //   the store holds, and the restored states can be evaluated by every
 //   algorithm at any time (UBSan watches the arithmetic).
 #include "state/counter_snapshot.h"
+#include "store/local_store.h"
 #include "limit/algorithms.h"
 
 #include "support/fuzz_check.h"

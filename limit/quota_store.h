@@ -1,4 +1,4 @@
-// Where quota state lives. The embedded store is LocalStore; a Redis-backed
+// Where quota state lives. The embedded store is store/local_store; a Redis-backed
 // store can implement the same contract for several hosts.
 #pragma once
 
@@ -36,11 +36,6 @@ public:
 
     // Drops one key's state: it starts afresh (an unblock through the API).
     virtual void forget(std::uint64_t key) = 0;
-
-    // Drops state that has become equivalent to fresh; returns how many.
-    virtual std::size_t expire(Nanos now) = 0;
-
-    virtual std::size_t tracked_keys() const = 0;
 };
 
 }  // namespace sluice

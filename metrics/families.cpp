@@ -3,7 +3,7 @@
 #include "control/control_plane.h"
 #include "xdp/abi.h"
 #include "limit/block_list.h"
-#include "store/local_store.h"
+#include "store/kept_counters.h"
 #include "limit/policy.h"
 
 #include <atomic>
@@ -86,7 +86,7 @@ void write_connection_metrics(PrometheusText& out, const ConnectionCounts& conne
     out.sample({{"reason", "per_ip"}}, connections.refused_per_ip);
 }
 
-void write_store_metrics(PrometheusText& out, const LocalStore& store) {
+void write_store_metrics(PrometheusText& out, const KeptCounters& store) {
     out.single("sluice_tracked_keys", gauge,
                "Keys (a client, token or API key, per quota) the limiter holds state for.", store.tracked_keys());
     out.single("sluice_tracked_keys_limit", gauge, "The most keys the limiter holds state for (limits.max_keys).",

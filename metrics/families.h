@@ -14,7 +14,7 @@
 namespace sluice {
 
 class BlockList;
-class LocalStore;
+class KeptCounters;
 class Policy;
 struct ControlPlaneCounters;
 
@@ -28,7 +28,7 @@ void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats);
 // sluice_connections, sluice_connections_limit, sluice_connections_refused_total{reason}.
 void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections);
 // sluice_tracked_keys, sluice_tracked_keys_limit, sluice_key_evictions_total.
-void write_store_metrics(PrometheusText& out, const LocalStore& store);
+void write_store_metrics(PrometheusText& out, const KeptCounters& store);
 // sluice_blocks, sluice_blocks_limit, sluice_blocks_lost_total.
 void write_block_metrics(PrometheusText& out, const BlockList& blocks);
 // sluice_config_reloads_total{result}, sluice_admin_changes_total.

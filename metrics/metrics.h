@@ -11,14 +11,14 @@ namespace sluice {
 class BlockList;
 class ControlPlane;
 class Limiter;
-class LocalStore;
+class KeptCounters;
 class ProxyServer;
 class XdpController;
 
 struct MetricsSources {
-    const Limiter& limiter;    // the policy's quotas and their counters
-    const LocalStore& store;   // tracked keys, evictions
-    const ProxyServer& proxy;  // request outcomes, upstream errors, latency
+    const Limiter& limiter;     // the policy's quotas and their counters
+    const KeptCounters& store;  // tracked keys, evictions
+    const ProxyServer& proxy;   // request outcomes, upstream errors, latency
     const BlockList& blocks;
     const ControlPlane& control;    // reloads, API changes
     const XdpController* xdp;       // nullptr when XDP is off

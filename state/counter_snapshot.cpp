@@ -112,7 +112,7 @@ std::string encode_counters(const CounterSnapshot& snapshot) {
     out.put(snapshot.saved_steady);
     out.put(snapshot.saved_unix_ns);
     out.put(std::uint64_t{snapshot.entries.size()});
-    for (const LocalStore::Entry& e : snapshot.entries) {
+    for (const KeptCounters::Entry& e : snapshot.entries) {
         out.put(e.key);
         out.put(e.state.time);
         out.put(e.state.hold_until);
@@ -152,7 +152,7 @@ CounterSnapshot decode_counters(std::string_view bytes) {
         invalid("corrupt: checksum mismatch");
 
     snapshot.entries.resize(count);
-    for (LocalStore::Entry& e : snapshot.entries) {
+    for (KeptCounters::Entry& e : snapshot.entries) {
         e.key = in.get<std::uint64_t>();
         e.state.time = in.get<Nanos>();
         e.state.hold_until = in.get<Nanos>();
@@ -170,14 +170,14 @@ void move_to_clock(CounterSnapshot& snapshot, const ClockReading& now) {
     const Nanos saved_here = minus(now.steady, elapsed);
     const Nanos delta = minus(saved_here, snapshot.saved_steady);
     auto move = [&](Nanos t) { return t == 0 ? 0 : shifted(t, delta); };
-    for (LocalStore::Entry& e : snapshot.entries) {
+    for (KeptCounters::Entry& e : snapshot.entries) {
         e.state.time = move(e.state.time);
         e.state.hold_until = move(e.state.hold_until);
     }
     snapshot.saved_steady = saved_here;
 }
 
-std::size_t save_counters(const fs::path& state_dir, const KeyedHasher& hasher, const LocalStore& store,
+std::size_t save_counters(const fs::path& state_dir, const KeyedHasher& hasher, const KeptCounters& store,
                           const ClockReading& now) {
     CounterSnapshot snapshot{hasher.k0(), hasher.k1(), now.steady, unix_ns(now.wall), store.entries()};
     // write_file_atomically creates the file with mode 0600.
@@ -185,7 +185,7 @@ std::size_t save_counters(const fs::path& state_dir, const KeyedHasher& hasher, 
     return snapshot.entries.size();
 }
 
-std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalStore& store, const ClockReading& now) {
+std::optional<RestoredCounters> load_counters(const fs::path& state_dir, KeptCounters& store, const ClockReading& now) {
     const fs::path file = counters_file(state_dir);
     // No size limit: the file grows with limits.max_keys, which has none.
     const std::optional<std::string> bytes = read_state_file(file, std::numeric_limits<std::size_t>::max());
@@ -202,7 +202,7 @@ std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalSt
     // sluiced. No time lies more than 2 * kMaxSpan past the writer's now,
     // which lies before ours, and no count reaches 2^31 (limits stay below).
     const Nanos latest = shifted(now.steady, 2 * kMaxSpan);
-    for (const LocalStore::Entry& e : snapshot.entries) {
+    for (const KeptCounters::Entry& e : snapshot.entries) {
         if (e.state.time > latest || e.state.hold_until > latest)
             throw std::runtime_error(file.string() + ": corrupt: a counter's time lies more than " +
                                      std::to_string(2 * kMaxSpan / 1'000'000'000 / 86'400) + " days ahead");
@@ -218,7 +218,7 @@ std::optional<RestoredCounters> load_counters(const fs::path& state_dir, LocalSt
     return restored;
 }
 
-KeyedHasher restore_counters(const std::optional<fs::path>& state_dir, LocalStore& store, const Clock& clock) {
+KeyedHasher restore_counters(const std::optional<fs::path>& state_dir, KeptCounters& store, const Clock& clock) {
     if (!state_dir) return KeyedHasher::random();
     try {
         const std::optional<RestoredCounters> loaded = load_counters(*state_dir, store, ClockReading::now(clock));
@@ -234,8 +234,8 @@ KeyedHasher restore_counters(const std::optional<fs::path>& state_dir, LocalStor
     }
 }
 
-void save_counters_on_stop(const std::optional<fs::path>& state_dir, const KeyedHasher& hasher, const LocalStore& store,
-                           const Clock& clock) {
+void save_counters_on_stop(const std::optional<fs::path>& state_dir, const KeyedHasher& hasher,
+                           const KeptCounters& store, const Clock& clock) {
     if (!state_dir) return;
     try {
         const std::size_t saved = save_counters(*state_dir, hasher, store, ClockReading::now(clock));

@@ -1,4 +1,4 @@
-// Quota counters across a restart. Keys in the LocalStore are SipHashes
+// Quota counters across a restart. Keys in the local store are SipHashes
 // under a per-process key, so counters mean something only with that key:
 // on a clean stop sluiced writes the key and every tracked key's state to
 // <state_dir>/counters.bin, and the next start counts on from them instead of
@@ -20,7 +20,7 @@
 #include "state/block_state.h"
 #include "common/clock.h"
 #include "limit/keyed_hash.h"
-#include "store/local_store.h"
+#include "store/kept_counters.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -35,7 +35,7 @@ struct CounterSnapshot {
     std::uint64_t k0 = 0, k1 = 0;
     Nanos saved_steady = 0;
     Nanos saved_unix_ns = 0;
-    std::vector<LocalStore::Entry> entries;
+    std::vector<KeptCounters::Entry> entries;
 };
 
 std::filesystem::path counters_file(const std::filesystem::path& state_dir);
@@ -52,7 +52,7 @@ void move_to_clock(CounterSnapshot&, const ClockReading& now);
 
 // Replaces counters.bin atomically with the store's keys and the hasher's key;
 // returns how many keys. Throws std::runtime_error ("cannot write <file>: <reason>").
-std::size_t save_counters(const std::filesystem::path& state_dir, const KeyedHasher&, const LocalStore&,
+std::size_t save_counters(const std::filesystem::path& state_dir, const KeyedHasher&, const KeptCounters&,
                           const ClockReading& now);
 
 struct RestoredCounters {
@@ -65,18 +65,18 @@ struct RestoredCounters {
 // Fills `store` from counters.bin; nullopt when there is none. Throws
 // std::runtime_error ("<file>: <reason>") when the file cannot be used; the
 // store is then untouched.
-std::optional<RestoredCounters> load_counters(const std::filesystem::path& state_dir, LocalStore& store,
+std::optional<RestoredCounters> load_counters(const std::filesystem::path& state_dir, KeptCounters& store,
                                               const ClockReading& now);
 
 // What sluiced does before it serves: the hasher to count with, the saved
 // one when counters were restored, a random one otherwise. Logs the outcome;
 // a bad file is reported and ignored, never stops the start.
-KeyedHasher restore_counters(const std::optional<std::filesystem::path>& state_dir, LocalStore& store,
+KeyedHasher restore_counters(const std::optional<std::filesystem::path>& state_dir, KeptCounters& store,
                              const Clock& clock);
 
 // What sluiced does on a clean stop, once the proxy is stopped. Logs the
 // outcome; never throws.
 void save_counters_on_stop(const std::optional<std::filesystem::path>& state_dir, const KeyedHasher& hasher,
-                           const LocalStore& store, const Clock& clock);
+                           const KeptCounters& store, const Clock& clock);
 
 }  // namespace sluice

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "limit/quota_store.h"
+#include "store/kept_counters.h"
 
 #include <array>
 #include <atomic>
@@ -14,32 +15,22 @@
 
 namespace sluice {
 
-class LocalStore final : public QuotaStore {
+class LocalStore final : public QuotaStore, public KeptCounters {
 public:
     explicit LocalStore(std::size_t max_keys);
 
     bool acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) override;
     LimitState peek(std::uint64_t key) const override;
     void forget(std::uint64_t key) override;
+
     std::size_t expire(Nanos now) override;
     std::size_t tracked_keys() const override;
+    std::size_t max_keys() const override { return max_keys_; }
+    std::size_t evictions() const override { return evictions_.load(std::memory_order_relaxed); }
+    std::vector<Entry> entries() const override;  // shard by shard
+    std::size_t restore(std::span<const Entry> saved, Nanos now) override;
 
-    std::size_t max_keys() const { return max_keys_; }
-    std::size_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
     std::size_t memory_bytes() const;  // slot arrays, the bulk of the footprint
-
-    // One tracked key and its state: what a snapshot holds across a restart.
-    struct Entry {
-        std::uint64_t key = 0;
-        LimitState state;
-    };
-    // Every tracked key, shard by shard (each shard consistent in itself).
-    std::vector<Entry> entries() const;
-    // Adds `saved` (meant for a fresh store, before it serves); a key it
-    // already tracks keeps its state. Entries idle at `now` are skipped. When
-    // max_keys cannot hold them all, those that stay busy the longest (latest
-    // idle_at) are kept, as eviction would. Returns how many were added.
-    std::size_t restore(std::span<const Entry> saved, Nanos now);
 
 private:
     struct Slot {

@@ -3,6 +3,7 @@
 // the map back, and interface_counters() names each interface's counters.
 // Frames are sent into the other end with a packet socket. Root only.
 #include "packet_builder.h"
+#include "store/local_store.h"
 
 #include "control/control_plane.h"
 #include "xdp/abi.h"

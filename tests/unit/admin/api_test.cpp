@@ -1,6 +1,7 @@
 // Every route of the admin API through AdminApi::handle, on a real
 // ControlPlane: status, exact body and headers of each success and failure.
 #include "admin/api.h"
+#include "store/local_store.h"
 
 #include "config/quota_json.h"
 

@@ -1,4 +1,5 @@
 #include "control/control_plane.h"
+#include "store/local_store.h"
 
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_folder.h"

@@ -1,4 +1,5 @@
 #include "control/control_plane.h"
+#include "store/local_store.h"
 #include "metrics/families.h"
 #include "metrics/metrics.h"
 #include "proxy/proxy_server.h"

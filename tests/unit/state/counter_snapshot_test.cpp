@@ -1,4 +1,5 @@
 #include "state/counter_snapshot.h"
+#include "store/local_store.h"
 
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_folder.h"
