@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const sluice::TokenHeaders tokens = tokens_for(data[0]);
     const std::vector<std::string_view> parts =
         sluice::fuzz::split_input(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), kMaxRequests);
-    const sluice::fuzz::TempDir& dir = sluice::fuzz::scratch_dir();
+    const sluice::testing::TempFolder& dir = sluice::fuzz::scratch_dir();
     dir.clear();
 
     std::vector<std::string> names;

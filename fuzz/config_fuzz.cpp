@@ -55,7 +55,7 @@ void check_same_settings(const sluice::Config& a, const sluice::Config& b, const
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::vector<std::string_view> parts =
         sluice::fuzz::split_input(std::string_view(reinterpret_cast<const char*>(data), size), 2);
-    const sluice::fuzz::TempDir& dir = sluice::fuzz::scratch_dir();
+    const sluice::testing::TempFolder& dir = sluice::fuzz::scratch_dir();
     dir.clear();
     const fs::path config_file = dir.write("sluice.json", parts[0]);
     dir.write("quotas.d/fuzz.json", parts[1]);

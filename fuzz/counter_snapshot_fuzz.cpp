@@ -90,7 +90,7 @@ void check_decoded_file(std::string_view bytes) {
 }
 
 void check_load(const std::string& bytes, const sluice::ClockReading& now, std::size_t saved) {
-    const sluice::fuzz::TempDir& dir = sluice::fuzz::scratch_dir();
+    const sluice::testing::TempFolder& dir = sluice::fuzz::scratch_dir();
     dir.clear();
     dir.write(sluice::counters_file(dir.path()).filename(), bytes);
     sluice::LocalStore store(kMaxKeys);

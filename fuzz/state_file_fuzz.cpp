@@ -99,7 +99,7 @@ void check_quotas(const fs::path& dir) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::vector<std::string_view> parts =
         sluice::fuzz::split_input(std::string_view(reinterpret_cast<const char*>(data), size), 2);
-    const sluice::fuzz::TempDir& dir = sluice::fuzz::scratch_dir();
+    const sluice::testing::TempFolder& dir = sluice::fuzz::scratch_dir();
     dir.clear();
     dir.write("blocks.json", parts[0]);
     if (!parts[1].empty()) dir.write("quotas.json", parts[1]);

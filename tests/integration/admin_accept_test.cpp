@@ -57,7 +57,7 @@ std::size_t count(const std::string& text, const std::string& part) {
 
 TEST(AdminAccept, OutOfFileDescriptorsItPausesAndLogsOneLine) {
     const std::uint16_t admin_port = free_port();
-    TempDir state;
+    testing::TempFolder state;
     Deployment deployment({{"admin", {{"listen", "127.0.0.1:" + std::to_string(admin_port)}}},
                            {"state_dir", (state.path() / "state").string()}});
     ASSERT_EQ(HttpClient(admin_port).get("/v1/sys/health").result_int(), 200u);

@@ -71,7 +71,7 @@ public:
     }
 
 private:
-    TempDir state_;
+    testing::TempFolder state_;
     std::uint16_t admin_port_;
     nlohmann::json config_;
     std::unique_ptr<Deployment> deployment_;

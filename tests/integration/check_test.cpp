@@ -24,7 +24,7 @@ TEST(Check, TheInstalledExampleIsOk) {
 }
 
 TEST(Check, AnInvalidConfigExitsOneNamingTheError) {
-    TempDir dir;
+    testing::TempFolder dir;
     nlohmann::json config = example_config("per-ip-and-token.json");
     config["quotas"][1]["interval"] = "5x";
     const std::string file = dir.write("bad.json", config.dump()).string();
@@ -34,7 +34,7 @@ TEST(Check, AnInvalidConfigExitsOneNamingTheError) {
 }
 
 TEST(Check, ServingAnInvalidConfigExitsOne) {
-    TempDir dir;
+    testing::TempFolder dir;
     const std::string file = dir.write("bad.json", R"({"listen": ["127.0.0.1:1"], "upstream": "ftp://x"})").string();
     ChildProcess sluiced(SLUICED_BINARY, {"--config", file});
     EXPECT_EQ(sluiced.wait_exit(exit_timeout), 1);
@@ -51,7 +51,7 @@ TEST(Check, UsageErrorsExitTwo) {
 
 TEST(Check, APortInUseIsAClearError) {
     Deployment running(nlohmann::json{{"quotas", nlohmann::json::array()}});
-    TempDir dir;
+    testing::TempFolder dir;
     const nlohmann::json config = {{"listen", {"127.0.0.1:" + std::to_string(running.port())}},
                                    {"upstream", "http://127.0.0.1:" + std::to_string(running.upstream_port())}};
     const std::string file = dir.write("taken.json", config.dump()).string();

@@ -53,7 +53,7 @@ public:
 private:
     std::string token_file() const { return (state_.path() / "admin.token").string(); }
 
-    TempDir state_;
+    testing::TempFolder state_;
     std::uint16_t admin_port_;
     std::unique_ptr<Deployment> deployment_;
     std::deque<HttpClient> held_;

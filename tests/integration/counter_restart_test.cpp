@@ -49,7 +49,7 @@ public:
     std::string log() const { return deployment_->sluiced().stderr_text(); }
 
 private:
-    TempDir folder_;
+    testing::TempFolder folder_;
     nlohmann::json config_;
     std::unique_ptr<Deployment> deployment_;
 };

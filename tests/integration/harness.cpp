@@ -51,24 +51,6 @@ nlohmann::json example_config(const std::string& name) {
     return nlohmann::json::parse(in);
 }
 
-TempDir::TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = pattern;
-}
-
-TempDir::~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-}
-
-std::filesystem::path TempDir::write(const std::string& name, const std::string& text) const {
-    const std::filesystem::path file = path_ / name;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file) << text;
-    return file;
-}
-
 Deployment::Deployment(nlohmann::json config, Upstream upstream, const std::vector<std::string>& launcher)
     : port_(free_port()),
       upstream_port_(free_port()) {

@@ -2,6 +2,8 @@
 // a running sluiced (with a demo upstream) on a config of the test's choice.
 #pragma once
 
+#include "tests/support/temp_folder.h"
+
 #include "http_client.h"
 #include "process.h"
 
@@ -20,22 +22,6 @@ std::uint16_t free_port();
 
 // configs/examples/<name> from the source tree.
 nlohmann::json example_config(const std::string& name);
-
-// A fresh folder under the system's temporary folder, removed on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    // Writes `text` to <dir>/<name> and returns the file's path.
-    std::filesystem::path write(const std::string& name, const std::string& text) const;
-
-private:
-    std::filesystem::path path_;
-};
 
 // sluiced on a free port in front of demo_upstream, with `config`'s listen
 // and upstream replaced. Both are listening when the constructor returns
@@ -62,14 +48,14 @@ public:
     void write_config_text(const std::string& text) const;
 
     // The folder of sluiced's config file (quota files, state_dir, tokens).
-    const TempDir& dir() const { return dir_; }
+    const testing::TempFolder& dir() const { return dir_; }
 
     // SIGTERM to sluiced; returns its exit code.
     int stop_sluiced();
     ChildProcess& sluiced() { return *sluiced_; }
 
 private:
-    TempDir dir_;
+    testing::TempFolder dir_;
     std::uint16_t port_;
     std::uint16_t upstream_port_;
     std::unique_ptr<ChildProcess> upstream_;

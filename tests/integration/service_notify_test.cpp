@@ -24,7 +24,7 @@ namespace {
 // $NOTIFY_SOCKET (children inherit the environment).
 class FakeSystemd {
 public:
-    explicit FakeSystemd(const TempDir& dir, const std::string& watchdog_usec = "")
+    explicit FakeSystemd(const testing::TempFolder& dir, const std::string& watchdog_usec = "")
         : path_((dir.path() / "notify").string()),
           fd_(socket(AF_UNIX, SOCK_DGRAM, 0)) {
         sockaddr_un address{};
@@ -82,7 +82,7 @@ std::string status(std::uint16_t port, int forwarded, int limited, const std::st
 }
 
 TEST(ServiceNotify, ReadyOnlyOnceServingThenReloadsAndStopping) {
-    TempDir socket_dir;
+    testing::TempFolder socket_dir;
     FakeSystemd systemd(socket_dir);
     Deployment sluice(config);
 
@@ -112,7 +112,7 @@ struct ReadySluice {
           sluice(config) {
         EXPECT_TRUE(systemd.next_event().starts_with("READY=1\n"));
     }
-    TempDir dir;
+    testing::TempFolder dir;
     FakeSystemd systemd;
     Deployment sluice;
 };
@@ -127,7 +127,7 @@ TEST(ServiceNotify, ReadyMeansTheListenerAcceptsAlready) {
 }
 
 TEST(ServiceNotify, PingsTheWatchdogWhileItsLoopsAnswer) {
-    TempDir state;
+    testing::TempFolder state;
     nlohmann::json with_admin = config;  // the admin API's loop must answer too
     with_admin["admin"] = {{"listen", "127.0.0.1:" + std::to_string(free_port())},
                            {"token_file", (state.path() / "admin.token").string()}};
@@ -157,7 +157,7 @@ TEST(ServiceNotify, NoWatchdogPingsUnlessAsked) {
 }
 
 TEST(ServiceNotify, AnInvalidConfigTellsWhyInTheStatus) {
-    TempDir dir;
+    testing::TempFolder dir;
     FakeSystemd systemd(dir);
     const std::filesystem::path file = dir.write("sluice.json", "{\"listen\": 5}");
     ChildProcess sluiced(SLUICED_BINARY, {"--config", file.string()});

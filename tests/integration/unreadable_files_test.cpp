@@ -16,7 +16,7 @@ namespace {
 constexpr std::chrono::seconds exit_timeout{5};
 
 // A valid config whose quota_files are `patterns`, in `dir`.
-std::string config_file(const TempDir& dir, const nlohmann::json& patterns) {
+std::string config_file(const testing::TempFolder& dir, const nlohmann::json& patterns) {
     const nlohmann::json config = {
         {"listen", {"127.0.0.1:1"}}, {"upstream", "http://127.0.0.1:2"}, {"quota_files", patterns}};
     return dir.write("sluice.json", config.dump()).string();
@@ -30,7 +30,7 @@ void expect_check_fails(const std::string& config, const std::string& errors) {
 }
 
 TEST(UnreadableFiles, AFifoQuotaFileIsRefusedWithoutBlocking) {
-    TempDir dir;
+    testing::TempFolder dir;
     std::filesystem::create_directory(dir.path() / "quotas.d");
     const std::string fifo = (dir.path() / "quotas.d/fifo.json").string();
     ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
@@ -38,7 +38,7 @@ TEST(UnreadableFiles, AFifoQuotaFileIsRefusedWithoutBlocking) {
 }
 
 TEST(UnreadableFiles, DevZeroThroughASymlinkIsRefusedUnread) {
-    TempDir dir;
+    testing::TempFolder dir;
     std::filesystem::create_directory(dir.path() / "quotas.d");
     const std::filesystem::path zero = dir.path() / "quotas.d/zero.json";
     std::filesystem::create_symlink("/dev/zero", zero);
@@ -46,7 +46,7 @@ TEST(UnreadableFiles, DevZeroThroughASymlinkIsRefusedUnread) {
 }
 
 TEST(UnreadableFiles, AConfigFileThatIsAFifoOrTooLargeIsRefused) {
-    TempDir dir;
+    testing::TempFolder dir;
     const std::string fifo = (dir.path() / "fifo.json").string();
     ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
     expect_check_fails(fifo, fifo + ": not a regular file\n");
@@ -56,7 +56,7 @@ TEST(UnreadableFiles, AConfigFileThatIsAFifoOrTooLargeIsRefused) {
 }
 
 TEST(UnreadableFiles, AGlobWithAnUnclosedBracketIsNamed) {
-    TempDir dir;
+    testing::TempFolder dir;
     const std::string config = config_file(dir, {"quotas.d/*.json", "quotas.d/[a.json"});
     expect_check_fails(config, config +
                                    R"(: quota_files[1]: "quotas.d/[a.json" is not a valid pattern: a "[" is not closed)"

@@ -109,7 +109,7 @@ void NetnsTest::SetUp() {
     pin_path_ = "/sys/fs/bpf/" + std::string(pin_prefix) + pid + "-" + std::to_string(k);
 
     // The nobody sluiced of one test must read the config: a 0755 folder.
-    dir_ = std::make_unique<TempDir>();
+    dir_ = std::make_unique<testing::TempFolder>();
     fs::permissions(dir_->path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                       fs::perms::others_read | fs::perms::others_exec);
 

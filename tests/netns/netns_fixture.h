@@ -95,7 +95,7 @@ protected:
     std::uint16_t port() const { return port_; }
     std::uint16_t upstream_port() const { return upstream_port_; }
     const std::string& pin_path() const { return pin_path_; }
-    const TempDir& dir() const { return *dir_; }
+    const testing::TempFolder& dir() const { return *dir_; }
 
     // Processes a test starts itself (a second sluiced, ...), stopped and
     // logged in TearDown like the fixture's own.
@@ -111,7 +111,7 @@ private:
     std::uint16_t port_ = 0;
     std::uint16_t upstream_port_ = 0;
     std::string pin_path_;
-    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<testing::TempFolder> dir_;
     std::string config_file_;
     bool netns_created_ = false;
     bool veth_created_ = false;
