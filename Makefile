@@ -4,6 +4,10 @@
 # `make fuzz [FUZZ_SECONDS=n]`.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+# Extra options for the build's cmake configure, used when a build folder is
+# first configured (build/, build-asan/, build-tsan/): CI passes
+# CMAKE_FLAGS=-DSLUICE_WERROR=ON so a warning fails its build.
+CMAKE_FLAGS ?=
 
 .PHONY: all deps build run test test-asan test-tsan package vm-test bench fuzz clean
 
@@ -13,7 +17,7 @@ deps:
 	@scripts/install-deps.sh
 
 $(BUILD_DIR)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -29,10 +33,10 @@ test: build
 # (build-asan/), TSan over the unit and integration tests (build-tsan/).
 # Any report, from a test or from a sluiced it started, fails the run.
 test-asan: deps
-	JOBS=$(JOBS) scripts/sanitized-test.sh asan
+	JOBS=$(JOBS) CMAKE_FLAGS='$(CMAKE_FLAGS)' scripts/sanitized-test.sh asan
 
 test-tsan: deps
-	JOBS=$(JOBS) scripts/sanitized-test.sh tsan
+	JOBS=$(JOBS) CMAKE_FLAGS='$(CMAKE_FLAGS)' scripts/sanitized-test.sh tsan
 
 # The Debian package (CPack): build/sluice_<version>_amd64.deb.
 package: build

@@ -27,10 +27,13 @@ case $kind in
   *) echo "sanitized-test.sh: unknown kind '$kind' (asan or tsan)" >&2; exit 2 ;;
 esac
 
+# CMAKE_FLAGS (from `make test-asan CMAKE_FLAGS=...`): extra cmake options for
+# a new build folder; CI passes -DSLUICE_WERROR=ON.
+read -r -a extra_flags <<<"${CMAKE_FLAGS:-}"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 [ -f "$build/CMakeCache.txt" ] ||
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=$sanitize "${launcher[@]}"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=$sanitize "${launcher[@]}" "${extra_flags[@]}"
 cmake --build "$build" -j "$jobs" --target unit_tests integration_tests bpf_tests sluiced demo_upstream sluicectl fuzz_targets
 
 reports=$PWD/$build/sanitizer-reports

@@ -262,9 +262,10 @@ TEST(AdminApi, ChangesWhileTrafficFlowsKeepUntouchedCountersExact) {
         HttpClient client = sluice.proxy();
         EXPECT_EQ(client.get("/" + name).result_int(), 200) << name;
         EXPECT_EQ(client.get("/" + name).result_int(), 429) << name;
-        if (i % 2 == 1)
+        if (i % 2 == 1) {
             ASSERT_EQ(sluice.call("DELETE", "/v1/sys/quotas/rate-limit/made-" + std::to_string(i - 1)).result_int(),
                       204);
+        }
     }
     const int admitted_during_changes = admitted;
     done = true;
