@@ -7,29 +7,35 @@
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
-# What each folder may include (besides itself): what its library links,
-# directly or through a library it links.
-declare -A below=(
-    [common]=""
-    [http]="common"
-    [limit]="common"
-    [store]="limit common"
-    [proxy]="limit http common"
-    [xdp]="limit common bpf"
-    [config]="proxy xdp limit http common bpf"
-    [state]="config store proxy xdp limit http common bpf"
-    [control]="state config store proxy xdp limit http common bpf"
-    [admin]="control state config store proxy xdp limit http common bpf"
-    [metrics]="control state config store proxy xdp limit http common bpf"
-    [sluiced]="admin metrics control state config store proxy xdp limit http common bpf"
-    [sluicectl]="http common"
-)
+# What each folder links, read from the build itself (each sluice_library()
+# line of CMakeLists.txt, and sluicectl_lib's link line), so the rule and the
+# link graph cannot drift apart.
+declare -A links=()
+while read -r folder deps; do
+    links[${folder}]="${deps}"
+done < <(sed -nE 's/^sluice_library\(([a-z_]+)(.*)\)$/\1\2/p' CMakeLists.txt
+         sed -nE 's/^target_link_libraries\(sluicectl_lib PUBLIC(.*)\)$/sluicectl\1/p' sluicectl/CMakeLists.txt)
+
+# A folder may include (besides itself) what it links, directly or through
+# a library it links: the transitive closure of `links`, sluice_ names only.
+declare -A below=()
+closure() {
+    local dep name result=""
+    for dep in ${links[$1]:-}; do
+        [[ "${dep}" == sluice_* ]] || continue
+        name="${dep#sluice_}"
+        result+=" ${name} $(closure "${name}")"
+    done
+    echo "${result}" | tr ' ' '\n' | sort -u | tr '\n' ' '
+}
+for folder in "${!links[@]}"; do below[${folder}]="$(closure "${folder}" | xargs)"; done
+
 # limit/ decides; reading sockets, files or the log is for the layers above.
 readonly no_io='<boost/asio|<boost/beast|<fstream>|<iostream>|<cstdio>|<sys/|<unistd.h>|"common/log.h"|"common/fd.h"|"common/regular_file.h"'
 
 failures=0
 for folder in "${!below[@]}"; do
-    [[ -d "${folder}" ]] || { echo "layout: no folder ${folder}/ (update scripts/check-layout.sh with the README)"; failures=$((failures + 1)); continue; }
+    [[ -d "${folder}" ]] || { echo "layout: CMakeLists.txt names a library ${folder} but there is no folder ${folder}/"; failures=$((failures + 1)); continue; }
     allowed=" ${folder} ${below[${folder}]} "
     while IFS=: read -r file line text; do
         target="${text#*\"}"
