@@ -35,7 +35,7 @@ struct Fixture {
                           std::to_string((v4 >> 8) & 255) + '.' + std::to_string(v4 & 255));
             hashes.push_back(random());
         }
-        for (const std::string& ip : ips) limiter.decide({"GET", "/v1/x", ip, &headers});
+        for (const std::string& ip : ips) limiter.decide({"GET", "/v1/x", ip, &headers}, store);
         params = LimitParams::from(per_ip_quota());
         CheckResult result;
         for (std::uint64_t h : hashes) {
@@ -91,7 +91,7 @@ void limiter_decide(benchmark::State& state, Fixture* f) {
     const std::size_t n = f->ips.size();
     std::size_t i = static_cast<std::size_t>(state.thread_index()) * 7919 % n;
     for (auto _ : state) {
-        benchmark::DoNotOptimize(f->limiter.decide({"GET", "/v1/things", f->ips[i], &f->headers}));
+        benchmark::DoNotOptimize(f->limiter.decide({"GET", "/v1/things", f->ips[i], &f->headers}, f->store));
         if (++i == n) i = 0;
     }
     report(state, f->store);

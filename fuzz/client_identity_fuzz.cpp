@@ -146,7 +146,7 @@ void check_counted_keys(const std::string& client, std::string_view authorizatio
     sluice::LocalStore store(16);
     const sluice::Limiter limiter(policy, store, clock, sluice::KeyedHasher(1, 2));
     const Headers headers(authorization, api_key);
-    const sluice::Decision decision = limiter.decide({"GET", "/", client, &headers});
+    const sluice::Decision decision = limiter.decide({"GET", "/", client, &headers}, store);
     check(decision.allowed, "the first request of every key was refused");
 
     const std::string_view token = sluice::bearer_token(authorization);

@@ -2,6 +2,8 @@
 
 #include "limit/client_identity.h"
 
+#include <stdexcept>
+
 namespace sluice {
 namespace {
 
@@ -80,7 +82,8 @@ std::shared_ptr<const Policy> Limiter::current_policy() const {
     return {cache.holder, cache.holder->policy.get()};
 }
 
-Decision Limiter::decide(const RequestFacts& request) const {
+Decision Limiter::prepare(const RequestFacts& request, StoreCall& call) const {
+    call.checks.clear();
     Decision d;
     d.policy = current_policy();
     const Policy& policy = *d.policy;
@@ -115,29 +118,37 @@ Decision Limiter::decide(const RequestFacts& request) const {
         }
     }
 
-    boost::container::small_vector<QuotaCheck, 4> checks;
     for (std::size_t index : matched) {
         const CompiledQuota& q = policy.quotas()[index];
         const std::optional<std::string_view> text = key_text(q, request);
         if (!text) continue;
-        checks.push_back({&q.params, hasher_(*text, q.id), q.spec.mode == QuotaMode::enforce});
+        call.checks.push_back({&q.params, hasher_(*text, q.id), q.spec.mode == QuotaMode::enforce});
         d.outcomes.push_back({.quota = &q});
     }
-    if (checks.empty()) return d;
+    if (call.checks.empty()) return d;
+    call.results.assign(call.checks.size(), CheckResult{});
+    call.now = clock_.now();
+    call.client_ip = request.client_ip;
+    return d;
+}
 
-    boost::container::small_vector<CheckResult, 4> results(checks.size());
-    const Nanos now = clock_.now();
-    d.allowed = store_.acquire({checks.data(), checks.size()}, now, {results.data(), results.size()});
-
-    for (std::size_t i = 0; i < results.size(); ++i) {
+void Limiter::finish(Decision& d, StoreCall& call, StoreReply reply) const {
+    if (reply == StoreReply::unavailable) {
+        d.store_unavailable = true;
+        d.allowed = on_store_error_ == OnStoreError::open;
+        d.outcomes.clear();  // no quota's verdict is known
+        return;
+    }
+    d.allowed = reply == StoreReply::admitted;
+    for (std::size_t i = 0; i < call.results.size(); ++i) {
         QuotaOutcome& o = d.outcomes[i];
-        const Evaluation& e = results[i].evaluation;
+        const Evaluation& e = call.results[i].evaluation;
         o.allowed = e.allowed;
         o.remaining = e.remaining;
         o.reset = e.reset;
         o.retry_after = e.retry_after;
-        o.store_full = results[i].store_full;
-        if (!d.allowed && d.refusing < 0 && checks[i].enforce && !e.allowed) d.refusing = static_cast<int>(i);
+        o.store_full = call.results[i].store_full;
+        if (!d.allowed && d.refusing < 0 && call.checks[i].enforce && !e.allowed) d.refusing = static_cast<int>(i);
         const QuotaOutcome* best = d.headline < 0 ? nullptr : &d.outcomes[d.headline];
         if (!best || o.remaining < best->remaining || (o.remaining == best->remaining && o.reset > best->reset))
             d.headline = static_cast<int>(i);
@@ -148,10 +159,23 @@ Decision Limiter::decide(const RequestFacts& request) const {
         const QuotaOutcome& refusal = d.outcomes[d.refusing];
         if (blocks_ && !refusal.store_full && refusal.quota->spec.key.kind == KeyKind::client_ip &&
             refusal.quota->params.block > 0) {
-            if (const std::optional<IpAddress> client = parse_ip(request.client_ip))
-                blocks_->client_blocked(*client, now + refusal.retry_after, block_origin(*refusal.quota));
+            if (const std::optional<IpAddress> client = parse_ip(call.client_ip))
+                blocks_->client_blocked(*client, call.now + refusal.retry_after, block_origin(*refusal.quota));
         }
     }
+}
+
+Decision Limiter::decide(const RequestFacts& request, QuotaStoreHandle& store) const {
+    // Never woken: a store that defers is refused below.
+    struct : StoreWaiter {
+        void resume(StoreReply) override {}
+    } unused;
+    StoreCall call;
+    Decision d = prepare(request, call);
+    if (call.checks.empty()) return d;
+    const std::optional<StoreReply> reply = call.ask(store, unused);
+    if (!reply) throw std::logic_error("Limiter::decide needs a store that answers at once");
+    finish(d, call, *reply);
     return d;
 }
 

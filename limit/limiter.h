@@ -56,14 +56,48 @@ struct Decision {
     // Not empty: refused as a bad request, because this header, which a quota
     // counts by, came more than once (which one would the upstream read?).
     std::string_view ambiguous_header;
+    // The store could not answer: allowed (on_error open, no outcomes) or
+    // refused (closed) without any quota's verdict.
+    bool store_unavailable = false;
     std::shared_ptr<const Policy> policy;  // keeps outcomes' quota pointers alive
 };
 
+// What one request asks of the store. The caller keeps it, with the
+// request's client_ip text, from prepare() until finish().
+struct StoreCall {
+    boost::container::small_vector<QuotaCheck, 4> checks;  // one per outcome
+    boost::container::small_vector<CheckResult, 4> results;
+    Nanos now = 0;
+    std::string_view client_ip;  // a client_ip quota's refusal may block it
+
+    // The call itself: the store's answer now, or nullopt and `waiter` later.
+    std::optional<StoreReply> ask(QuotaStoreHandle& store, StoreWaiter& waiter) {
+        return store.acquire({checks.data(), checks.size()}, now, {results.data(), results.size()}, waiter);
+    }
+};
+
+// A decision is made in three steps, so that the store may answer later (a
+// network store) while the limiter itself stays free of I/O:
+//   prepare (match quotas, build the checks) -> the store -> finish.
 class Limiter {
 public:
     Limiter(std::shared_ptr<const Policy> policy, QuotaStore& store, const Clock& clock, KeyedHasher hasher);
 
-    Decision decide(const RequestFacts& request) const;
+    // The decision so far. It is final when call.checks is empty (the path is
+    // exempt, the client blocked, a header ambiguous, or no quota counts the
+    // request); otherwise ask the store call.checks and pass its reply to finish.
+    Decision prepare(const RequestFacts& request, StoreCall& call) const;
+    // The outcomes, the headline, the refusal and the block it may start; an
+    // unavailable store is answered by on_store_error().
+    void finish(Decision& decision, StoreCall& call, StoreReply reply) const;
+
+    // All three steps with a store that answers at once (tests, benchmarks);
+    // throws std::logic_error when the store defers its answer.
+    Decision decide(const RequestFacts& request, QuotaStoreHandle& store) const;
+
+    // What a request gets when the store is unavailable; before serving.
+    void set_on_store_error(OnStoreError policy) { on_store_error_ = policy; }
+    OnStoreError on_store_error() const { return on_store_error_; }
 
     std::shared_ptr<const Policy> policy() const;
     void set_policy(std::shared_ptr<const Policy> policy);
@@ -100,6 +134,7 @@ private:
     const Clock& clock_;
     KeyedHasher hasher_;
     BlockList* blocks_ = nullptr;
+    OnStoreError on_store_error_ = OnStoreError::open;
 };
 
 }  // namespace sluice

@@ -1,10 +1,13 @@
-// Where quota state lives. The embedded store is store/local_store; a Redis-backed
-// store can implement the same contract for several hosts.
+// Where quota state lives: the seam every store plugs into. The embedded
+// store is store/local_store; a network store (Redis) implements the same
+// contract for several hosts, and tests/unit/store/contract_test.cpp holds
+// every store to it.
 #pragma once
 
 #include "limit/algorithms.h"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace sluice {
@@ -22,20 +25,56 @@ struct CheckResult {
     bool store_full = false;  // no room to track this key: refused (fail closed)
 };
 
-class QuotaStore {
+// A store's answer to one request's checks.
+enum class StoreReply {
+    admitted,     // every enforcing check allowed; every state advanced
+    refused,      // an enforcing check refused; nothing was consumed
+    unavailable,  // the store could not answer in time; nothing is known, results are unset
+};
+
+// Wakes a request that waits for its store's answer.
+class StoreWaiter {
 public:
-    virtual ~QuotaStore() = default;
+    virtual void resume(StoreReply reply) = 0;
+
+protected:
+    ~StoreWaiter() = default;
+};
+
+// One event loop's way to the store (a network store keeps its connection
+// per loop, as the proxy keeps its upstream pool).
+class QuotaStoreHandle {
+public:
+    virtual ~QuotaStoreHandle() = default;
 
     // Evaluates every check as one atomic step: if all enforcing checks allow,
     // all states advance; otherwise none is consumed and only the refusing
     // quotas that block start their block. `results` has checks.size() slots.
-    virtual bool acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) = 0;
+    // A store that can answer at once returns its reply (on the caller's
+    // stack frame, nothing allocated). Otherwise it returns nullopt and later
+    // calls waiter.resume exactly once, on the caller's event loop, never
+    // from within this call; `checks`, `results` and `waiter` must live until then.
+    virtual std::optional<StoreReply> acquire(std::span<const QuotaCheck> checks, Nanos now,
+                                              std::span<CheckResult> results, StoreWaiter& waiter) = 0;
+};
+
+// What is asked of the store outside requests (usage queries, unblocks),
+// from any thread; these may wait for the store.
+class QuotaStore {
+public:
+    virtual ~QuotaStore() = default;
 
     // Current state of one key without changing it (usage queries).
     virtual LimitState peek(std::uint64_t key) const = 0;
 
     // Drops one key's state: it starts afresh (an unblock through the API).
     virtual void forget(std::uint64_t key) = 0;
+};
+
+// What a request gets when its store is unavailable (config `on_error`).
+enum class OnStoreError {
+    open,    // forwarded, without rate-limit headers
+    closed,  // refused with 503 and Retry-After
 };
 
 }  // namespace sluice

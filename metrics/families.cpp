@@ -59,11 +59,19 @@ void write_quota_metrics(PrometheusText& out, const Policy& policy) {
 void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats) {
     out.family("sluice_proxy_requests_total", counter,
                "Requests the HTTP proxy answered, by result: forwarded to the upstream, limited by a quota, "
-               "blocked (the client is on the block list), or bad_request (unreadable: 400, 413, 431).");
+               "blocked (the client is on the block list), unavailable (503: the quota store could not "
+               "answer and store.on_error is closed), or bad_request (unreadable: 400, 413, 431).");
     out.sample({{"result", "forwarded"}}, stats.forwarded);
     out.sample({{"result", "limited"}}, stats.limited);
     out.sample({{"result", "blocked"}}, stats.blocked);
+    out.sample({{"result", "unavailable"}}, stats.unavailable_refused);
     out.sample({{"result", "bad_request"}}, stats.bad_requests);
+
+    out.family("sluice_store_unavailable_total", counter,
+               "Requests the quota store could not answer in time, by what store.on_error made of them: "
+               "forwarded (without rate-limit headers) or refused (503).");
+    out.sample({{"answer", "forwarded"}}, stats.unavailable_forwarded);
+    out.sample({{"answer", "refused"}}, stats.unavailable_refused);
 
     out.family("sluice_upstream_errors_total", counter,
                "Forwarded requests the upstream did not answer: timeout (504) or failure (502).");

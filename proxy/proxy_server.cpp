@@ -12,6 +12,7 @@
 #include "http/timed_socket.h"
 #include "limit/quota_matcher.h"
 #include "proxy/rate_limit_headers.h"
+#include "proxy/store_wait.h"
 #include "proxy/upstream_pool.h"
 
 #include <boost/asio/basic_waitable_timer.hpp>
@@ -317,6 +318,7 @@ struct TrustedProxies {
 struct ThreadContext {
     const ProxySettings& settings;
     const Limiter& limiter;
+    QuotaStoreHandle& store;
     UpstreamPool& pool;
     ProxyStats& stats;
     const TrustedProxies& trusted;
@@ -329,6 +331,7 @@ class Session {
 public:
     Session(ProxySocket socket, const ThreadContext& context)
         : socket_(std::move(socket)),
+          store_wait_(socket_.get_executor()),
           context_(context),
           settings_(context.settings) {}
 
@@ -407,8 +410,13 @@ private:
             peer_is_proxy_ ? resolve_client_ip(peer_, forwarded_for, trusted.cidrs) : std::string();
         const std::string_view client_ip = peer_is_proxy_ ? std::string_view(forwarded_client) : peer_text_;
         const FieldLookup headers(request);
-        const Decision decision =
-            context_.limiter.decide({view(request.method_string()), view(request.target()), client_ip, &headers});
+        Decision decision = context_.limiter.prepare(
+            {view(request.method_string()), view(request.target()), client_ip, &headers}, store_call_);
+        if (!store_call_.checks.empty()) {
+            std::optional<StoreReply> reply = store_call_.ask(context_.store, store_wait_);
+            if (!reply) reply = co_await store_wait_.reply();
+            context_.limiter.finish(decision, store_call_, *reply);
+        }
         if (!decision.ambiguous_header.empty()) {
             co_await answer_bad_request(
                 json_error(http::status::bad_request,
@@ -421,9 +429,12 @@ private:
         out_.clear();
         if (decision.allowed) {
             stats.count(stats.forwarded);
+            if (decision.store_unavailable) stats.count(stats.unavailable_forwarded);
             co_await forward(request, forwarded_for, decision, framing);
         } else {
-            stats.count(decision.blocked_for > 0 ? stats.blocked : stats.limited);
+            stats.count(decision.store_unavailable ? stats.unavailable_refused
+                        : decision.blocked_for > 0 ? stats.blocked
+                                                   : stats.limited);
             if (decision.policy->settings().audit_logging)
                 audit_refusal(decision, view(request.method_string()), decision.path, client_ip);
             const Refusal refusal = make_refusal(decision);
@@ -474,6 +485,8 @@ private:
     beast::flat_buffer buffer_;
     std::string out_;            // the message being sent (upstream, then to the client); its memory is reused
     UpstreamResponse response_;  // the upstream's latest answer; its memory is reused
+    StoreCall store_call_;       // the current request's checks; its memory is reused
+    StoreWait store_wait_;
     const ThreadContext& context_;
     const ProxySettings& settings_;
     IpAddress peer_;
@@ -554,11 +567,12 @@ Acceptor bind_socket(net::io_context& ioc, const ListenAddress& address, bool sh
 }  // namespace
 
 struct ProxyServer::Worker {
-    Worker(const ProxySettings& settings, const Limiter& limiter, std::vector<tcp::endpoint> upstream,
-           ConnectionLimits& limits)
-        : pool(ioc.get_executor(), std::move(upstream), settings),
+    Worker(const ProxySettings& settings, const Limiter& limiter, const StoreHandleMaker& make_store,
+           std::vector<tcp::endpoint> upstream, ConnectionLimits& limits)
+        : store(make_store(ioc)),
+          pool(ioc.get_executor(), std::move(upstream), settings),
           trusted{settings.trusted_proxies, 1},
-          context{settings, limiter, pool, stats, trusted, limits, drain} {}
+          context{settings, limiter, *store, pool, stats, trusted, limits, drain} {}
 
     // Destroyed last: the connections' coroutines die with it, and they hold
     // references to the members below (but never touch them while dying).
@@ -567,6 +581,7 @@ struct ProxyServer::Worker {
     net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     ProxyStats stats;
     Drain drain;
+    std::shared_ptr<QuotaStoreHandle> store;  // this loop's
     UpstreamPool pool;
     TrustedProxies trusted;  // only this thread touches it
     ThreadContext context;
@@ -588,9 +603,10 @@ unsigned choose_threads(const ProxySettings& settings) {
 
 }  // namespace
 
-ProxyServer::ProxyServer(ProxySettings settings, const Limiter& limiter)
+ProxyServer::ProxyServer(ProxySettings settings, const Limiter& limiter, StoreHandleMaker make_store)
     : settings_(std::move(settings)),
-      limiter_(limiter) {}
+      limiter_(limiter),
+      make_store_(std::move(make_store)) {}
 
 ProxyServer::~ProxyServer() {
     stop();
@@ -628,7 +644,7 @@ void ProxyServer::start() {
 
     try {
         for (unsigned i = 0; i < threads(); ++i) {
-            auto worker = std::make_unique<Worker>(settings_, limiter_, upstream, *limits_);
+            auto worker = std::make_unique<Worker>(settings_, limiter_, make_store_, upstream, *limits_);
             for (const ListenAddress& address : settings_.listen) {
                 Acceptor acceptor = bind_socket(worker->ioc, address, true);
                 beast::error_code ec;

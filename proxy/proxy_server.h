@@ -4,7 +4,8 @@
 //
 // It runs `threads` event loops. Each has its own SO_REUSEPORT acceptor per
 // listen address, its own client connections and its own upstream pool, so
-// the threads share nothing but the limiter.
+// the threads share nothing but the limiter (and a store that is shared,
+// like the local one).
 #pragma once
 
 #include "proxy/connection_limits.h"
@@ -12,16 +13,24 @@
 #include "proxy/settings.h"
 #include "proxy/stats.h"
 
+#include <boost/asio/io_context.hpp>
+
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
 namespace sluice {
 
+// Gives each event loop its own handle to the quota store, made on start()
+// and released with the loop. A store shared by every loop (the local one)
+// gives itself.
+using StoreHandleMaker = std::function<std::shared_ptr<QuotaStoreHandle>(boost::asio::io_context&)>;
+
 class ProxyServer {
 public:
-    ProxyServer(ProxySettings settings, const Limiter& limiter);
+    ProxyServer(ProxySettings settings, const Limiter& limiter, StoreHandleMaker make_store);
     ~ProxyServer();  // stop() and wait()
 
     ProxyServer(const ProxyServer&) = delete;
@@ -75,6 +84,7 @@ private:
 
     ProxySettings settings_;
     const Limiter& limiter_;
+    StoreHandleMaker make_store_;
     unsigned threads_ = 0;                      // set by start()
     std::unique_ptr<ConnectionLimits> limits_;  // outlives the workers: their connections hold slots
     BlockListener* blocks_ = nullptr;

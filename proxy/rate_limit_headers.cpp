@@ -55,6 +55,11 @@ HeaderFields rate_limit_headers(const Decision& d) {
 }
 
 Refusal make_refusal(const Decision& d) {
+    if (d.store_unavailable) {
+        return {503,
+                R"({"error":"service_unavailable","message":"The quota store is unavailable. Retry later."})",
+                {{"Retry-After", "1"}}};
+    }
     if (d.blocked_for > 0) {
         return {429,
                 R"({"error":"blocked","message":"This client is blocked. Retry later."})",

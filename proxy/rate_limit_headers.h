@@ -22,8 +22,9 @@ struct Refusal {
     HeaderFields headers;  // Retry-After, rate-limit fields, configured extras
 };
 
-// Only for a decision that refused: by a quota, or because the client is
-// blocked (429, Retry-After until the block ends).
+// Only for a decision that refused: by a quota, because the client is
+// blocked (429, Retry-After until the block ends), or because the store could
+// not answer and on_error is closed (503, Retry-After: 1).
 Refusal make_refusal(const Decision&);
 
 // Whole seconds for a header: rounded up, so a client that waits that long is

@@ -12,8 +12,17 @@
 namespace sluice {
 
 // The metrics endpoint describes them (HELP) as labels of its families.
+// unavailable_*: the quota store could not answer; on_error forwarded the
+// request (also counted in forwarded) or refused it with 503.
 #define SLUICE_PROXY_COUNTERS(X) \
-    X(forwarded) X(limited) X(blocked) X(bad_requests) X(upstream_timeouts) X(upstream_failures)
+    X(forwarded)                 \
+    X(limited)                   \
+    X(blocked)                   \
+    X(bad_requests)              \
+    X(upstream_timeouts)         \
+    X(upstream_failures)         \
+    X(unavailable_forwarded)     \
+    X(unavailable_refused)
 
 // Request latency from the end of reading the request to the end of writing
 // the answer. Upper bounds in seconds, Prometheus style (le); the last bucket

@@ -332,7 +332,8 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
     SteadyClock clock;
-    LocalStore store(config.max_keys);
+    const auto shared_store = std::make_shared<LocalStore>(config.max_keys);
+    LocalStore& store = *shared_store;
     // The counters of the last clean stop, and the hasher key they were made with.
     const KeyedHasher hasher = restore_counters(config.state_dir, store, clock);
     // The control plane puts the quotas in force, with those of state_dir.
@@ -343,7 +344,8 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     if (xdp) blocks.set_listener(xdp.get());
     ControlPlane control(limiter, blocks, xdp.get(), clock);
     control.start(config);
-    ProxyServer server(config.proxy, limiter);
+    // Every event loop shares the one local store.
+    ProxyServer server(config.proxy, limiter, [shared_store](boost::asio::io_context&) { return shared_store; });
     server.set_block_listener(blocks, clock);
     server.start();
 

@@ -124,7 +124,7 @@ bool LocalStore::make_room(Shard& shard, std::size_t inserts, Nanos now, std::sp
     return true;
 }
 
-bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) {
+StoreReply LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) {
     struct Place {
         std::size_t shard;
         std::uint64_t key;
@@ -200,7 +200,7 @@ bool LocalStore::acquire(std::span<const QuotaCheck> checks, Nanos now, std::spa
             locate(p.shard);  // an insert may have grown the table
         }
     }
-    return allowed;
+    return allowed ? StoreReply::admitted : StoreReply::refused;
 }
 
 LimitState LocalStore::peek(std::uint64_t key) const {

@@ -15,11 +15,17 @@
 
 namespace sluice {
 
-class LocalStore final : public QuotaStore, public KeptCounters {
+// Shared by every event loop (it locks per shard), so it is its own handle
+// on each, and it always answers at once.
+class LocalStore final : public QuotaStore, public QuotaStoreHandle, public KeptCounters {
 public:
     explicit LocalStore(std::size_t max_keys);
 
-    bool acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results) override;
+    StoreReply acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results);
+    std::optional<StoreReply> acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results,
+                                      StoreWaiter&) override {
+        return acquire(checks, now, results);
+    }
     LimitState peek(std::uint64_t key) const override;
     void forget(std::uint64_t key) override;
 

@@ -51,6 +51,11 @@ nlohmann::json example_config(const std::string& name) {
     return nlohmann::json::parse(in);
 }
 
+std::unique_ptr<ChildProcess> start_demo_upstream(std::uint16_t port) {
+    return start_listening(DEMO_UPSTREAM_BINARY, {"--listen", "127.0.0.1:" + std::to_string(port)},
+                           "demo_upstream: listening on");
+}
+
 Deployment::Deployment(nlohmann::json config, Upstream upstream, const std::vector<std::string>& launcher)
     : port_(free_port()),
       upstream_port_(free_port()) {
@@ -74,8 +79,7 @@ void Deployment::restart_upstream() {
     if (upstream_ && upstream_->terminate(stop_timeout) != 0) {
         throw std::runtime_error("demo_upstream did not stop cleanly: " + upstream_->stderr_text());
     }
-    upstream_ = start_listening(DEMO_UPSTREAM_BINARY, {"--listen", "127.0.0.1:" + std::to_string(upstream_port_)},
-                                "demo_upstream: listening on");
+    upstream_ = start_demo_upstream(upstream_port_);
 }
 
 int Deployment::stop_sluiced() { return sluiced_->terminate(stop_timeout); }

@@ -23,6 +23,9 @@ std::uint16_t free_port();
 // configs/examples/<name> from the source tree.
 nlohmann::json example_config(const std::string& name);
 
+// demo_upstream listening on 127.0.0.1:`port`.
+std::unique_ptr<ChildProcess> start_demo_upstream(std::uint16_t port);
+
 // sluiced on a free port in front of demo_upstream, with `config`'s listen
 // and upstream replaced. Both are listening when the constructor returns
 // (it throws otherwise, with their stderr). A `launcher` runs sluiced:

@@ -49,7 +49,7 @@ protected:
         return api.handle({method, target, {.vault_token = kToken}, body});
     }
     Decision request(std::string_view path, std::string_view ip = "192.0.2.1", const HeaderLookup* headers = nullptr) {
-        return limiter.decide({"GET", path, ip, headers});
+        return limiter.decide({"GET", path, ip, headers}, store);
     }
 
     // The body of an envelope with its random request_id replaced by "ID",

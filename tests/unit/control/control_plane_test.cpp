@@ -30,7 +30,7 @@ protected:
     }
 
     Decision request(std::string_view path, std::string_view ip = "192.0.2.1") {
-        return limiter->decide({"GET", path, ip, nullptr});
+        return limiter->decide({"GET", path, ip, nullptr}, store);
     }
     std::vector<std::string> policy_names() const {
         std::vector<std::string> names;

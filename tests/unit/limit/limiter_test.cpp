@@ -30,7 +30,7 @@ protected:
                                             KeyedHasher(1, 2));
     }
     Decision request(std::string_view method, std::string_view path, std::string_view ip = "192.0.2.1") {
-        return limiter->decide({method, path, ip, &headers});
+        return limiter->decide({method, path, ip, &headers}, store);
     }
     static std::string field(const HeaderFields& fields, std::string_view name) {
         for (const auto& [n, v] : fields)

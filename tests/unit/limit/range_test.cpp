@@ -94,7 +94,7 @@ protected:
             std::make_shared<const Policy>(std::vector<Quota>{parsed(quota_json)}, HeaderStyle::draft), store, clock,
             KeyedHasher(1, 2));
     }
-    Decision request() { return limiter->decide({"GET", "/", "192.0.2.1", nullptr}); }
+    Decision request() { return limiter->decide({"GET", "/", "192.0.2.1", nullptr}, store); }
     int admitted(int attempts) {
         int allowed = 0;
         for (int i = 0; i < attempts; ++i) allowed += request().allowed;

@@ -37,7 +37,7 @@ protected:
         config.quota_sources = {"sluice.json", "sluice.json"};
         control.start(config);
     }
-    bool request(std::string_view path) { return limiter.decide({"GET", path, "192.0.2.1", nullptr}).allowed; }
+    bool request(std::string_view path) { return limiter.decide({"GET", path, "192.0.2.1", nullptr}, store).allowed; }
     std::string render(std::string_view version) {
         return render_metrics({limiter, store, proxy, blocks, control, nullptr, version});
     }
@@ -47,7 +47,10 @@ protected:
     Limiter limiter{std::make_shared<const Policy>(std::vector<Quota>{}, HeaderStyle::draft), store, clock,
                     KeyedHasher(1, 2)};
     BlockList blocks{2};
-    ProxyServer proxy{ProxySettings{}, limiter};  // not started: its counters are zero
+    // Not started: its counters are zero.
+    ProxyServer proxy{ProxySettings{}, limiter, [this](boost::asio::io_context&) {
+                          return std::shared_ptr<QuotaStoreHandle>(std::shared_ptr<void>(), &store);
+                      }};
     ControlPlane control{limiter, blocks, nullptr, clock};
     Config config;
 };
@@ -90,13 +93,20 @@ TEST_F(MetricsTest, EveryFamilyInOrderWithTheDaemonsFigures) {
               "sluice_requests_total{quota=\"from-api\",outcome=\"limited\"} 0\n"
               "sluice_requests_total{quota=\"from-api\",outcome=\"dry_run\"} 0\n"
               "# HELP sluice_proxy_requests_total Requests the HTTP proxy answered, by result: forwarded to the "
-              "upstream, limited by a quota, blocked (the client is on the block list), or bad_request "
-              "(unreadable: 400, 413, 431).\n"
+              "upstream, limited by a quota, blocked (the client is on the block list), unavailable (503: "
+              "the quota store could not answer and store.on_error is closed), or bad_request (unreadable: 400, "
+              "413, 431).\n"
               "# TYPE sluice_proxy_requests_total counter\n"
               "sluice_proxy_requests_total{result=\"forwarded\"} 0\n"
               "sluice_proxy_requests_total{result=\"limited\"} 0\n"
               "sluice_proxy_requests_total{result=\"blocked\"} 0\n"
+              "sluice_proxy_requests_total{result=\"unavailable\"} 0\n"
               "sluice_proxy_requests_total{result=\"bad_request\"} 0\n"
+              "# HELP sluice_store_unavailable_total Requests the quota store could not answer in time, by what "
+              "store.on_error made of them: forwarded (without rate-limit headers) or refused (503).\n"
+              "# TYPE sluice_store_unavailable_total counter\n"
+              "sluice_store_unavailable_total{answer=\"forwarded\"} 0\n"
+              "sluice_store_unavailable_total{answer=\"refused\"} 0\n"
               "# HELP sluice_upstream_errors_total Forwarded requests the upstream did not answer: timeout (504) "
               "or failure (502).\n"
               "# TYPE sluice_upstream_errors_total counter\n"
@@ -178,7 +188,7 @@ TEST_F(MetricsTest, KeyEvictionsCountWhenTheKeyTableIsFull) {
     Limiter tight{limiter.policy(), small, clock, KeyedHasher(1, 2)};
     for (int client = 0; client < 1500; ++client) {
         const std::string address = "10.0." + std::to_string(client / 256) + "." + std::to_string(client % 256);
-        tight.decide({"GET", "/v1/a", address, nullptr});
+        tight.decide({"GET", "/v1/a", address, nullptr}, small);
     }
     ASSERT_GT(small.evictions(), 0u);
     PrometheusText out;
@@ -205,6 +215,8 @@ TEST(ProxyMetrics, ResultsUpstreamErrorsAndCumulativeLatencyInSeconds) {
     for (int i = 0; i < 4; ++i) stats.count(stats.limited);
     for (int i = 0; i < 3; ++i) stats.count(stats.blocked);
     stats.count(stats.bad_requests);
+    for (int i = 0; i < 2; ++i) stats.count(stats.unavailable_forwarded);  // also in forwarded's 5
+    for (int i = 0; i < 6; ++i) stats.count(stats.unavailable_refused);
     stats.count(stats.upstream_timeouts);
     stats.count(stats.upstream_failures);
     stats.count(stats.upstream_failures);
@@ -230,7 +242,10 @@ TEST(ProxyMetrics, ResultsUpstreamErrorsAndCumulativeLatencyInSeconds) {
               "sluice_proxy_requests_total{result=\"forwarded\"} 5\n"
               "sluice_proxy_requests_total{result=\"limited\"} 4\n"
               "sluice_proxy_requests_total{result=\"blocked\"} 3\n"
+              "sluice_proxy_requests_total{result=\"unavailable\"} 6\n"
               "sluice_proxy_requests_total{result=\"bad_request\"} 1\n"
+              "sluice_store_unavailable_total{answer=\"forwarded\"} 2\n"
+              "sluice_store_unavailable_total{answer=\"refused\"} 6\n"
               "sluice_upstream_errors_total{kind=\"timeout\"} 1\n"
               "sluice_upstream_errors_total{kind=\"failure\"} 2\n"
               "sluice_request_duration_seconds_bucket{le=\"0.0001\"} 0\n"

@@ -122,7 +122,7 @@ protected:
 
     bool hit(LocalStore& store, const LimitParams& p, std::uint64_t key, Nanos now, CheckResult& result) {
         const QuotaCheck check{&p, key, true};
-        return store.acquire({&check, 1}, now, {&result, 1});
+        return store.acquire({&check, 1}, now, {&result, 1}) == StoreReply::admitted;
     }
     ClockReading at(Nanos steady, std::chrono::system_clock::duration after) const { return {steady, kWall + after}; }
     // Writes `s` as counters.bin and loads it at 5000 s into `store`: what the

@@ -1,17 +1,18 @@
-// The store contract: what every QuotaStore promises the limiter, written
-// from the README (quotas, algorithms, precedence: "a refused request
-// consumes from none"). Typed over the stores: a new store joins by adding
-// its maker to StoreMakers, with no new test code.
+// The store contract: what every store promises the limiter, written from
+// the README (quotas, algorithms, precedence: "a refused request consumes
+// from none") and limit/quota_store.h (answers at once or resumes its waiter
+// exactly once; an unavailable answer consumes nothing). Typed over the
+// stores: a new store joins by adding its subject to StoreSubjects, with no
+// new test code.
 #include "store/local_store.h"
 
+#include "tests/support/deferred_store.h"
 #include "tests/support/fake_clock.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <memory>
 #include <thread>
-#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -20,15 +21,32 @@ namespace {
 
 constexpr Nanos kSecond = 1'000'000'000;
 
-struct MakeLocalStore {
-    static std::unique_ptr<QuotaStore> make() { return std::make_unique<LocalStore>(10'000); }
+// What the suite needs of a store under test: its shared side (peek, forget),
+// the handle a thread asks through, a way to let it answer what it deferred
+// (on the calling thread, as an event loop would), and whether it can be
+// made unavailable.
+struct LocalStoreSubject {
+    LocalStore store{10'000};
+    QuotaStore& queries() { return store; }
+    QuotaStoreHandle& handle() { return store; }
+    void settle() {}  // it answers at once
+    static constexpr bool can_be_unavailable = false;
+    void set_available(bool) {}
 };
 
-template <class Maker>
+// Stands for a network store: every answer comes later.
+struct DeferredStoreSubject {
+    testing::DeferredStore store;
+    QuotaStore& queries() { return store; }
+    QuotaStoreHandle& handle() { return store; }
+    void settle() { store.settle(); }
+    static constexpr bool can_be_unavailable = true;
+    void set_available(bool available) { store.set_available(available); }
+};
+
+template <class Subject>
 class StoreContract : public ::testing::Test {
 protected:
-    StoreContract() : store_(Maker::make()) {}
-
     static LimitParams params(double rate, std::chrono::nanoseconds interval, Algorithm algorithm,
                               std::chrono::nanoseconds block = 0ns) {
         Quota q = testing::make_quota("q", "", rate, interval, algorithm);
@@ -36,11 +54,28 @@ protected:
         return LimitParams::from(q);
     }
 
+    // One store call, answered at once or when the store settles.
+    StoreReply acquire(std::span<const QuotaCheck> checks, std::span<CheckResult> results) {
+        testing::ReplyCatcher waiter;
+        const std::optional<StoreReply> now = subject_.handle().acquire(checks, clock_.now(), results, waiter);
+        if (now) {
+            EXPECT_EQ(waiter.resumes, 0) << "answered at once, and woke the waiter too";
+            return *now;
+        }
+        EXPECT_EQ(waiter.resumes, 0) << "woken within the call that deferred";
+        subject_.settle();
+        EXPECT_EQ(waiter.resumes, 1) << "a deferred call resumes its waiter exactly once";
+        return waiter.reply.value_or(StoreReply::unavailable);
+    }
+    bool admits(std::span<const QuotaCheck> checks, std::span<CheckResult> results) {
+        return acquire(checks, results) == StoreReply::admitted;
+    }
+
     // One request counted by one enforcing check.
     CheckResult hit(const LimitParams& p, std::uint64_t key) {
         const QuotaCheck check{&p, key, true};
         CheckResult result;
-        const bool allowed = store_->acquire({&check, 1}, clock_.now(), {&result, 1});
+        const bool allowed = admits({&check, 1}, {&result, 1});
         EXPECT_EQ(allowed, result.evaluation.allowed) << "one check: the request's verdict is the check's";
         return result;
     }
@@ -52,15 +87,16 @@ protected:
         return passed;
     }
 
-    QuotaStore& store() { return *store_; }
+    QuotaStore& queries() { return subject_.queries(); }
+    Subject& subject() { return subject_; }
     testing::FakeClock clock_;
 
 private:
-    std::unique_ptr<QuotaStore> store_;
+    Subject subject_;
 };
 
-using StoreMakers = ::testing::Types<MakeLocalStore>;
-TYPED_TEST_SUITE(StoreContract, StoreMakers);
+using StoreSubjects = ::testing::Types<LocalStoreSubject, DeferredStoreSubject>;
+TYPED_TEST_SUITE(StoreContract, StoreSubjects);
 
 TYPED_TEST(StoreContract, TokenBucketAdmitsTheBurstThenOneRequestPerEmission) {
     const LimitParams p = this->params(10, 1min, Algorithm::token_bucket);  // one request per 6 s
@@ -109,13 +145,13 @@ TYPED_TEST(StoreContract, RefusedRequestConsumesFromNoQuota) {
     const LimitParams tight = this->params(1, 1min, Algorithm::fixed_window);
     const QuotaCheck checks[] = {{&roomy, 11, true}, {&tight, 22, true}};
     CheckResult results[2];
-    EXPECT_TRUE(this->store().acquire(checks, this->clock_.now(), results));
+    EXPECT_TRUE(this->admits(checks, results));
     EXPECT_EQ(results[0].evaluation.remaining, 9u);
-    EXPECT_FALSE(this->store().acquire(checks, this->clock_.now(), results));
+    EXPECT_FALSE(this->admits(checks, results));
     EXPECT_TRUE(results[0].evaluation.allowed) << "the roomy quota alone would allow";
     EXPECT_FALSE(results[1].evaluation.allowed);
-    EXPECT_FALSE(this->store().acquire(checks, this->clock_.now(), results));
-    EXPECT_EQ(this->store().peek(11).current, 1u) << "the roomy quota must not pay for refusals";
+    EXPECT_FALSE(this->admits(checks, results));
+    EXPECT_EQ(this->queries().peek(11).current, 1u) << "the roomy quota must not pay for refusals";
 }
 
 TYPED_TEST(StoreContract, AllOrNothingWhicheverCheckRefuses) {
@@ -125,8 +161,8 @@ TYPED_TEST(StoreContract, AllOrNothingWhicheverCheckRefuses) {
     const QuotaCheck tight_first[] = {{&tight, 33, true}, {&roomy, 34, true}};
     CheckResult results[3];
     int passed = 0;
-    for (int i = 0; i < 5; ++i) passed += this->store().acquire(tight_last, this->clock_.now(), results);
-    for (int i = 0; i < 5; ++i) passed += this->store().acquire(tight_first, this->clock_.now(), {results, 2});
+    for (int i = 0; i < 5; ++i) passed += this->admits(tight_last, results);
+    for (int i = 0; i < 5; ++i) passed += this->admits(tight_first, {results, 2});
     EXPECT_EQ(passed, 2);
     EXPECT_EQ(this->hit(roomy, 31).evaluation.remaining, 97u) << "key 31 paid for the 2 admitted requests only";
     EXPECT_EQ(this->hit(roomy, 34).evaluation.remaining, 99u) << "key 34 never paid";
@@ -162,20 +198,20 @@ TYPED_TEST(StoreContract, DryRunCheckNeverRefusesButReportsExhaustion) {
     const LimitParams p = this->params(2, 1min, Algorithm::fixed_window);
     const QuotaCheck check{&p, 7, false};
     CheckResult result;
-    for (int i = 0; i < 5; ++i) EXPECT_TRUE(this->store().acquire({&check, 1}, this->clock_.now(), {&result, 1}));
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(this->admits({&check, 1}, {&result, 1}));
     EXPECT_FALSE(result.evaluation.allowed);
     EXPECT_EQ(result.evaluation.remaining, 0u);
-    EXPECT_EQ(this->store().peek(7).current, 2u);
+    EXPECT_EQ(this->queries().peek(7).current, 2u);
 }
 
 TYPED_TEST(StoreContract, PeekChangesNothingAndForgetStartsTheKeyAfresh) {
     const LimitParams p = this->params(3, 1min, Algorithm::fixed_window, 1h);
     EXPECT_EQ(this->admitted(p, 8, 5), 3);
-    const LimitState seen = this->store().peek(8);
+    const LimitState seen = this->queries().peek(8);
     EXPECT_TRUE(seen.blocked_at(this->clock_.now()));
-    EXPECT_EQ(this->store().peek(8).current, seen.current);
-    this->store().forget(8);
-    EXPECT_EQ(this->store().peek(8).current, 0u);
+    EXPECT_EQ(this->queries().peek(8).current, seen.current);
+    this->queries().forget(8);
+    EXPECT_EQ(this->queries().peek(8).current, 0u);
     EXPECT_EQ(this->admitted(p, 8, 5), 3) << "unblocked and counted from zero";
 }
 
@@ -188,7 +224,7 @@ TYPED_TEST(StoreContract, TwoThreadsOnOneKeyAdmitExactlyTheQuota) {
             const QuotaCheck check{&p, key, true};
             for (int i = 0; i < 5000; ++i) {
                 CheckResult result;
-                admitted += this->store().acquire({&check, 1}, this->clock_.now(), {&result, 1});
+                admitted += this->admits({&check, 1}, {&result, 1});
             }
         };
         std::thread a(hammer), b(hammer);
@@ -196,6 +232,18 @@ TYPED_TEST(StoreContract, TwoThreadsOnOneKeyAdmitExactlyTheQuota) {
         b.join();
         EXPECT_EQ(admitted.load(), 1000) << to_string(algorithm);
     }
+}
+
+TYPED_TEST(StoreContract, AnUnavailableAnswerConsumesNothing) {
+    if (!TypeParam::can_be_unavailable) GTEST_SKIP() << "this store is never unavailable";
+    const LimitParams p = this->params(3, 1min, Algorithm::fixed_window);
+    EXPECT_EQ(this->admitted(p, 9, 1), 1);
+    this->subject().set_available(false);
+    const QuotaCheck check{&p, 9, true};
+    CheckResult result;
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(this->acquire({&check, 1}, {&result, 1}), StoreReply::unavailable);
+    this->subject().set_available(true);
+    EXPECT_EQ(this->admitted(p, 9, 5), 2) << "the calls it could not answer counted nothing";
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ protected:
     bool hit(LocalStore& store, const LimitParams& p, std::uint64_t key, CheckResult* out = nullptr) {
         const QuotaCheck check{&p, key, true};
         CheckResult result;
-        const bool allowed = store.acquire({&check, 1}, clock.now(), {&result, 1});
+        const bool allowed = store.acquire({&check, 1}, clock.now(), {&result, 1}) == StoreReply::admitted;
         if (out) *out = result;
         return allowed;
     }
