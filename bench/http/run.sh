@@ -4,11 +4,13 @@
 # front of the same nginx upstream; wrk and the upstream share CPU 1. "direct"
 # is wrk straight to the upstream: the floor every proxy adds its cost to.
 #
-#   bench/http/run.sh --build DIR --out FILE [--quick]
+#   bench/http/run.sh --build DIR --out FILE [--quick] [--baseline OLD_DIR]
 #
 # DIR holds sluiced (a CMake build folder). FILE gets the JSON the report
 # generator reads (see bench/README.md). --quick: one round of 2 s instead of
-# three of 10 s, for trying things out.
+# three of 10 s, for trying things out. --baseline: OLD_DIR's sluiced (an
+# earlier commit's build) runs as one more target, "baseline", interleaved
+# with the others in every round, for a before/after in one run.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,10 +36,27 @@ readonly warmup_s=2
 source "${here}/../runner_common.sh"
 rounds=3
 duration_s=10
-parse_runner_args "$@"
+baseline_dir=""
+declare -a runner_args=()
+while (($# > 0)); do
+    if [[ "$1" == --baseline ]]; then
+        baseline_dir="${2:?--baseline needs a build folder}"
+        shift 2
+    else
+        runner_args+=("$1")
+        shift
+    fi
+done
+parse_runner_args "${runner_args[@]}"
 sluiced="$(cd "${build_dir}" && pwd)/sluiced"
 readonly sluiced
 [[ -x "${sluiced}" ]] || { echo "$0: no sluiced in ${build_dir} (build it first)" >&2; exit 1; }
+baseline_sluiced=""
+if [[ -n "${baseline_dir}" ]]; then
+    baseline_sluiced="$(cd "${baseline_dir}" && pwd)/sluiced"
+    [[ -x "${baseline_sluiced}" ]] || { echo "$0: no sluiced in ${baseline_dir} (build it first)" >&2; exit 1; }
+fi
+readonly baseline_sluiced
 for tool in wrk nginx haproxy taskset jq curl envsubst ss; do
     command -v "${tool}" >/dev/null || { echo "$0: ${tool} is missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
@@ -120,7 +139,11 @@ declare -A peer_port=([many_keys_no_refusals]="${many_keys_port}" [half_refused]
                       [no_limits]="${no_limits_port}")
 # The upstream answers everything: direct is never refused.
 readonly direct_expected="0 0.001"
-readonly targets=(sluice nginx haproxy direct)
+if [[ -n "${baseline_sluiced}" ]]; then
+    readonly targets=(sluice baseline nginx haproxy direct)
+else
+    readonly targets=(sluice nginx haproxy direct)
+fi
 
 upstream_conf="$(fill "${peers}/upstream-nginx.conf")"
 nginx_conf="$(fill "${peers}/nginx.conf")"
@@ -135,6 +158,7 @@ proxy_command() {
     local target="$1" scenario="$2"
     case "${target}" in
         sluice) echo "taskset -c ${proxy_cpu} ${sluiced} --config ${sluice_conf[${scenario}]}" ;;
+        baseline) echo "taskset -c ${proxy_cpu} ${baseline_sluiced} --config ${sluice_conf[${scenario}]}" ;;
         nginx) echo "taskset -c ${proxy_cpu} nginx -p ${run_dir} -e ${run_dir}/nginx.error.log -c ${nginx_conf}" ;;
         haproxy) echo "taskset -c ${proxy_cpu} haproxy -db -f ${haproxy_conf}" ;;
     esac
@@ -142,7 +166,7 @@ proxy_command() {
 target_port() {
     local target="$1" scenario="$2"
     case "${target}" in
-        sluice) echo "${sluice_port}" ;;
+        sluice | baseline) echo "${sluice_port}" ;;
         nginx | haproxy) echo "${peer_port[${scenario}]}" ;;
         direct) echo "${upstream_port}" ;;
     esac
@@ -294,6 +318,8 @@ jq -s \
     --arg sluiced "$(git -C "${repo}" describe --always --dirty 2>/dev/null || "${sluiced}" --version)" \
     --arg wrk_full "${wrk_banner}" \
     --argjson scenarios "${expected_json}" --argjson direct_lo "${direct_lo}" --argjson direct_hi "${direct_hi}" \
+    --argjson targets "$(printf '%s\n' "${targets[@]}" | jq -R . | jq -sc .)" \
+    --arg baseline "${baseline_sluiced}" \
     --arg cmd_upstream "$(upstream_command)" \
     --arg cmd_sluice "taskset -c ${proxy_cpu} ${sluiced} --config ${run_dir}/sluice-<scenario>.json" \
     --arg cmd_nginx "$(proxy_command nginx x)" --arg cmd_haproxy "$(proxy_command haproxy x)" \
@@ -319,12 +345,13 @@ jq -s \
                warmup_s: $warmup, rounds: $rounds},
         pinning: {proxy: [$proxy_cpu], load_and_upstream: [$load_cpu]},
         loadavg: {start: $loadavg_start, end: $loadavg_end},
-        versions: {nginx: $nginx, haproxy: $haproxy, sluiced: $sluiced, wrk: $wrk_full},
+        versions: ({nginx: $nginx, haproxy: $haproxy, sluiced: $sluiced, wrk: $wrk_full}
+                   + (if $baseline == "" then {} else {baseline_sluiced: $baseline} end)),
         commands: {upstream: $cmd_upstream, sluice: $cmd_sluice,
                    nginx: $cmd_nginx, haproxy: $cmd_haproxy, wrk_warmup: $cmd_warmup, wrk: $cmd_wrk},
         direct_expected_refused: [$direct_lo, $direct_hi],
         scenarios: [$scenarios[] | . as $s
-            | . + {results: (reduce ("sluice", "nginx", "haproxy", "direct") as $t
+            | . + {results: (reduce $targets[] as $t
                 ({}; .[$t] = ([$all[] | select(.scenario == $s.id and .target == $t)] | summary)))}]
       }' "${raw}" >"${out}"
 echo "wrote ${out}" >&2
