@@ -2,6 +2,7 @@
 // one send, without Beast's buffer-sequence serializer.
 #pragma once
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <cstddef>
@@ -19,5 +20,9 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 void append_field(std::string& out, boost::beast::http::field name, std::string_view value);
 void append_content_length(std::string& out, std::size_t length);
 inline void end_head(std::string& out) { out += "\r\n"; }
+
+// Beast's string_view as the standard one, and back.
+inline std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
+inline boost::beast::string_view beast_view(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace sluice

@@ -71,8 +71,8 @@ TEST_F(StoreReplyTest, ARefusalThatTheStoreAnsweredLaterStillBlocksTheClient) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(request("198.51.100.7").allowed);
     const Nanos refused_at = clock.now();
     ASSERT_FALSE(request("198.51.100.7").allowed);
-    const std::vector<BlockEntry> entries = {{*parse_ip("198.51.100.7"), refused_at + 300 * 1'000'000'000LL,
-                                              "quota:per-ip"}};
+    const std::vector<BlockEntry> entries = {
+        {*parse_ip("198.51.100.7"), refused_at + 300 * 1'000'000'000LL, "quota:per-ip"}};
     EXPECT_EQ(blocks.entries(clock.now()), entries);
 }
 
