@@ -7,7 +7,11 @@
 
 #include <linux/bpf.h>
 
+#include <array>
 #include <cstdint>
+#include <ostream>
+#include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -166,33 +170,9 @@ TEST_F(XdpFullBlockMapTest, ExpiredEntryIsRenewedWithoutAFreeSlot) {
     EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
 }
 
+// Which verdict wins when several apply is in xdp_verdict_test.cpp's table;
+// here, what takes several packets.
 using XdpPrecedenceTest = XdpFixture;
-
-TEST_F(XdpPrecedenceTest, AllowBeatsDenyAndBlock) {
-    set_rate(config, hour_ns, 10);
-    write_config();
-    allow("192.0.2.1/32");
-    deny("192.0.2.0/24");
-    block("192.0.2.1", now_ns() + hour_ns);
-
-    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
-    const StatRow row = stats();
-    EXPECT_EQ(row[SLUICE_PASS_ALLOWED].packets, 1u);
-    EXPECT_EQ(row[SLUICE_DROP_DENIED].packets, 0u);
-    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
-}
-
-TEST_F(XdpPrecedenceTest, DenyBeatsBlock) {
-    set_rate(config, hour_ns, 10);
-    write_config();
-    deny("2001:db8:1::/48");
-    block("2001:db8:1::1", now_ns() + hour_ns);
-
-    EXPECT_EQ(run(from("2001:db8:1::1")), XDP_DROP);
-    const StatRow row = stats();
-    EXPECT_EQ(row[SLUICE_DROP_DENIED].packets, 1u);
-    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 0u);
-}
 
 TEST_F(XdpPrecedenceTest, BlockOfATrackedSourceHolds) {
     set_rate(config, hour_ns, 10);
@@ -202,18 +182,6 @@ TEST_F(XdpPrecedenceTest, BlockOfATrackedSourceHolds) {
     EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
     EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
     EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
-}
-
-TEST_F(XdpPrecedenceTest, BlockBeatsRate) {
-    set_rate(config, hour_ns, 10);
-    write_config();
-    set_source_state("192.0.2.1", now_ns() + 100 * hour_ns);  // far over its rate
-    block("192.0.2.1", now_ns() + hour_ns);
-
-    EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
-    const StatRow row = stats();
-    EXPECT_EQ(row[SLUICE_DROP_BLOCKED].packets, 1u);
-    EXPECT_EQ(row[SLUICE_DROP_RATE].packets, 0u);
 }
 
 using XdpUnblockTest = XdpFixture;
@@ -255,53 +223,65 @@ TEST_F(XdpUnblockTest, UnblockOfAnUntrackedSourceDeletesItsBlock) {
     EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
 }
 
-using XdpIpv6PrefixTest = XdpFixture;
+// IPv6 sources are rated by prefix (config ipv6_prefix), IPv4 by address:
+// each row sends its packets in order at a rate of one per hour.
+struct PrefixCase {
+    std::string description;
+    std::uint32_t prefix;
+    std::uint32_t burst;
+    std::vector<std::pair<const char*, int>> packets;  // source, verdict
+    std::vector<const char*> tracked;                  // the source keys after them
+};
 
-TEST_F(XdpIpv6PrefixTest, SourcesInOneSlash64ShareABudget) {
-    set_rate(config, hour_ns, 2);
-    set_ipv6_prefix(config, 64);
-    write_config();
+void PrintTo(const PrefixCase& c, std::ostream* out) { *out << c.description; }
 
-    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
-    EXPECT_EQ(run(from("2001:db8:1:2::2")), XDP_PASS);
-    EXPECT_EQ(run(from("2001:db8:1:2:ffff:ffff:ffff:ffff")), XDP_DROP);
-    EXPECT_EQ(run(from("2001:db8:1:3::1")), XDP_PASS);
-    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 1u);
-    EXPECT_EQ(source_keys(), (std::vector{address_bytes("2001:db8:1:2::"), address_bytes("2001:db8:1:3::")}));
+std::vector<PrefixCase> prefix_cases() {
+    return {
+        {"sources in one /64 share a budget",
+         64,
+         2,
+         {{"2001:db8:1:2::1", XDP_PASS},
+          {"2001:db8:1:2::2", XDP_PASS},
+          {"2001:db8:1:2:ffff:ffff:ffff:ffff", XDP_DROP},
+          {"2001:db8:1:3::1", XDP_PASS}},
+         {"2001:db8:1:2::", "2001:db8:1:3::"}},
+        {"prefix 128 keeps sources apart",
+         128,
+         2,
+         {{"2001:db8:1:2::1", XDP_PASS},
+          {"2001:db8:1:2::1", XDP_PASS},
+          {"2001:db8:1:2::1", XDP_DROP},
+          {"2001:db8:1:2::2", XDP_PASS}},
+         {"2001:db8:1:2::1", "2001:db8:1:2::2"}},
+        {"prefix off a byte boundary",
+         60,
+         1,
+         {{"2001:db8:1:20::1", XDP_PASS}, {"2001:db8:1:2f::1", XDP_DROP}, {"2001:db8:1:30::1", XDP_PASS}},
+         {"2001:db8:1:20::", "2001:db8:1:30::"}},
+        {"IPv4 is never masked", 64, 1, {{"192.0.2.1", XDP_PASS}, {"192.0.2.2", XDP_PASS}}, {"192.0.2.1", "192.0.2.2"}},
+    };
 }
 
-TEST_F(XdpIpv6PrefixTest, Prefix128KeepsSourcesApart) {
-    set_rate(config, hour_ns, 2);
-    set_ipv6_prefix(config, 128);
+class XdpIpv6PrefixTest : public XdpFixture, public ::testing::WithParamInterface<PrefixCase> {};
+
+TEST_P(XdpIpv6PrefixTest, RatesEachPrefixAsOneSource) {
+    const PrefixCase& c = GetParam();
+    set_rate(config, hour_ns, c.burst);
+    set_ipv6_prefix(config, c.prefix);
     write_config();
 
-    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
-    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);
-    EXPECT_EQ(run(from("2001:db8:1:2::1")), XDP_DROP);
-    EXPECT_EQ(run(from("2001:db8:1:2::2")), XDP_PASS);
-    EXPECT_EQ(source_keys(), (std::vector{address_bytes("2001:db8:1:2::1"), address_bytes("2001:db8:1:2::2")}));
+    std::uint64_t drops = 0;
+    for (const auto& [source, verdict] : c.packets) {
+        EXPECT_EQ(run(from(source)), verdict) << source;
+        drops += verdict == XDP_DROP;
+    }
+    EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, drops);
+    std::vector<std::array<std::uint8_t, 16>> tracked;
+    for (const char* key : c.tracked) tracked.push_back(address_bytes(key));
+    EXPECT_EQ(source_keys(), tracked);
 }
 
-TEST_F(XdpIpv6PrefixTest, PrefixOffAByteBoundary) {
-    set_rate(config, hour_ns, 1);
-    set_ipv6_prefix(config, 60);
-    write_config();
-
-    EXPECT_EQ(run(from("2001:db8:1:20::1")), XDP_PASS);
-    EXPECT_EQ(run(from("2001:db8:1:2f::1")), XDP_DROP);  // same /60
-    EXPECT_EQ(run(from("2001:db8:1:30::1")), XDP_PASS);
-    EXPECT_EQ(source_keys(), (std::vector{address_bytes("2001:db8:1:20::"), address_bytes("2001:db8:1:30::")}));
-}
-
-TEST_F(XdpIpv6PrefixTest, Ipv4IsNeverMasked) {
-    set_rate(config, hour_ns, 1);
-    set_ipv6_prefix(config, 64);
-    write_config();
-
-    EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
-    EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
-    EXPECT_EQ(source_keys(), (std::vector{address_bytes("192.0.2.1"), address_bytes("192.0.2.2")}));
-}
+INSTANTIATE_TEST_SUITE_P(Table, XdpIpv6PrefixTest, ::testing::ValuesIn(prefix_cases()), case_name<PrefixCase>);
 
 using XdpInsertBudgetTest = XdpFixture;
 

@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,6 +37,15 @@ inline constexpr std::uint64_t hour_ns = 3600 * second_ns;
 
 // A TCP SYN to port 80 from `source`, IPv4 or IPv6 by the address's form.
 Packet from(std::string_view source);
+
+// A table row's test name: its description with every other character than
+// letters and digits made '_'.
+template <class Case>
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+    std::string name;
+    for (char ch : info.param.description) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+    return name;
+}
 
 // Config helpers, mirroring what sluiced writes.
 void set_rate(sluice_xdp_config& config, std::uint64_t emission_ns, std::uint64_t burst);

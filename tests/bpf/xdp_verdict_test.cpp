@@ -7,7 +7,6 @@
 
 #include <linux/bpf.h>
 
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -205,6 +204,14 @@ std::vector<VerdictCase> cases() {
         {"blocked source on an unlimited port", v6().tcp(40000, 22).build(), all(ports({80}), blocking(v6_source)),
          XDP_DROP, SLUICE_DROP_BLOCKED},
 
+        // Precedence: allow, then deny, then the block map, then the rate.
+        {"allowed source also denied and blocked", v4().tcp(40000, 80).build(),
+         all(allowing(v4_source_cidr), denying("192.0.2.0/24"), blocking(v4_source)), XDP_PASS, SLUICE_PASS_ALLOWED},
+        {"denied source also blocked", v6().tcp(40000, 80).build(),
+         all(denying("2001:db8:1::/48"), blocking(v6_source)), XDP_DROP, SLUICE_DROP_DENIED},
+        {"blocked source also over its rate", v4().tcp(40000, 80).build(),
+         all(exhausted(v4_source), blocking(v4_source)), XDP_DROP, SLUICE_DROP_BLOCKED},
+
         // Over the rate.
         {"IPv4 source over its rate", v4().tcp(40000, 80).build(), exhausted(v4_source), XDP_DROP, SLUICE_DROP_RATE},
         {"IPv6 source over its rate", v6().tcp(40000, 80).build(), exhausted(v6_source), XDP_DROP, SLUICE_DROP_RATE},
@@ -375,13 +382,7 @@ TEST_P(XdpVerdictTest, CountsExactlyItsVerdict) {
     }
 }
 
-std::string case_name(const ::testing::TestParamInfo<VerdictCase>& info) {
-    std::string name;
-    for (char ch : info.param.description) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-    return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, XdpVerdictTest, ::testing::ValuesIn(cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Table, XdpVerdictTest, ::testing::ValuesIn(cases()), case_name<VerdictCase>);
 
 }  // namespace
 }  // namespace sluice::bpftest
