@@ -305,9 +305,10 @@ AdminResponse AdminApi::write_quota(const std::string& name, const std::string& 
 
 AdminResponse AdminApi::quota_usage(const std::string& name, const Target& target) {
     const std::string key = target.param("key").value_or("");
-    std::string error;
-    const std::optional<QuotaUsageReport> report = control_.usage(name, key, error);
-    if (!report) return error.empty() ? not_found() : admin_error(400, error);
+    const std::optional<Checked<QuotaUsageReport>> checked = control_.usage(name, key);
+    if (!checked) return not_found();
+    if (!checked->ok()) return admin_error(400, checked->error());
+    const QuotaUsageReport* report = &checked->value();
     Json usage = Json::object();
     usage["requests_in_window"] = report->requests_in_window;
     usage["limit"] = report->limit;

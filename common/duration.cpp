@@ -36,14 +36,20 @@ std::string in_quotes(std::string_view text) {
     return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-DurationResult invalid(std::string_view text) { return {{}, in_quotes(text) + " is not a duration"}; }
-DurationResult out_of_range(std::string_view text) { return {{}, in_quotes(text) + " is out of range"}; }
+using CheckedDuration = Checked<std::chrono::nanoseconds>;
+
+CheckedDuration invalid(std::string_view text) {
+    return CheckedDuration::failed(in_quotes(text) + " is not a duration");
+}
+CheckedDuration out_of_range(std::string_view text) {
+    return CheckedDuration::failed(in_quotes(text) + " is out of range");
+}
 
 }  // namespace
 
 // Follows Go's time.ParseDuration: exact integer arithmetic for the whole
 // part, the fraction scaled in floating point.
-DurationResult parse_duration(std::string_view text) {
+Checked<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     std::string_view s = text;
     bool negative = false;
     if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
@@ -104,15 +110,15 @@ DurationResult parse_duration(std::string_view text) {
         first = false;
     }
     const auto signed_total = static_cast<std::int64_t>(total);
-    return {std::chrono::nanoseconds(negative ? -signed_total : signed_total), {}};
+    return std::chrono::nanoseconds(negative ? -signed_total : signed_total);
 }
 
-DurationResult duration_from_seconds(double seconds) {
+Checked<std::chrono::nanoseconds> duration_from_seconds(double seconds) {
     const double nanos = std::round(seconds * 1e9);
     // 2^63 is the first double that no longer fits an int64.
     if (!std::isfinite(nanos) || std::fabs(nanos) >= 9223372036854775808.0)
-        return {{}, nlohmann::json(seconds).dump() + " seconds is out of range"};
-    return {std::chrono::nanoseconds(static_cast<std::int64_t>(nanos)), {}};
+        return Checked<std::chrono::nanoseconds>::failed(nlohmann::json(seconds).dump() + " seconds is out of range");
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(nanos));
 }
 
 std::string duration_text(std::chrono::nanoseconds duration) {

@@ -3,24 +3,21 @@
 // number of seconds ("30", as Vault accepts).
 #pragma once
 
+#include "common/checked.h"
+
 #include <chrono>
 #include <string>
 #include <string_view>
 
 namespace sluice {
 
-struct DurationResult {
-    std::chrono::nanoseconds value{0};
-    std::string error;  // the reason, e.g. `"5x" is not a duration`; empty on success
-    bool ok() const { return error.empty(); }
-};
-
-// Units: ns, us (or µs), ms, s, m, h, d. A leading sign is accepted so that
+// The failure names the text: `"5x" is not a duration`, `"99999999h" is out
+// of range`. Units: ns, us (or µs), ms, s, m, h, d. A leading sign is accepted so that
 // callers can reject negative values with their own message.
-DurationResult parse_duration(std::string_view text);
+Checked<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
 // A JSON number of seconds, possibly fractional or negative.
-DurationResult duration_from_seconds(double seconds);
+Checked<std::chrono::nanoseconds> duration_from_seconds(double seconds);
 
 // In the largest unit that holds it whole, for messages: "36500d", "90s", "1500ms".
 std::string duration_text(std::chrono::nanoseconds duration);

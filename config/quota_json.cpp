@@ -300,20 +300,24 @@ std::optional<bool> JsonField::boolean() const {
 }
 
 std::optional<std::chrono::nanoseconds> JsonField::duration(bool zero_allowed, std::chrono::nanoseconds max) const {
-    DurationResult d;
-    if (value_.is_string())
-        d = parse_duration(value_.get<std::string>());
-    else if (value_.is_number())
-        d = duration_from_seconds(value_.get<double>());
-    else
-        d.error = "must be a duration (e.g. \"1m30s\") or a number of seconds";
-    if (d.ok() && !zero_allowed && d.value.count() <= 0) d.error = "must be greater than 0";
-    if (d.ok() && d.value.count() < 0) d.error = "must not be negative";
-    if (d.ok() && d.value > max)
-        d.error = in_quotes(value_) + (value_.is_number() ? " seconds" : "") +
-                  " is longer than the longest supported (" + duration_text(max) + ")";
-    if (d.ok()) return d.value;
-    error(std::move(d.error));
+    if (!value_.is_string() && !value_.is_number()) {
+        error("must be a duration (e.g. \"1m30s\") or a number of seconds");
+        return std::nullopt;
+    }
+    const Checked<std::chrono::nanoseconds> d =
+        value_.is_string() ? parse_duration(value_.get<std::string>()) : duration_from_seconds(value_.get<double>());
+    if (!d.ok()) {
+        error(d.error());
+    } else if (!zero_allowed && d.value().count() <= 0) {
+        error("must be greater than 0");
+    } else if (d.value().count() < 0) {
+        error("must not be negative");
+    } else if (d.value() > max) {
+        error(in_quotes(value_) + (value_.is_number() ? " seconds" : "") + " is longer than the longest supported (" +
+              duration_text(max) + ")");
+    } else {
+        return d.value();
+    }
     return std::nullopt;
 }
 

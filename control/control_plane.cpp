@@ -209,22 +209,16 @@ Change ControlPlane::set_settings(QuotaSettings settings) {
     return apply_and_save(api_quotas_, std::move(settings));
 }
 
-std::optional<QuotaUsageReport> ControlPlane::usage(const std::string& name, std::string_view key,
-                                                    std::string& error) const {
+std::optional<Checked<QuotaUsageReport>> ControlPlane::usage(const std::string& name, std::string_view key) const {
     const std::optional<QuotaRecord> record = quota(name);
     if (!record) return std::nullopt;
     const KeyKind kind = record->quota.key.kind;
     std::string canonical(key);
-    if (kind != KeyKind::global && key.empty()) {
-        error = "key: required";
-        return std::nullopt;
-    }
+    if (kind != KeyKind::global && key.empty()) return Checked<QuotaUsageReport>::failed("key: required");
     if (kind == KeyKind::client_ip) {
         const std::optional<IpAddress> ip = parse_ip(key);
-        if (!ip) {
-            error = "key: " + in_quotes(std::string(key)) + " is not an IP address";
-            return std::nullopt;
-        }
+        if (!ip)
+            return Checked<QuotaUsageReport>::failed("key: " + in_quotes(std::string(key)) + " is not an IP address");
         canonical = ip->to_string();
     }
     const std::optional<Limiter::KeyUsage> usage = limiter_.usage(name, canonical);

@@ -10,6 +10,7 @@
 // made (sluiced refuses to start, or the reload is refused, naming both).
 #pragma once
 
+#include "common/checked.h"
 #include "config/config.h"
 #include "limit/block_list.h"
 #include "common/clock.h"
@@ -89,10 +90,10 @@ public:
     QuotaSettings settings() const;
     Change set_settings(QuotaSettings settings);
 
-    // nullopt with `error` empty: no such quota; with `error`: the key is not
-    // one the quota counts (e.g. not an IP address for a client_ip quota).
-    // `key` is the client IP, token or header value in clear.
-    std::optional<QuotaUsageReport> usage(const std::string& name, std::string_view key, std::string& error) const;
+    // nullopt: no such quota; failed: the key is not one the quota counts
+    // ("key: \"x\" is not an IP address" for a client_ip quota). `key` is
+    // the client IP, token or header value in clear.
+    std::optional<Checked<QuotaUsageReport>> usage(const std::string& name, std::string_view key) const;
 
     // The block list, with the XDP side's own blocks (block_on_exceed).
     std::vector<BlockRecord> blocks() const;

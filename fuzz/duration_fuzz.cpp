@@ -31,12 +31,12 @@ void check_written_back(nanoseconds value, std::string_view origin) {
     // reaches is the lowest int64.
     if (value.count() == std::numeric_limits<std::int64_t>::min()) return;
     for (const std::string& text : {sluice::duration_text(value), sluice::exact_duration(value)}) {
-        const sluice::DurationResult again = sluice::parse_duration(text);
+        const sluice::Checked<std::chrono::nanoseconds> again = sluice::parse_duration(text);
         check(again.ok(), "a duration's own text does not parse",
-              std::string(origin) + " -> " + text + ": " + again.error);
-        check(again.value == value, "a duration's text parses to another duration",
+              std::string(origin) + " -> " + text + ": " + again.error());
+        check(again.value() == value, "a duration's text parses to another duration",
               std::string(origin) + " -> " + std::to_string(value.count()) + "ns -> " + text + " -> " +
-                  std::to_string(again.value.count()) + "ns");
+                  std::to_string(again.value().count()) + "ns");
     }
 }
 
@@ -50,26 +50,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::memcpy(&seconds, &seconds_bits, sizeof seconds);
     const std::string_view text = reader.rest();
 
-    const sluice::DurationResult parsed = sluice::parse_duration(text);
+    const sluice::Checked<std::chrono::nanoseconds> parsed = sluice::parse_duration(text);
     if (!parsed.ok()) {
-        check(parsed.error.find("duration") != std::string::npos || parsed.error.find("range") != std::string::npos,
-              "a refusal that does not say why", parsed.error);
+        check(parsed.error().find("duration") != std::string::npos || parsed.error().find("range") != std::string::npos,
+              "a refusal that does not say why", parsed.error());
     } else {
-        check_written_back(parsed.value, text);
+        check_written_back(parsed.value(), text);
         if (!text.starts_with('-') && !text.starts_with('+')) {
-            const sluice::DurationResult negated = sluice::parse_duration("-" + std::string(text));
-            check(negated.ok() && negated.value == -parsed.value, "\"-<text>\" is not minus <text>", text);
+            const sluice::Checked<std::chrono::nanoseconds> negated = sluice::parse_duration("-" + std::string(text));
+            check(negated.ok() && negated.value() == -parsed.value(), "\"-<text>\" is not minus <text>", text);
         }
     }
 
     check_written_back(nanoseconds(count), "count " + std::to_string(count));
 
-    const sluice::DurationResult from_seconds = sluice::duration_from_seconds(seconds);
+    const sluice::Checked<std::chrono::nanoseconds> from_seconds = sluice::duration_from_seconds(seconds);
     if (from_seconds.ok()) {
-        check_written_back(from_seconds.value, "seconds " + std::to_string(seconds));
+        check_written_back(from_seconds.value(), "seconds " + std::to_string(seconds));
     } else {
-        check(from_seconds.error.find("out of range") != std::string::npos, "a refusal that does not say why",
-              from_seconds.error);
+        check(from_seconds.error().find("out of range") != std::string::npos, "a refusal that does not say why",
+              from_seconds.error());
     }
     return 0;
 }

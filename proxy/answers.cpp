@@ -164,7 +164,7 @@ std::string json_quote(std::string_view text) {
 }
 
 ErrorAnswer json_error(http::status status, std::string_view message) {
-        // The error's name is its reason phrase in snake case: "bad_request".
+    // The error's name is its reason phrase in snake case: "bad_request".
     std::string error(view(http::obsolete_reason(status)));
     for (char& c : error) c = c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return {status, "{\"error\":" + json_quote(error) + ",\"message\":" + json_quote(message) + "}"};

@@ -29,20 +29,14 @@ ListenAddress parse_address(const std::string& text, const std::string& source) 
     return *address;
 }
 
-// A token file's content without its trailing newline; nullopt with the
-// reason in `why` when it cannot be read or is empty.
-std::optional<std::string> read_token(const fs::path& file, const std::string& described_as, std::string& why) {
-    std::string reason;
-    std::optional<std::string> token = read_text(file, reason);
-    if (!token) {
-        why = "cannot read " + described_as + ": " + reason;
-        return std::nullopt;
-    }
-    token->erase(token->find_last_not_of(" \t\r\n") + 1);
-    if (token->empty()) {
-        why = described_as + " is empty";
-        return std::nullopt;
-    }
+// A token file's content without its trailing newline, or why there is
+// none: it cannot be read or is empty.
+Checked<std::string> read_token(const fs::path& file, const std::string& described_as) {
+    Checked<std::string> text = read_text(file);
+    if (!text.ok()) return Checked<std::string>::failed("cannot read " + described_as + ": " + text.error());
+    std::string token = std::move(text).value();
+    token.erase(token.find_last_not_of(" \t\r\n") + 1);
+    if (token.empty()) return Checked<std::string>::failed(described_as + " is empty");
     return token;
 }
 
@@ -124,18 +118,21 @@ ConnectionSettings resolve_connection(const ConnectionFlags& flags, const Enviro
     if (flags.token) {
         settings.token = flags.token;
     } else if (flags.token_file) {
-        std::string why;
-        settings.token = read_token(*flags.token_file, "--token-file " + *flags.token_file, why);
-        if (!settings.token) usage_error(why);
+        Checked<std::string> token = read_token(*flags.token_file, "--token-file " + *flags.token_file);
+        if (!token.ok()) usage_error(token.error());
+        settings.token = std::move(token).value();
     } else if (const auto sluice_token = environment("SLUICE_TOKEN")) {
         settings.token = sluice_token;
     } else if (const auto vault_token = environment("VAULT_TOKEN")) {
         settings.token = vault_token;
     } else if (admin_config() && admin_config()->token_file) {
         const AdminConfig& admin = *admin_config();
-        settings.token = read_token(*admin.token_file,
-                                    "the token file " + admin.token_file->string() + " named by " + admin.file.string(),
-                                    settings.token_problem);
+        Checked<std::string> token = read_token(
+            *admin.token_file, "the token file " + admin.token_file->string() + " named by " + admin.file.string());
+        if (token.ok())
+            settings.token = std::move(token).value();
+        else
+            settings.token_problem = token.error();
     }
     return settings;
 }

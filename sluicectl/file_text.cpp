@@ -9,29 +9,23 @@
 
 namespace sluice::ctl {
 
-std::optional<std::string> read_text(const std::filesystem::path& file, std::string& why) {
+Checked<std::string> read_text(const std::filesystem::path& file) {
     // A folder opens like a file and reads as empty.
-    if (std::error_code ignored; std::filesystem::is_directory(file, ignored)) {
-        why = std::strerror(EISDIR);
-        return std::nullopt;
-    }
+    if (std::error_code ignored; std::filesystem::is_directory(file, ignored))
+        return Checked<std::string>::failed(std::strerror(EISDIR));
     std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        why = std::strerror(errno);
-        return std::nullopt;
-    }
+    if (!in) return Checked<std::string>::failed(std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
 }
 
 nlohmann::json read_json_object(const std::filesystem::path& file) {
-    std::string why;
-    const std::optional<std::string> text = read_text(file, why);
-    if (!text) usage_error("cannot read " + file.string() + ": " + why);
+    const Checked<std::string> text = read_text(file);
+    if (!text.ok()) usage_error("cannot read " + file.string() + ": " + text.error());
     nlohmann::json object;
     try {
-        object = nlohmann::json::parse(*text);
+        object = nlohmann::json::parse(text.value());
     } catch (const nlohmann::json::parse_error& e) {
         usage_error(file.string() + ": invalid JSON: " + e.what());
     }

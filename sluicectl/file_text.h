@@ -1,6 +1,8 @@
 // Reading a whole (small) file: a token, a config, a quota.
 #pragma once
 
+#include "common/checked.h"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -9,8 +11,8 @@
 
 namespace sluice::ctl {
 
-// The file's content, or nullopt with the system's reason in `why`.
-std::optional<std::string> read_text(const std::filesystem::path& file, std::string& why);
+// The file's content, or the system's reason it cannot be read.
+Checked<std::string> read_text(const std::filesystem::path& file);
 
 // The JSON object in `file`; Failure(usage) saying "cannot read F: reason",
 // "F: invalid JSON: detail" or "F: not a JSON object" otherwise.

@@ -275,13 +275,14 @@ std::string interface_name(std::uint32_t ifindex) {
 }
 
 int print_xdp_stats(const XdpSettings& xdp) {
-    std::string why;
-    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(xdp.pin_path, why);
-    if (!maps) {
-        std::fprintf(stderr, "sluiced: no XDP program pinned (is sluiced running with xdp?): %s\n", why.c_str());
+    const Checked<XdpMaps> maps = XdpMaps::open_pinned(xdp.pin_path);
+    if (!maps.ok()) {
+        std::fprintf(stderr, "sluiced: no XDP program pinned (is sluiced running with xdp?): %s\n",
+                     maps.error().c_str());
         return 1;
     }
-    std::fputs(format_xdp_stats(maps->read_stats(), maps->read_config(), &interface_name).c_str(), stdout);
+    std::fputs(format_xdp_stats(maps.value().read_stats(), maps.value().read_config(), &interface_name).c_str(),
+               stdout);
     return 0;
 }
 

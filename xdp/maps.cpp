@@ -62,7 +62,7 @@ XdpMaps::XdpMaps(Fds fds)
       sources_(fds_.sources.get(), fds_.source_tags.get()),
       block_filter_(fds_.block_filter.get()) {}
 
-std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::string& why) {
+Checked<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path) {
     Fds fds;
     const std::pair<const char*, Fd*> wanted[] = {
         {"sluice_config", &fds.config},      {"allow_cidrs", &fds.allow}, {"deny_cidrs", &fds.deny},
@@ -71,16 +71,12 @@ std::optional<XdpMaps> XdpMaps::open_pinned(const std::string& pin_path, std::st
     for (const auto& [name, fd] : wanted) {
         const std::string path = pin_path + "/" + name;
         *fd = Fd(bpf_obj_get(path.c_str()));
-        if (!*fd) {
-            why = path + ": " + std::strerror(errno);
-            return std::nullopt;
-        }
+        if (!*fd) return Checked<XdpMaps>::failed(path + ": " + std::strerror(errno));
     }
     try {
         return XdpMaps(std::move(fds));
     } catch (const std::runtime_error& e) {  // pinned by a sluiced with another layout
-        why = e.what();
-        return std::nullopt;
+        return Checked<XdpMaps>::failed(e.what());
     }
 }
 

@@ -4,6 +4,7 @@
 // sluiced (`sluiced --xdp-stats`).
 #pragma once
 
+#include "common/checked.h"
 #include "common/fd.h"
 #include "xdp/abi.h"
 #include "xdp/block_filter.h"
@@ -39,8 +40,9 @@ enum class XdpList { allow, deny };
 class XdpMaps {
 public:
     explicit XdpMaps(const sluice_xdp& skeleton);
-    // The maps pinned under `pin_path`; nullopt with `why` set when absent.
-    static std::optional<XdpMaps> open_pinned(const std::string& pin_path, std::string& why);
+    // The maps pinned under `pin_path`, or why they cannot be opened
+    // ("/sys/fs/bpf/sluice/stats: No such file or directory").
+    static Checked<XdpMaps> open_pinned(const std::string& pin_path);
 
     void write_config(const sluice_xdp_config& config);
     sluice_xdp_config read_config() const;

@@ -259,20 +259,18 @@ FloodResult NetnsTest::flood_result(ChildProcess& flood) {
 }
 
 XdpCounters NetnsTest::counters() const {
-    std::string why;
-    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(pin_path_, why);
-    if (!maps) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + why);
-    return maps->read_stats().slots[0];
+    const Checked<XdpMaps> maps = XdpMaps::open_pinned(pin_path_);
+    if (!maps.ok()) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + maps.error());
+    return maps.value().read_stats().slots[0];
 }
 
 std::optional<sluice_block_entry> NetnsTest::block_entry(const std::string& ip) const {
-    std::string why;
-    const std::optional<XdpMaps> maps = XdpMaps::open_pinned(pin_path_, why);
-    if (!maps) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + why);
+    const Checked<XdpMaps> maps = XdpMaps::open_pinned(pin_path_);
+    if (!maps.ok()) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + maps.error());
     // The program keys IPv4 sources IPv4-mapped.
     const std::optional<IpAddress> mapped = parse_ip("::ffff:" + ip);
     if (!mapped) throw std::runtime_error("not an IPv4 address: " + ip);
-    for (const BlockedSource& blocked : maps->blocked()) {
+    for (const BlockedSource& blocked : maps.value().blocked()) {
         if (address_of(blocked.key) == *mapped) return blocked.entry;
     }
     return std::nullopt;

@@ -8,15 +8,15 @@ namespace {
 using namespace std::chrono_literals;
 
 std::chrono::nanoseconds parsed(std::string_view text) {
-    const DurationResult r = parse_duration(text);
-    EXPECT_TRUE(r.ok()) << text << ": " << r.error;
-    return r.value;
+    const Checked<std::chrono::nanoseconds> r = parse_duration(text);
+    EXPECT_TRUE(r.ok()) << text << ": " << r.error();
+    return r.value();
 }
 
 std::string rejection(std::string_view text) {
-    const DurationResult r = parse_duration(text);
-    EXPECT_FALSE(r.ok()) << text << " parsed as " << r.value.count() << "ns";
-    return r.error;
+    const Checked<std::chrono::nanoseconds> r = parse_duration(text);
+    EXPECT_FALSE(r.ok()) << text << " parsed as " << r.value().count() << "ns";
+    return r.error();
 }
 
 TEST(Duration, EachUnit) {
@@ -104,13 +104,13 @@ TEST(Duration, RejectsOverflow) {
 }
 
 TEST(Duration, FromSeconds) {
-    EXPECT_EQ(duration_from_seconds(30).value, 30s);
-    EXPECT_EQ(duration_from_seconds(1.5).value, 1500ms);
-    EXPECT_EQ(duration_from_seconds(0.1).value, 100ms);
-    EXPECT_EQ(duration_from_seconds(-2).value, -2s);
+    EXPECT_EQ(duration_from_seconds(30).value(), 30s);
+    EXPECT_EQ(duration_from_seconds(1.5).value(), 1500ms);
+    EXPECT_EQ(duration_from_seconds(0.1).value(), 100ms);
+    EXPECT_EQ(duration_from_seconds(-2).value(), -2s);
     EXPECT_TRUE(duration_from_seconds(0).ok());
-    EXPECT_EQ(duration_from_seconds(1e10).error, "10000000000.0 seconds is out of range");
-    EXPECT_EQ(duration_from_seconds(-1e10).error, "-10000000000.0 seconds is out of range");
+    EXPECT_EQ(duration_from_seconds(1e10).error(), "10000000000.0 seconds is out of range");
+    EXPECT_EQ(duration_from_seconds(-1e10).error(), "-10000000000.0 seconds is out of range");
 }
 
 TEST(Duration, TextUsesTheLargestWholeUnit) {

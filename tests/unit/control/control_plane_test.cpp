@@ -166,18 +166,18 @@ TEST_F(ControlPlaneTest, UsageOfAKeyAfterRequests) {
     Quota per_ip = testing::make_quota("api-quota", "/api", 10, 1min, Algorithm::fixed_window);
     ASSERT_TRUE(control->put_quota(per_ip).ok());
     for (int i = 0; i < 3; ++i) request("/api", "2001:db8::1");
-    std::string error;
-    const std::optional<QuotaUsageReport> usage = control->usage("api-quota", "2001:DB8:0::1", error);
-    ASSERT_TRUE(usage) << error;
-    EXPECT_EQ(usage->requests_in_window, 3u);
-    EXPECT_EQ(usage->limit, 10u);
-    EXPECT_EQ(usage->remaining, 7u);
+    const std::optional<Checked<QuotaUsageReport>> usage = control->usage("api-quota", "2001:DB8:0::1");
+    ASSERT_TRUE(usage);
+    ASSERT_TRUE(usage->ok()) << usage->error();
+    EXPECT_EQ(usage->value().requests_in_window, 3u);
+    EXPECT_EQ(usage->value().limit, 10u);
+    EXPECT_EQ(usage->value().remaining, 7u);
 
-    EXPECT_FALSE(control->usage("api-quota", "not-an-ip", error));
-    EXPECT_EQ(error, "key: \"not-an-ip\" is not an IP address");
-    error.clear();
-    EXPECT_FALSE(control->usage("absent", "192.0.2.1", error));
-    EXPECT_EQ(error, "");
+    const std::optional<Checked<QuotaUsageReport>> bad_key = control->usage("api-quota", "not-an-ip");
+    ASSERT_TRUE(bad_key);
+    EXPECT_FALSE(bad_key->ok());
+    EXPECT_EQ(bad_key->error(), "key: \"not-an-ip\" is not an IP address");
+    EXPECT_FALSE(control->usage("absent", "192.0.2.1")) << "no such quota";
 }
 
 TEST_F(ControlPlaneTest, ApiBlocksRefuseAtHttpPersistAndUnblockAlsoEndsQuotaBlocks) {
