@@ -398,11 +398,11 @@ std::size_t RequestParser::parse_body(std::string_view bytes) {
 
 std::size_t RequestParser::parse_chunk_line(std::string_view bytes, beast::error_code& ec) {
     const std::size_t eol = bytes.find('\n');
-    if (eol == std::string_view::npos || eol >= max_chunk_line) {
-        if (bytes.size() < max_chunk_line)
+    if (eol == std::string_view::npos || eol >= kMaxChunkLine) {
+        if (bytes.size() < kMaxChunkLine)
             ec = http::error::need_more;
         else
-            fail(ec, RequestError::bad_request, "chunk line longer than " + std::to_string(max_chunk_line) + " bytes");
+            fail(ec, RequestError::bad_request, "chunk line longer than " + std::to_string(kMaxChunkLine) + " bytes");
         return 0;
     }
     std::string_view line = bytes.substr(0, eol);

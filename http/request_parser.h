@@ -49,7 +49,7 @@ unsigned status_of(RequestError e);
 
 class RequestParser {
 public:
-    static constexpr std::size_t max_chunk_line = 4096;
+    static constexpr std::size_t kMaxChunkLine = 4096;
 
     RequestParser(std::size_t max_header_bytes, std::uint64_t max_body_bytes)
         : max_header_bytes_(max_header_bytes),

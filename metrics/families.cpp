@@ -14,8 +14,8 @@ namespace sluice {
 
 namespace {
 
-constexpr auto counter = MetricType::counter;
-constexpr auto gauge = MetricType::gauge;
+constexpr auto kCounter = MetricType::counter;
+constexpr auto kGauge = MetricType::gauge;
 
 // A policy built without counters (tests) reads as zeros.
 std::uint64_t read(const QuotaCounters* counters, QuotaCounters::Outcome outcome) {
@@ -35,19 +35,19 @@ void write_xdp_verdicts(PrometheusText& out, std::span<const XdpInterfaceCounter
 }  // namespace
 
 void write_build_metrics(PrometheusText& out, std::string_view version) {
-    out.family("sluice_build_info", gauge, "The version of sluiced, as a label; always 1.");
+    out.family("sluice_build_info", kGauge, "The version of sluiced, as a label; always 1.");
     out.sample({{"version", version.empty() ? "unknown" : version}}, 1);
 }
 
 void write_quota_metrics(PrometheusText& out, const Policy& policy) {
-    out.single("sluice_quotas", gauge, "Quotas in force.", policy.quotas().size());
+    out.single("sluice_quotas", kGauge, "Quotas in force.", policy.quotas().size());
 
     constexpr std::pair<std::string_view, QuotaCounters::Outcome> outcomes[] = {
         {"allowed", QuotaCounters::Outcome::allowed},
         {"limited", QuotaCounters::Outcome::limited},
         {"dry_run", QuotaCounters::Outcome::dry_run},
     };
-    out.family("sluice_requests_total", counter,
+    out.family("sluice_requests_total", kCounter,
                "Requests each quota counted, by its own verdict: allowed, limited (refused), or dry_run (a "
                "dry-run quota would have refused).");
     for (const CompiledQuota& q : policy.quotas()) {
@@ -57,7 +57,7 @@ void write_quota_metrics(PrometheusText& out, const Policy& policy) {
 }
 
 void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats) {
-    out.family("sluice_proxy_requests_total", counter,
+    out.family("sluice_proxy_requests_total", kCounter,
                "Requests the HTTP proxy answered, by result: forwarded to the upstream, limited by a quota, "
                "blocked (the client is on the block list), unavailable (503: the quota store could not "
                "answer and store.on_error is closed), or bad_request (unreadable: 400, 413, 431).");
@@ -67,13 +67,13 @@ void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats) {
     out.sample({{"result", "unavailable"}}, stats.unavailable_refused);
     out.sample({{"result", "bad_request"}}, stats.bad_requests);
 
-    out.family("sluice_store_unavailable_total", counter,
+    out.family("sluice_store_unavailable_total", kCounter,
                "Requests the quota store could not answer in time, by what store.on_error made of them: "
                "forwarded (without rate-limit headers) or refused (503).");
     out.sample({{"answer", "forwarded"}}, stats.unavailable_forwarded);
     out.sample({{"answer", "refused"}}, stats.unavailable_refused);
 
-    out.family("sluice_upstream_errors_total", counter,
+    out.family("sluice_upstream_errors_total", kCounter,
                "Forwarded requests the upstream did not answer: timeout (504) or failure (502).");
     out.sample({{"kind", "timeout"}}, stats.upstream_timeouts);
     out.sample({{"kind", "failure"}}, stats.upstream_failures);
@@ -84,10 +84,10 @@ void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats) {
 }
 
 void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections) {
-    out.single("sluice_connections", gauge, "Client connections open.", connections.open);
-    out.single("sluice_connections_limit", gauge, "The most client connections open at once (limits.max_connections).",
+    out.single("sluice_connections", kGauge, "Client connections open.", connections.open);
+    out.single("sluice_connections_limit", kGauge, "The most client connections open at once (limits.max_connections).",
                connections.limit);
-    out.family("sluice_connections_refused_total", counter,
+    out.family("sluice_connections_refused_total", kCounter,
                "Client connections closed as soon as accepted, by the cap they were over: total "
                "(limits.max_connections) or per_ip (limits.max_connections_per_ip).");
     out.sample({{"reason", "total"}}, connections.refused_total);
@@ -95,42 +95,42 @@ void write_connection_metrics(PrometheusText& out, const ConnectionCounts& conne
 }
 
 void write_store_metrics(PrometheusText& out, const KeptCounters& store) {
-    out.single("sluice_tracked_keys", gauge,
+    out.single("sluice_tracked_keys", kGauge,
                "Keys (a client, token or API key, per quota) the limiter holds state for.", store.tracked_keys());
-    out.single("sluice_tracked_keys_limit", gauge, "The most keys the limiter holds state for (limits.max_keys).",
+    out.single("sluice_tracked_keys_limit", kGauge, "The most keys the limiter holds state for (limits.max_keys).",
                store.max_keys());
-    out.single("sluice_key_evictions_total", counter, "Keys dropped to make room for new ones in a full key table.",
+    out.single("sluice_key_evictions_total", kCounter, "Keys dropped to make room for new ones in a full key table.",
                store.evictions());
 }
 
 void write_block_metrics(PrometheusText& out, const BlockList& blocks) {
-    out.single("sluice_blocks", gauge, "Clients on the block list.", blocks.size());
-    out.single("sluice_blocks_limit", gauge, "The most clients the block list holds.", blocks.max_entries());
-    out.single("sluice_blocks_lost_total", counter, "Blocks not recorded because the block list was full.",
+    out.single("sluice_blocks", kGauge, "Clients on the block list.", blocks.size());
+    out.single("sluice_blocks_limit", kGauge, "The most clients the block list holds.", blocks.max_entries());
+    out.single("sluice_blocks_lost_total", kCounter, "Blocks not recorded because the block list was full.",
                blocks.lost());
 }
 
 void write_control_plane_metrics(PrometheusText& out, const ControlPlaneCounters& counters) {
-    out.family("sluice_config_reloads_total", counter,
+    out.family("sluice_config_reloads_total", kCounter,
                "Reloads of the config and quota files (SIGHUP), by result: applied, or refused (the running "
                "config stayed).");
     out.sample({{"result", "applied"}}, counters.reloads);
     out.sample({{"result", "refused"}}, counters.failed_reloads);
-    out.single("sluice_admin_changes_total", counter, "Changes made through the admin API.", counters.api_changes);
-    out.single("sluice_state_save_failures_total", counter,
+    out.single("sluice_admin_changes_total", kCounter, "Changes made through the admin API.", counters.api_changes);
+    out.single("sluice_state_save_failures_total", kCounter,
                "Block list writes to state_dir that failed (the list stays in force, but a restart loses it).",
                counters.saves_failed);
 }
 
 void write_xdp_metrics(PrometheusText& out, std::span<const XdpInterfaceCounters> interfaces) {
-    out.family("sluice_xdp_packets_total", counter, "Packets the XDP program saw, by interface and verdict.");
+    out.family("sluice_xdp_packets_total", kCounter, "Packets the XDP program saw, by interface and verdict.");
     write_xdp_verdicts(out, interfaces, &sluice_counter::packets);
-    out.family("sluice_xdp_bytes_total", counter,
+    out.family("sluice_xdp_bytes_total", kCounter,
                "Bytes of the packets the XDP program saw, by interface and verdict.");
     write_xdp_verdicts(out, interfaces, &sluice_counter::bytes);
 
     static_assert(SLUICE_STAT_COUNT == SLUICE_EVENT_BLOCK_FULL + 1, "a new XDP event needs its metric family");
-    out.family("sluice_xdp_block_map_full_total", counter,
+    out.family("sluice_xdp_block_map_full_total", kCounter,
                "Blocks the XDP program could not record because its block map was full.");
     for (const XdpInterfaceCounters& i : interfaces)
         out.sample({{"interface", i.interface}},

@@ -28,8 +28,8 @@ namespace {
 
 // After an error answer, how long the client may go on sending before the
 // connection is closed anyway (see close_gracefully).
-constexpr std::chrono::seconds linger_timeout{2};
-constexpr std::size_t linger_bytes = 1024 * 1024;
+constexpr std::chrono::seconds kLingerTimeout{2};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
 
 // Every value of a header that may repeat, joined as one list.
 std::string joined_values(const http::fields& fields, beast::string_view name) {
@@ -92,7 +92,7 @@ public:
             socket_.expires_never();  // while the upstream answers
             if (!co_await serve(parser.get())) break;
         }
-        co_await close_gracefully(socket_, linger_timeout, linger_bytes);
+        co_await close_gracefully(socket_, kLingerTimeout, kLingerBytes);
     }
 
 private:
@@ -117,7 +117,7 @@ private:
         if (!answer) co_return;
         // Not in one condition: GCC 12 miscompiles a co_await behind &&.
         const bool written = co_await answer_bad_request(*answer, framing);
-        if (written) co_await close_gracefully(socket_, linger_timeout, linger_bytes);
+        if (written) co_await close_gracefully(socket_, kLingerTimeout, kLingerBytes);
     }
 
     // Writes the answer to a bad request (the connection is to be closed

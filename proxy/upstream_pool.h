@@ -52,10 +52,10 @@ private:
     // What a connection may hold unparsed: a header (64 KiB at most), one
     // chunk line or the trailer section, each of which Beast's parser needs
     // whole. A longer one fails the exchange instead of growing memory.
-    static constexpr std::size_t max_unparsed = 128 * 1024;
+    static constexpr std::size_t kMaxUnparsed = 128 * 1024;
     struct Connection {
         TimedSocket socket;
-        boost::beast::flat_buffer buffer{max_unparsed};  // kept, so its memory is reused
+        boost::beast::flat_buffer buffer{kMaxUnparsed};  // kept, so its memory is reused
     };
     struct RoundTrip;
 

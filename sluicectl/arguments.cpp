@@ -18,12 +18,12 @@ struct CommandSpec {
     std::string_view operands;  // for messages: "NAME [KEY]"
 };
 
-constexpr std::size_t any_number = std::numeric_limits<std::size_t>::max();
+constexpr std::size_t kAnyNumber = std::numeric_limits<std::size_t>::max();
 
-constexpr CommandSpec commands[] = {
+constexpr CommandSpec kCommands[] = {
     {"quota list", CommandKind::quota_list, 0, 0, ""},
     {"quota get", CommandKind::quota_get, 1, 1, "NAME"},
-    {"quota set", CommandKind::quota_set, 1, any_number, "NAME field=value..."},
+    {"quota set", CommandKind::quota_set, 1, kAnyNumber, "NAME field=value..."},
     {"quota delete", CommandKind::quota_delete, 1, 1, "NAME"},
     {"usage", CommandKind::usage, 1, 2, "NAME [KEY]"},
     {"block list", CommandKind::block_list, 0, 0, ""},
@@ -45,12 +45,12 @@ std::optional<std::string>* value_slot(Invocation& invocation, std::string_view 
 
 // The command the first one or two words name, and how many words that took.
 std::pair<const CommandSpec*, std::size_t> find_command(const std::vector<std::string>& words) {
-    for (const CommandSpec& spec : commands) {
+    for (const CommandSpec& spec : kCommands) {
         if (spec.words == words[0]) return {&spec, 1};
         if (words.size() > 1 && spec.words == words[0] + " " + words[1]) return {&spec, 2};
     }
     std::string choices;
-    for (const CommandSpec& spec : commands) {
+    for (const CommandSpec& spec : kCommands) {
         const std::string_view group = spec.words.substr(0, spec.words.find(' '));
         if (group != words[0]) continue;
         choices += (choices.empty() ? "" : ", ") + std::string(spec.words.substr(group.size() + 1));

@@ -17,11 +17,11 @@ namespace {
 
 using Json = nlohmann::ordered_json;  // the server's order of fields, for `quota get`
 
-const std::string quotas_path = "/v1/sys/quotas/rate-limit";
-const std::string blocks_path = "/v1/sys/blocks";
+const std::string kQuotasPath = "/v1/sys/quotas/rate-limit";
+const std::string kBlocksPath = "/v1/sys/blocks";
 
-std::string quota_path(const std::string& name) { return quotas_path + "/" + percent_encode(name); }
-std::string block_path(const std::string& ip) { return blocks_path + "/" + percent_encode(ip); }
+std::string quota_path(const std::string& name) { return kQuotasPath + "/" + percent_encode(name); }
+std::string block_path(const std::string& ip) { return kBlocksPath + "/" + percent_encode(ip); }
 
 bool succeeded(const AdminResponse& response) { return response.status >= 200 && response.status < 300; }
 
@@ -85,7 +85,7 @@ std::string seconds_cell(const Json& value) {
 }
 
 void quota_list(const Invocation& invocation, AdminClient& client, std::ostream& out) {
-    const AdminResponse listed = client.request("GET", quotas_path + "?list=true");
+    const AdminResponse listed = client.request("GET", kQuotasPath + "?list=true");
     Json quotas = Json::array();
     if (listed.status != 404) {  // 404: no quotas at all, as Vault says it
         if (!succeeded(listed)) fail(listed, client.settings());
@@ -152,7 +152,7 @@ void usage(const Invocation& invocation, AdminClient& client, std::ostream& out)
 }
 
 void block_list(const Invocation& invocation, AdminClient& client, std::ostream& out) {
-    const Json blocks = parse_json(call(client, "GET", blocks_path))["data"]["blocks"];
+    const Json blocks = parse_json(call(client, "GET", kBlocksPath))["data"]["blocks"];
     if (invocation.json) return print_json(out, blocks);
     if (blocks.empty()) {
         out << "no blocked clients\n";

@@ -20,7 +20,7 @@
 
 namespace sluice::ctl {
 
-inline constexpr char default_config_file[] = "/etc/sluice/sluice.json";
+inline constexpr char kDefaultConfigFile[] = "/etc/sluice/sluice.json";
 
 // A variable's value; nullopt when unset or empty. Injected so that tests
 // need not touch the process environment.
@@ -38,6 +38,6 @@ struct ConnectionSettings {
 // Throws Failure(usage) for an address that is not HOST:PORT, and for a
 // config file or --token-file that was asked for and cannot be read.
 ConnectionSettings resolve_connection(const ConnectionFlags& flags, const Environment& environment,
-                                      const std::filesystem::path& default_config = default_config_file);
+                                      const std::filesystem::path& default_config = kDefaultConfigFile);
 
 }  // namespace sluice::ctl

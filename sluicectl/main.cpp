@@ -13,9 +13,9 @@ namespace {
 
 using namespace sluice::ctl;
 
-constexpr std::string_view version = SLUICE_VERSION;
+constexpr std::string_view kVersion = SLUICE_VERSION;
 
-constexpr std::string_view help_text = R"(usage: sluicectl [options] COMMAND
+constexpr std::string_view kHelpText = R"(usage: sluicectl [options] COMMAND
 
 Commands:
   quota list                     every quota: NAME PATH KEY RATE INTERVAL DEFINED_IN
@@ -75,11 +75,11 @@ int main(int argc, char** argv) {
     }
     try {
         if (invocation.command == CommandKind::help) {
-            std::cout << help_text;
+            std::cout << kHelpText;
             return 0;
         }
         if (invocation.command == CommandKind::version) {
-            std::cout << "sluicectl " << version << '\n';
+            std::cout << "sluicectl " << kVersion << '\n';
             return 0;
         }
         AdminClient client(resolve_connection(invocation.connection, process_environment()));

@@ -38,8 +38,8 @@ namespace {
 
 using namespace sluice;
 
-constexpr std::string_view version = SLUICE_VERSION;
-constexpr std::string_view usage_line =
+constexpr std::string_view kVersion = SLUICE_VERSION;
+constexpr std::string_view kUsageLine =
     "usage: sluiced --config FILE [--check | --xdp-stats | --xdp-detach | --service-stopped] | --help | --version";
 
 struct Options {
@@ -49,7 +49,7 @@ struct Options {
 
 int usage_error(std::string_view problem) {
     std::fprintf(stderr, "sluiced: %.*s\n%.*s\n", static_cast<int>(problem.size()), problem.data(),
-                 static_cast<int>(usage_line.size()), usage_line.data());
+                 static_cast<int>(kUsageLine.size()), kUsageLine.data());
     return 2;
 }
 
@@ -74,7 +74,7 @@ void print_help() {
         "limits apply at once; listen, upstream, threads, limits and XDP interfaces on restart).\n"
         "Under systemd (Type=notify) it reports READY=1 once serving, a STATUS= line, and\n"
         "pings the watchdog while its event loops answer.\n",
-        static_cast<int>(usage_line.size()), usage_line.data());
+        static_cast<int>(kUsageLine.size()), kUsageLine.data());
 }
 
 std::optional<ConfigLoad> load_or_report(const std::string& file) {
@@ -356,9 +356,9 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
         for (const std::string& note : loaded.notes) log(LogLevel::notice, "%s", note.c_str());
         token = std::move(loaded.value);
     }
-    const MetricsSources metrics{limiter, store, server, blocks, control, xdp.get(), version};
+    const MetricsSources metrics{limiter, store, server, blocks, control, xdp.get(), kVersion};
     AdminApi api(
-        control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); }, std::string(version));
+        control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); }, std::string(kVersion));
     const std::unique_ptr<AdminServer> admin = start_admin(config, api);
     for (const ListenAddress& address : config.proxy.listen) {
         log(LogLevel::info, "listening on %s, upstream %s, %zu quotas", host_port(address).c_str(),
@@ -395,7 +395,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (arg == "--version") {
-            std::printf("sluiced %.*s\n", static_cast<int>(version.size()), version.data());
+            std::printf("sluiced %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
             return 0;
         }
         if (arg == "--check") {

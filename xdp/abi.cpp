@@ -10,12 +10,12 @@ namespace sluice {
 
 namespace {
 
-constexpr double ns_per_second = 1e9;
+constexpr double kNsPerSecond = 1e9;
 
 // GCRA parameters are whole nanoseconds; a rate above 1e9/s is treated as
 // 1e9/s, which no link reaches per source.
 std::uint64_t interval_ns(double per_second) {
-    return per_second > 0 ? std::max<std::uint64_t>(1, std::llround(ns_per_second / per_second)) : 0;
+    return per_second > 0 ? std::max<std::uint64_t>(1, std::llround(kNsPerSecond / per_second)) : 0;
 }
 
 }  // namespace

@@ -9,16 +9,16 @@ namespace sluice::bpftest {
 
 namespace {
 
-constexpr std::uint8_t proto_hop_by_hop = 0;
-constexpr std::uint8_t proto_icmp = 1;
-constexpr std::uint8_t proto_tcp = 6;
-constexpr std::uint8_t proto_udp = 17;
-constexpr std::uint8_t proto_fragment = 44;
-constexpr std::uint8_t proto_icmpv6 = 58;
-constexpr std::uint8_t proto_none = 59;
+constexpr std::uint8_t kProtoHopByHop = 0;
+constexpr std::uint8_t kProtoIcmp = 1;
+constexpr std::uint8_t kProtoTcp = 6;
+constexpr std::uint8_t kProtoUdp = 17;
+constexpr std::uint8_t kProtoFragment = 44;
+constexpr std::uint8_t kProtoIcmpv6 = 58;
+constexpr std::uint8_t kProtoNone = 59;
 
-constexpr std::size_t tcp_header_size = 20;
-constexpr std::size_t udp_header_size = 8;
+constexpr std::size_t kTcpHeaderSize = 20;
+constexpr std::size_t kUdpHeaderSize = 8;
 
 void put16(Packet& out, std::uint16_t value) {
     out.push_back(static_cast<std::uint8_t>(value >> 8));
@@ -101,7 +101,7 @@ PacketBuilder& PacketBuilder::ipv6(std::string_view source, std::string_view des
 
 PacketBuilder& PacketBuilder::ipv6_hop_by_hop() {
     // Header extension length 0 (8 bytes in all), filled by one PadN option.
-    ipv6_extensions_.push_back({proto_hop_by_hop, {0, 1, 4, 0, 0, 0, 0}});
+    ipv6_extensions_.push_back({kProtoHopByHop, {0, 1, 4, 0, 0, 0, 0}});
     return *this;
 }
 
@@ -109,7 +109,7 @@ PacketBuilder& PacketBuilder::ipv6_fragment(std::uint16_t offset, bool more_frag
     if (offset > 0x1fff) throw std::invalid_argument("fragment offset has 13 bits");
     const auto offset_flags = static_cast<std::uint16_t>(offset << 3 | (more_fragments ? 1 : 0));
     later_fragment_ = offset > 0;
-    ipv6_extensions_.push_back({proto_fragment,
+    ipv6_extensions_.push_back({kProtoFragment,
                                 {0, static_cast<std::uint8_t>(offset_flags >> 8),
                                  static_cast<std::uint8_t>(offset_flags), 0xca, 0xfe, 0xf0, 0x0d}});
     return *this;
@@ -144,26 +144,26 @@ Packet PacketBuilder::build() const {
     // reads no L4 checksum, so those stay zero. A later fragment keeps the
     // protocol but carries only payload.
     const bool ipv6 = l3_ == L3::ipv6;
-    const std::uint8_t protocol = l4_ == L4::tcp    ? proto_tcp
-                                  : l4_ == L4::udp  ? proto_udp
-                                  : l4_ == L4::icmp ? (ipv6 ? proto_icmpv6 : proto_icmp)
-                                                    : proto_none;
+    const std::uint8_t protocol = l4_ == L4::tcp    ? kProtoTcp
+                                  : l4_ == L4::udp  ? kProtoUdp
+                                  : l4_ == L4::icmp ? (ipv6 ? kProtoIcmpv6 : kProtoIcmp)
+                                                    : kProtoNone;
     Packet l4;
     switch (later_fragment_ ? L4::none : l4_) {
     case L4::none: break;
     case L4::tcp:
         put16(l4, source_port_);
         put16(l4, destination_port_);
-        put32(l4, 1);                                                              // sequence
-        put32(l4, 0);                                                              // acknowledgment
-        put16(l4, static_cast<std::uint16_t>(tcp_header_size / 4 << 12 | 0x002));  // data offset, SYN
-        put16(l4, 65535);                                                          // window
-        put32(l4, 0);                                                              // checksum, urgent pointer
+        put32(l4, 1);                                                             // sequence
+        put32(l4, 0);                                                             // acknowledgment
+        put16(l4, static_cast<std::uint16_t>(kTcpHeaderSize / 4 << 12 | 0x002));  // data offset, SYN
+        put16(l4, 65535);                                                         // window
+        put32(l4, 0);                                                             // checksum, urgent pointer
         break;
     case L4::udp:
         put16(l4, source_port_);
         put16(l4, destination_port_);
-        put16(l4, static_cast<std::uint16_t>(udp_header_size + payload_));
+        put16(l4, static_cast<std::uint16_t>(kUdpHeaderSize + payload_));
         put16(l4, 0);
         break;
     case L4::icmp:
@@ -187,7 +187,7 @@ Packet PacketBuilder::build() const {
     switch (l3_) {
     case L3::none: throw std::logic_error("a packet needs arp(), ipv4() or ipv6()");
     case L3::arp: {
-        put16(out, ethertype_arp);
+        put16(out, kEthertypeArp);
         put16(out, 1);       // Ethernet
         put16(out, 0x0800);  // IPv4
         out.push_back(6);
@@ -201,9 +201,9 @@ Packet PacketBuilder::build() const {
         break;
     }
     case L3::ipv4: {
-        put16(out, ethertype_ipv4);
+        put16(out, kEthertypeIpv4);
         const std::size_t start = out.size();
-        const std::size_t header_size = ipv4_header_size + ipv4_options_;
+        const std::size_t header_size = kIpv4HeaderSize + ipv4_options_;
         out.push_back(static_cast<std::uint8_t>(0x40 | header_size / 4));
         out.push_back(0);
         put16(out, static_cast<std::uint16_t>(header_size + l4.size()));
@@ -222,7 +222,7 @@ Packet PacketBuilder::build() const {
         break;
     }
     case L3::ipv6: {
-        put16(out, ethertype_ipv6);
+        put16(out, kEthertypeIpv6);
         std::size_t extensions_size = 0;
         for (const Ipv6Extension& extension : ipv6_extensions_) extensions_size += 1 + extension.body.size();
         put32(out, 0x60000000);

@@ -14,16 +14,16 @@ namespace sluice::bpftest {
 
 using Packet = std::vector<std::uint8_t>;
 
-inline constexpr std::uint16_t ethertype_ipv4 = 0x0800;
-inline constexpr std::uint16_t ethertype_ipv6 = 0x86dd;
-inline constexpr std::uint16_t ethertype_arp = 0x0806;
-inline constexpr std::uint16_t tpid_8021q = 0x8100;
-inline constexpr std::uint16_t tpid_8021ad = 0x88a8;
+inline constexpr std::uint16_t kEthertypeIpv4 = 0x0800;
+inline constexpr std::uint16_t kEthertypeIpv6 = 0x86dd;
+inline constexpr std::uint16_t kEthertypeArp = 0x0806;
+inline constexpr std::uint16_t kTpid8021q = 0x8100;
+inline constexpr std::uint16_t kTpid8021ad = 0x88a8;
 
-inline constexpr std::size_t ethernet_header_size = 14;
-inline constexpr std::size_t vlan_tag_size = 4;
-inline constexpr std::size_t ipv4_header_size = 20;
-inline constexpr std::size_t ipv6_header_size = 40;
+inline constexpr std::size_t kEthernetHeaderSize = 14;
+inline constexpr std::size_t kVlanTagSize = 4;
+inline constexpr std::size_t kIpv4HeaderSize = 20;
+inline constexpr std::size_t kIpv6HeaderSize = 40;
 
 // The 16-byte form the program keys sources by: IPv6 as is, IPv4 mapped into
 // ::ffff:a.b.c.d. Throws std::invalid_argument for anything else.

@@ -18,7 +18,7 @@ std::uint16_t at16(const Packet& packet, std::size_t offset) {
 TEST(PacketBuilder, Ipv4TcpLayoutAndChecksum) {
     const Packet p = PacketBuilder().ipv4("192.0.2.10", "198.51.100.1").tcp(40000, 80).payload(5).build();
     ASSERT_EQ(p.size(), 14u + 20 + 20 + 5);
-    EXPECT_EQ(at16(p, 12), ethertype_ipv4);
+    EXPECT_EQ(at16(p, 12), kEthertypeIpv4);
     EXPECT_EQ(p[14], 0x45);
     EXPECT_EQ(at16(p, 16), 20u + 20 + 5);  // total length
     EXPECT_EQ(at16(p, 20), 0u);            // not a fragment
@@ -53,16 +53,16 @@ TEST(PacketBuilder, Ipv4OptionsAndFragments) {
 
 TEST(PacketBuilder, VlanTagsOutermostFirst) {
     const Packet p = PacketBuilder()
-                         .vlan(tpid_8021ad, 100)
-                         .vlan(tpid_8021q, 10)
+                         .vlan(kTpid8021ad, 100)
+                         .vlan(kTpid8021q, 10)
                          .ipv6("2001:db8::1", "2001:db8::2")
                          .udp(1, 53)
                          .build();
-    EXPECT_EQ(at16(p, 12), tpid_8021ad);
+    EXPECT_EQ(at16(p, 12), kTpid8021ad);
     EXPECT_EQ(at16(p, 14), 100u);
-    EXPECT_EQ(at16(p, 16), tpid_8021q);
+    EXPECT_EQ(at16(p, 16), kTpid8021q);
     EXPECT_EQ(at16(p, 18), 10u);
-    EXPECT_EQ(at16(p, 20), ethertype_ipv6);
+    EXPECT_EQ(at16(p, 20), kEthertypeIpv6);
     EXPECT_EQ(p.at(22) >> 4, 6);
 }
 
@@ -94,7 +94,7 @@ TEST(PacketBuilder, IcmpFollowsTheFamily) {
 TEST(PacketBuilder, ArpAndTruncation) {
     const Packet arp = PacketBuilder().arp().build();
     EXPECT_EQ(arp.size(), 14u + 28);
-    EXPECT_EQ(at16(arp, 12), ethertype_arp);
+    EXPECT_EQ(at16(arp, 12), kEthertypeArp);
     EXPECT_EQ(truncated(arp, 10), (Packet{arp.begin(), arp.begin() + 10}));
     EXPECT_THROW(truncated(arp, arp.size() + 1), std::invalid_argument);
 }

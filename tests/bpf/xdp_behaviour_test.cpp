@@ -24,7 +24,7 @@ std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b 
 using XdpGcraTest = XdpFixture;
 
 TEST_F(XdpGcraTest, AdmitsExactlyTheBurstThenDrops) {
-    set_rate(config, hour_ns, 10);  // 1 per hour: no refill during the test
+    set_rate(config, kHourNs, 10);  // 1 per hour: no refill during the test
     write_config();
     const Packet packet = from("192.0.2.1");
 
@@ -34,7 +34,7 @@ TEST_F(XdpGcraTest, AdmitsExactlyTheBurstThenDrops) {
     EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 0u);
     const auto state = source_state("192.0.2.1");
     ASSERT_TRUE(state);
-    EXPECT_LT(distance(state->tat_ns, start + 10 * hour_ns), second_ns);
+    EXPECT_LT(distance(state->tat_ns, start + 10 * kHourNs), kSecondNs);
 
     EXPECT_EQ(run(packet), XDP_DROP);
     EXPECT_EQ(stats()[SLUICE_DROP_RATE].packets, 1u);
@@ -73,7 +73,7 @@ TEST_F(XdpBlockTest, ExceedingBlocksTheSource) {
 
     const auto entry = block_entry("192.0.2.1");
     ASSERT_TRUE(entry);
-    EXPECT_LT(distance(entry->expires_ns, exceeded_at + config.block_ns), second_ns);
+    EXPECT_LT(distance(entry->expires_ns, exceeded_at + config.block_ns), kSecondNs);
     EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
 
     EXPECT_EQ(run(packet), XDP_DROP);
@@ -87,10 +87,10 @@ TEST_F(XdpBlockTest, ExceedingBlocksTheSource) {
 }
 
 TEST_F(XdpBlockTest, ExpiredBlockPassesLiveBlockDrops) {
-    set_rate(config, hour_ns, 10);
+    set_rate(config, kHourNs, 10);
     write_config();
-    block("192.0.2.1", now_ns() - second_ns);
-    block("192.0.2.2", now_ns() + hour_ns);
+    block("192.0.2.1", now_ns() - kSecondNs);
+    block("192.0.2.2", now_ns() + kHourNs);
 
     EXPECT_EQ(run(from("192.0.2.1")), XDP_PASS);
     EXPECT_EQ(stats()[SLUICE_PASS_RATE_OK].packets, 1u);
@@ -101,7 +101,7 @@ TEST_F(XdpBlockTest, ExpiredBlockPassesLiveBlockDrops) {
 
 TEST_F(XdpBlockTest, ExpiredBlockIsRenewedByTheNextExcess) {
     write_one_an_hour_then_blocked();
-    block("192.0.2.1", now_ns() - second_ns, SLUICE_BLOCKED_BY_HTTP);
+    block("192.0.2.1", now_ns() - kSecondNs, SLUICE_BLOCKED_BY_HTTP);
     const Packet packet = from("192.0.2.1");
 
     ASSERT_EQ(run(packet), XDP_PASS);
@@ -109,7 +109,7 @@ TEST_F(XdpBlockTest, ExpiredBlockIsRenewedByTheNextExcess) {
     ASSERT_EQ(run(packet), XDP_DROP);
     const auto entry = block_entry("192.0.2.1");
     ASSERT_TRUE(entry);
-    EXPECT_LT(distance(entry->expires_ns, exceeded_at + config.block_ns), second_ns);
+    EXPECT_LT(distance(entry->expires_ns, exceeded_at + config.block_ns), kSecondNs);
     EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
     EXPECT_EQ(run(packet), XDP_DROP);
     EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
@@ -123,7 +123,7 @@ protected:
 
 TEST_F(XdpFullBlockMapTest, ExcessIsStillDroppedAndCounted) {
     write_one_an_hour_then_blocked();
-    block("203.0.113.1", now_ns() + hour_ns);
+    block("203.0.113.1", now_ns() + kHourNs);
     const Packet packet = from("192.0.2.1");
 
     ASSERT_EQ(run(packet), XDP_PASS);
@@ -144,7 +144,7 @@ TEST_F(XdpFullBlockMapTest, ExcessIsStillDroppedAndCounted) {
 
 TEST_F(XdpFullBlockMapTest, UnblockEndsTheBlockKeptInTheSlot) {
     write_one_an_hour_then_blocked();
-    block("203.0.113.1", now_ns() + hour_ns);
+    block("203.0.113.1", now_ns() + kHourNs);
     const Packet packet = from("192.0.2.1");
     ASSERT_EQ(run(packet), XDP_PASS);
     ASSERT_EQ(run(packet), XDP_DROP);  // over the rate: blocked in its slot only
@@ -160,7 +160,7 @@ TEST_F(XdpFullBlockMapTest, UnblockEndsTheBlockKeptInTheSlot) {
 
 TEST_F(XdpFullBlockMapTest, ExpiredEntryIsRenewedWithoutAFreeSlot) {
     write_one_an_hour_then_blocked();
-    block("192.0.2.1", now_ns() - second_ns);  // fills the map
+    block("192.0.2.1", now_ns() - kSecondNs);  // fills the map
     const Packet packet = from("192.0.2.1");
 
     ASSERT_EQ(run(packet), XDP_PASS);
@@ -175,10 +175,10 @@ TEST_F(XdpFullBlockMapTest, ExpiredEntryIsRenewedWithoutAFreeSlot) {
 using XdpPrecedenceTest = XdpFixture;
 
 TEST_F(XdpPrecedenceTest, BlockOfATrackedSourceHolds) {
-    set_rate(config, hour_ns, 10);
+    set_rate(config, kHourNs, 10);
     write_config();
     ASSERT_EQ(run(from("192.0.2.1")), XDP_PASS);  // now tracked
-    ASSERT_TRUE(block("192.0.2.1", now_ns() + hour_ns));
+    ASSERT_TRUE(block("192.0.2.1", now_ns() + kHourNs));
     EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
     EXPECT_EQ(stats()[SLUICE_DROP_BLOCKED].packets, 1u);
     EXPECT_EQ(run(from("192.0.2.2")), XDP_PASS);
@@ -187,10 +187,10 @@ TEST_F(XdpPrecedenceTest, BlockOfATrackedSourceHolds) {
 using XdpUnblockTest = XdpFixture;
 
 TEST_F(XdpUnblockTest, UnblockedTrackedSourcePassesAgain) {
-    set_rate(config, hour_ns, 10);
+    set_rate(config, kHourNs, 10);
     write_config();
     ASSERT_EQ(run(from("192.0.2.1")), XDP_PASS);  // now tracked
-    ASSERT_TRUE(block("192.0.2.1", now_ns() + hour_ns, SLUICE_BLOCKED_BY_API));
+    ASSERT_TRUE(block("192.0.2.1", now_ns() + kHourNs, SLUICE_BLOCKED_BY_API));
     ASSERT_EQ(run(from("192.0.2.1")), XDP_DROP);
 
     EXPECT_TRUE(unblock("192.0.2.1"));
@@ -203,10 +203,10 @@ TEST_F(XdpUnblockTest, UnblockedTrackedSourcePassesAgain) {
 }
 
 TEST_F(XdpUnblockTest, UnblockEndsTheBlockOfTheWholeIpv6Prefix) {
-    set_rate(config, hour_ns, 10);
+    set_rate(config, kHourNs, 10);
     write_config();
     ASSERT_EQ(run(from("2001:db8:1:2::1")), XDP_PASS);  // its /64 now tracked
-    ASSERT_TRUE(block("2001:db8:1:2::5", now_ns() + hour_ns));
+    ASSERT_TRUE(block("2001:db8:1:2::5", now_ns() + kHourNs));
     ASSERT_EQ(run(from("2001:db8:1:2::1")), XDP_DROP);
 
     EXPECT_TRUE(unblock("2001:db8:1:2::9"));
@@ -216,7 +216,7 @@ TEST_F(XdpUnblockTest, UnblockEndsTheBlockOfTheWholeIpv6Prefix) {
 }
 
 TEST_F(XdpUnblockTest, UnblockOfAnUntrackedSourceDeletesItsBlock) {
-    block("192.0.2.1", now_ns() + hour_ns);
+    block("192.0.2.1", now_ns() + kHourNs);
     ASSERT_EQ(run(from("192.0.2.1")), XDP_DROP);
     EXPECT_TRUE(unblock("192.0.2.1"));
     EXPECT_FALSE(source_state("192.0.2.1"));
@@ -266,7 +266,7 @@ class XdpIpv6PrefixTest : public XdpFixture, public ::testing::WithParamInterfac
 
 TEST_P(XdpIpv6PrefixTest, RatesEachPrefixAsOneSource) {
     const PrefixCase& c = GetParam();
-    set_rate(config, hour_ns, c.burst);
+    set_rate(config, kHourNs, c.burst);
     set_ipv6_prefix(config, c.prefix);
     write_config();
 
@@ -286,7 +286,7 @@ INSTANTIATE_TEST_SUITE_P(Table, XdpIpv6PrefixTest, ::testing::ValuesIn(prefix_ca
 using XdpInsertBudgetTest = XdpFixture;
 
 TEST_F(XdpInsertBudgetTest, OneBankedInsertTracksOneNewSource) {
-    set_rate(config, hour_ns, 2);
+    set_rate(config, kHourNs, 2);
     config.insert_interval_ns = 1'000'000'000'000'000'000;  // no refill during the test
     config.insert_burst_ns = config.insert_interval_ns;     // one insert banked
     write_config();
@@ -311,7 +311,7 @@ TEST_F(XdpInsertBudgetTest, OneBankedInsertTracksOneNewSource) {
 }
 
 TEST_F(XdpInsertBudgetTest, ZeroIntervalTracksEveryNewSource) {
-    set_rate(config, hour_ns, 2);
+    set_rate(config, kHourNs, 2);
     write_config();
     for (const char* source : {"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8:1::1", "2001:db8:2::1"})
         EXPECT_EQ(run(from(source)), XDP_PASS) << source;
@@ -323,11 +323,11 @@ TEST_F(XdpInsertBudgetTest, ZeroIntervalTracksEveryNewSource) {
 using XdpStatsTest = XdpFixture;
 
 TEST_F(XdpStatsTest, BytesAreFrameLengths) {
-    set_rate(config, hour_ns, 2);
+    set_rate(config, kHourNs, 2);
     write_config();
     const Packet small = PacketBuilder().ipv4("192.0.2.1", "198.51.100.1").udp(40000, 53).payload(10).build();
     const Packet large =
-        PacketBuilder().vlan(tpid_8021q, 7).ipv6("2001:db8::1", "2001:db8::2").tcp(40000, 80).payload(1200).build();
+        PacketBuilder().vlan(kTpid8021q, 7).ipv6("2001:db8::1", "2001:db8::2").tcp(40000, 80).payload(1200).build();
     const Packet cut = truncated(small, 30);
 
     ASSERT_EQ(run(small), XDP_PASS);
@@ -345,7 +345,7 @@ TEST_F(XdpStatsTest, BytesAreFrameLengths) {
 }
 
 TEST_F(XdpStatsTest, SlotFollowsTheConfiguredIfindex) {
-    config.ifindex[3] = loopback_ifindex;
+    config.ifindex[3] = kLoopbackIfindex;
     write_config();
     const Packet packet = from("192.0.2.1");
     ASSERT_EQ(run(packet), XDP_PASS);

@@ -18,10 +18,10 @@ namespace {
 using XdpBlockFilterTest = XdpFixture;
 
 TEST_F(XdpBlockFilterTest, RebuildsKeepLiveBlocksAndForgetExpiredOnes) {
-    set_rate(config, hour_ns, 10);
+    set_rate(config, kHourNs, 10);
     write_config();
-    block("192.0.2.1", now_ns() + hour_ns);
-    block("192.0.2.2", now_ns() - second_ns);
+    block("192.0.2.1", now_ns() + kHourNs);
+    block("192.0.2.2", now_ns() - kSecondNs);
     // Twice: each rebuild rewrites one of the two generations.
     remove_expired_blocks();
     remove_expired_blocks();
@@ -47,7 +47,7 @@ TEST_F(XdpBlockFilterTest, TheProgramsOwnBlocksSurviveRebuilds) {
 // A block map entry the filter has not seen is not looked up: which is why
 // sluiced rebuilds the filter before the program runs.
 TEST_F(XdpBlockFilterTest, ABlockMapEntryCountsOnceTheFilterIsRebuilt) {
-    write_block_entry_only("192.0.2.1", now_ns() + hour_ns);
+    write_block_entry_only("192.0.2.1", now_ns() + kHourNs);
     ASSERT_EQ(run(from("192.0.2.1")), XDP_PASS);
     rebuild_block_filter();
     EXPECT_EQ(run(from("192.0.2.1")), XDP_DROP);
@@ -57,11 +57,11 @@ TEST_F(XdpBlockFilterTest, ABlockMapEntryCountsOnceTheFilterIsRebuilt) {
 // Enough blocks that the filter answers "maybe" for sources it does not
 // hold: they are looked up and pass.
 TEST_F(XdpBlockFilterTest, ManyBlocksAllHoldAndOthersPass) {
-    set_rate(config, hour_ns, 10);
+    set_rate(config, kHourNs, 10);
     write_config();
     const auto address = [](int i) { return "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1"; };
     constexpr int blocks = 4000;
-    for (int i = 0; i < blocks; ++i) ASSERT_TRUE(block(address(i), now_ns() + hour_ns));
+    for (int i = 0; i < blocks; ++i) ASSERT_TRUE(block(address(i), now_ns() + kHourNs));
     remove_expired_blocks();
     for (int i = 0; i < 2 * blocks; ++i)
         ASSERT_EQ(run(from(address(i))), i < blocks ? XDP_DROP : XDP_PASS) << address(i);

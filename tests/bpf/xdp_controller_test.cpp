@@ -30,7 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Nanos second_ns = 1'000'000'000;
+constexpr Nanos kSecondNs = 1'000'000'000;
 
 IpAddress ip(std::string_view text) { return *parse_ip(text); }
 
@@ -100,11 +100,11 @@ protected:
 
 TEST_F(XdpControllerTest, BlocksAreReadBackWithTheirClientAndOrigin) {
     XdpController& xdp = start();
-    const Nanos until = static_cast<Nanos>(xdp_now_ns()) + 60 * second_ns;
+    const Nanos until = static_cast<Nanos>(xdp_now_ns()) + 60 * kSecondNs;
     xdp.client_blocked(ip("192.0.2.7"), until, "api");
     xdp.client_blocked(ip("2001:db8:1:2::5"), until + 1, "quota:per-ip");
     xdp.client_blocked(ip("10.1.2.3"), until, "api");  // a trusted proxy: never blocked
-    xdp.client_blocked(ip("192.0.2.8"), static_cast<Nanos>(xdp_now_ns()) - second_ns, "api");  // already over
+    xdp.client_blocked(ip("192.0.2.8"), static_cast<Nanos>(xdp_now_ns()) - kSecondNs, "api");  // already over
 
     const std::vector<XdpBlock> expected = {{"192.0.2.7", until, "api"}, {"2001:db8:1:2::/64", until + 1, "http"}};
     EXPECT_EQ(sorted_blocks(), expected);
@@ -112,7 +112,7 @@ TEST_F(XdpControllerTest, BlocksAreReadBackWithTheirClientAndOrigin) {
 
 TEST_F(XdpControllerTest, UnblockEndsTheBlockOfTheClientsIpv6Prefix) {
     XdpController& xdp = start();
-    const Nanos until = static_cast<Nanos>(xdp_now_ns()) + 60 * second_ns;
+    const Nanos until = static_cast<Nanos>(xdp_now_ns()) + 60 * kSecondNs;
     xdp.client_blocked(ip("2001:db8:1:2::5"), until, "api");
     xdp.client_blocked(ip("192.0.2.7"), until, "api");
     xdp.client_unblocked(ip("2001:db8:1:2::9"));
@@ -151,7 +151,7 @@ TEST_F(XdpControllerTest, CountersAreNamedByInterfaceAndTheProgramsBlockIsListed
     settings.rate_pps = 1;
     settings.burst = 2;
     settings.ports = {80};  // the link's own chatter (IPv6 ND) is then not rated
-    settings.block_on_exceed = 60 * second_ns;
+    settings.block_on_exceed = 60 * kSecondNs;
     XdpController& xdp = start(settings);
 
     const Packet syn = PacketBuilder().ipv4("192.0.2.50", "198.51.100.1").tcp(40000, 80).build();
@@ -179,8 +179,8 @@ TEST_F(XdpControllerTest, CountersAreNamedByInterfaceAndTheProgramsBlockIsListed
     ASSERT_EQ(blocks.size(), 1u);
     EXPECT_EQ(blocks[0].client, "192.0.2.50");
     EXPECT_EQ(blocks[0].origin, "xdp");
-    EXPECT_GE(blocks[0].until, static_cast<Nanos>(first_sent) + 60 * second_ns - second_ns);
-    EXPECT_LE(blocks[0].until, static_cast<Nanos>(xdp_now_ns()) + 60 * second_ns);
+    EXPECT_GE(blocks[0].until, static_cast<Nanos>(first_sent) + 60 * kSecondNs - kSecondNs);
+    EXPECT_LE(blocks[0].until, static_cast<Nanos>(xdp_now_ns()) + 60 * kSecondNs);
 }
 
 }  // namespace

@@ -102,8 +102,8 @@ void XdpFixture::write_config() {
 }
 
 void XdpFixture::write_one_an_hour_then_blocked() {
-    set_rate(config, hour_ns, 1);
-    config.block_ns = 600 * second_ns;
+    set_rate(config, kHourNs, 1);
+    config.block_ns = 600 * kSecondNs;
     write_config();
 }
 

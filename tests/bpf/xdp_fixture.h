@@ -27,13 +27,13 @@ namespace sluice::bpftest {
 
 // BPF_PROG_RUN packets arrive on loopback (ifindex 1), which no slot is
 // configured for unless a test says so: they count in the spare slot.
-inline constexpr std::uint32_t loopback_ifindex = 1;
-inline constexpr std::uint32_t test_run_slot = SLUICE_MAX_INTERFACES;
+inline constexpr std::uint32_t kLoopbackIfindex = 1;
+inline constexpr std::uint32_t kTestRunSlot = SLUICE_MAX_INTERFACES;
 
 using StatRow = std::array<sluice_counter, SLUICE_STAT_COUNT>;
 
-inline constexpr std::uint64_t second_ns = 1'000'000'000;
-inline constexpr std::uint64_t hour_ns = 3600 * second_ns;
+inline constexpr std::uint64_t kSecondNs = 1'000'000'000;
+inline constexpr std::uint64_t kHourNs = 3600 * kSecondNs;
 
 // A TCP SYN to port 80 from `source`, IPv4 or IPv6 by the address's form.
 Packet from(std::string_view source);
@@ -90,7 +90,7 @@ public:
     int run(const Packet& packet);
     int program_fd() const;
     // Counters of one stats slot, summed over all possible CPUs.
-    StatRow stats(std::uint32_t slot = test_run_slot) const;
+    StatRow stats(std::uint32_t slot = kTestRunSlot) const;
 
     // The program's clock: bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE.
     static std::uint64_t now_ns();

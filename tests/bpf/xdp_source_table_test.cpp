@@ -32,7 +32,7 @@ protected:
 };
 
 TEST_F(XdpOneBucketTest, ANewSourceTakesTheSlotOfTheLeastActive) {
-    set_rate(config, second_ns, 10);
+    set_rate(config, kSecondNs, 10);
     write_config();
     std::vector<std::array<std::uint8_t, 16>> kept;
     for (int way = 0; way < SLUICE_SOURCE_WAYS; ++way) {
@@ -40,7 +40,7 @@ TEST_F(XdpOneBucketTest, ANewSourceTakesTheSlotOfTheLeastActive) {
         if (way == 2) {
             set_source_state(source, 1);  // quiet since boot
         } else {
-            set_source_state(source, now_ns() + 5 * second_ns);  // sending
+            set_source_state(source, now_ns() + 5 * kSecondNs);  // sending
             kept.push_back(address_bytes(source));
         }
     }
@@ -52,7 +52,7 @@ TEST_F(XdpOneBucketTest, ANewSourceTakesTheSlotOfTheLeastActive) {
 }
 
 TEST_F(XdpOneBucketTest, ASourceOverItsRateStaysTrackedThroughASpray) {
-    set_rate(config, hour_ns, 2);
+    set_rate(config, kHourNs, 2);
     write_config();
     const Packet flood = from("192.0.2.1");
     ASSERT_EQ(run(flood), XDP_PASS);
@@ -66,7 +66,7 @@ TEST_F(XdpOneBucketTest, ASourceOverItsRateStaysTrackedThroughASpray) {
 }
 
 TEST_F(XdpOneBucketTest, TheAllZeroSourceIsTrackedLikeAnyOther) {
-    set_rate(config, hour_ns, 1);
+    set_rate(config, kHourNs, 1);
     write_config();
     EXPECT_EQ(run(from("::")), XDP_PASS);
     EXPECT_EQ(source_keys(), std::vector{address_bytes("::")});
@@ -163,7 +163,7 @@ TEST_F(XdpOneBucketTest, CpusTrackingSourcesAtOnceLeaveWholeSlots) {
 
     const auto tracked = source_keys();
     ASSERT_EQ(tracked.size(), static_cast<std::size_t>(SLUICE_SOURCE_WAYS)) << "a slot left empty or busy";
-    config.insert_interval_ns = hour_ns;  // no new source tracked from here on
+    config.insert_interval_ns = kHourNs;  // no new source tracked from here on
     config.insert_burst_ns = 0;
     write_config();
     for (const auto& key : tracked) {

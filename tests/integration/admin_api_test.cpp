@@ -78,7 +78,7 @@ private:
     std::string token_;
 };
 
-const nlohmann::json per_ip_file_quota = {{{"name", "per-ip"}, {"path", "/v1/*"}, {"rate", 5}, {"interval", "1h"}}};
+const nlohmann::json kPerIpFileQuota = {{{"name", "per-ip"}, {"path", "/v1/*"}, {"rate", 5}, {"interval", "1h"}}};
 
 TEST(AdminApi, CreatesTheTokenFileWithMode0600AndSaysWhere) {
     AdminSluice sluice;
@@ -176,7 +176,7 @@ TEST(AdminApi, AnswersAsVaultDoesOnTheWire) {
 }
 
 TEST(AdminApi, ListMethodAndListQuery) {
-    AdminSluice sluice(per_ip_file_quota);
+    AdminSluice sluice(kPerIpFileQuota);
     ASSERT_EQ(sluice.call("PUT", "/v1/sys/quotas/rate-limit/api-made", R"({"path": "/x", "rate": 1})").result_int(),
               204);
     for (const auto& [method, target] :
@@ -217,7 +217,7 @@ TEST(AdminApi, ANewQuotaIsEnforcedOnTheNextRequestAndDeletingItEndsIt) {
 }
 
 TEST(AdminApi, ChangesThroughTheApiKeepTheCountersOfUntouchedQuotas) {
-    AdminSluice sluice(per_ip_file_quota);
+    AdminSluice sluice(kPerIpFileQuota);
     HttpClient proxy = sluice.proxy();
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "4");
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "3");
@@ -298,7 +298,7 @@ TEST(AdminApi, ApiQuotasSurviveARestart) {
 }
 
 TEST(AdminApi, QuotaSettingsApplyToTheProxyAtOnce) {
-    AdminSluice sluice(per_ip_file_quota);
+    AdminSluice sluice(kPerIpFileQuota);
     HttpClient proxy = sluice.proxy();
     EXPECT_EQ(header(proxy.get("/v1/a"), "RateLimit-Remaining"), "4");
 

@@ -6,12 +6,12 @@
 namespace sluice::test {
 namespace {
 
-constexpr std::chrono::seconds exit_timeout{10};
+constexpr std::chrono::seconds kExitTimeout{10};
 
 TEST(Check, AValidExampleIsOk) {
     const std::string file = std::string(SLUICE_SOURCE_DIR) + "/configs/examples/per-ip-and-token.json";
     ChildProcess check(SLUICED_BINARY, {"--config", file, "--check"});
-    EXPECT_EQ(check.wait_exit(exit_timeout), 0);
+    EXPECT_EQ(check.wait_exit(kExitTimeout), 0);
     EXPECT_EQ(check.stdout_text(), file + ": OK (2 quotas)\n");
 }
 
@@ -19,7 +19,7 @@ TEST(Check, AValidExampleIsOk) {
 TEST(Check, TheInstalledExampleIsOk) {
     const std::string file = std::string(SLUICE_SOURCE_DIR) + "/configs/sluice.json";
     ChildProcess check(SLUICED_BINARY, {"--config", file, "--check"});
-    EXPECT_EQ(check.wait_exit(exit_timeout), 0);
+    EXPECT_EQ(check.wait_exit(kExitTimeout), 0);
     EXPECT_EQ(check.stdout_text(), file + ": OK (2 quotas)\n");
 }
 
@@ -29,7 +29,7 @@ TEST(Check, AnInvalidConfigExitsOneNamingTheError) {
     config["quotas"][1]["interval"] = "5x";
     const std::string file = dir.write("bad.json", config.dump()).string();
     ChildProcess check(SLUICED_BINARY, {"--config", file, "--check"});
-    EXPECT_EQ(check.wait_exit(exit_timeout), 1);
+    EXPECT_EQ(check.wait_exit(kExitTimeout), 1);
     EXPECT_EQ(check.stderr_text(), file + ": quotas[1].interval: \"5x\" is not a duration\n");
 }
 
@@ -37,16 +37,16 @@ TEST(Check, ServingAnInvalidConfigExitsOne) {
     testing::TempFolder dir;
     const std::string file = dir.write("bad.json", R"({"listen": ["127.0.0.1:1"], "upstream": "ftp://x"})").string();
     ChildProcess sluiced(SLUICED_BINARY, {"--config", file});
-    EXPECT_EQ(sluiced.wait_exit(exit_timeout), 1);
+    EXPECT_EQ(sluiced.wait_exit(kExitTimeout), 1);
     EXPECT_NE(sluiced.stderr_text().find(file + ": upstream: "), std::string::npos) << sluiced.stderr_text();
 }
 
 TEST(Check, UsageErrorsExitTwo) {
     ChildProcess no_config(SLUICED_BINARY, {"--check"});
-    EXPECT_EQ(no_config.wait_exit(exit_timeout), 2);
+    EXPECT_EQ(no_config.wait_exit(kExitTimeout), 2);
     EXPECT_NE(no_config.stderr_text().find("usage: sluiced --config FILE"), std::string::npos);
     ChildProcess unknown(SLUICED_BINARY, {"--frobnicate"});
-    EXPECT_EQ(unknown.wait_exit(exit_timeout), 2);
+    EXPECT_EQ(unknown.wait_exit(kExitTimeout), 2);
 }
 
 TEST(Check, APortInUseIsAClearError) {
@@ -56,7 +56,7 @@ TEST(Check, APortInUseIsAClearError) {
                                    {"upstream", "http://127.0.0.1:" + std::to_string(running.upstream_port())}};
     const std::string file = dir.write("taken.json", config.dump()).string();
     ChildProcess second(SLUICED_BINARY, {"--config", file});
-    EXPECT_EQ(second.wait_exit(exit_timeout), 1);
+    EXPECT_EQ(second.wait_exit(kExitTimeout), 1);
     EXPECT_NE(
         second.stderr_text().find("listen 127.0.0.1:" + std::to_string(running.port()) + ": Address already in use"),
         std::string::npos)

@@ -19,7 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string request_closing = "GET /v1/things HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+const std::string kRequestClosing = "GET /v1/things HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
 
 // sluiced with `limits` and an admin API, for its /metrics.
 class LimitedSluice {
@@ -71,7 +71,7 @@ TEST(ConnectionLimits, PerIpCapClosesTheNextConnectionOfThatClientAtOnce) {
     const RawExchange over = raw_exchange(sluice.deployment().port(), "", 1s);
     EXPECT_TRUE(over.closed);
     EXPECT_EQ(over.received, "");
-    const RawExchange other = raw_exchange(sluice.deployment().port(), request_closing, 5s, "127.0.0.2");
+    const RawExchange other = raw_exchange(sluice.deployment().port(), kRequestClosing, 5s, "127.0.0.2");
     EXPECT_TRUE(other.received.starts_with("HTTP/1.1 200 OK\r\n")) << other.received;
 
     const std::string metrics = sluice.admin_get("/metrics");

@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const std::string listeners_closed = "sluiced: stopping: listeners closed";
+const std::string kListenersClosed = "sluiced: stopping: listeners closed";
 
 // sluiced with a request to /slow?ms=<upstream_ms> in flight, and a
 // keep-alive connection idle beside it.
@@ -46,7 +46,7 @@ public:
 
 TEST(GracefulStop, RequestInFlightGetsItsWholeAnswerWhileNewConnectionsAreRefused) {
     StopWithRequestInFlight stop("5s", 1500);
-    ASSERT_TRUE(stop.sluice.sluiced().wait_for_stderr(listeners_closed, 2s)) << stop.sluice.sluiced().stderr_text();
+    ASSERT_TRUE(stop.sluice.sluiced().wait_for_stderr(kListenersClosed, 2s)) << stop.sluice.sluiced().stderr_text();
     EXPECT_TRUE(connection_refused(stop.sluice.port()));
     EXPECT_EQ(stop.answer.wait_for(0s), std::future_status::timeout);  // still in flight
 
@@ -60,7 +60,7 @@ TEST(GracefulStop, RequestInFlightGetsItsWholeAnswerWhileNewConnectionsAreRefuse
     // Neither the idle connection nor the drain timeout held the exit back.
     EXPECT_LT(Clock::now() - stop.sigterm_sent, 3s);
     const std::string log = stop.sluice.sluiced().stderr_text();
-    EXPECT_NE(log.find(listeners_closed + "; waiting up to 5000 ms for the requests in flight\n"), std::string::npos)
+    EXPECT_NE(log.find(kListenersClosed + "; waiting up to 5000 ms for the requests in flight\n"), std::string::npos)
         << log;
     EXPECT_EQ(log.find("drain_timeout passed"), std::string::npos) << log;
 }
@@ -73,7 +73,7 @@ TEST(GracefulStop, ARequestOnAConnectionAcceptedBeforeTheStopIsAnsweredAsTheLast
     early.connect({net::ip::make_address("127.0.0.1"), sluice.port()});
     std::this_thread::sleep_for(100ms);  // accepted
     sluice.sluiced().send_signal(SIGTERM);
-    ASSERT_TRUE(sluice.sluiced().wait_for_stderr(listeners_closed, 2s)) << sluice.sluiced().stderr_text();
+    ASSERT_TRUE(sluice.sluiced().wait_for_stderr(kListenersClosed, 2s)) << sluice.sluiced().stderr_text();
 
     net::write(early, net::buffer(std::string("GET /v1/things HTTP/1.1\r\nHost: a\r\n\r\n")));
     std::string received;

@@ -17,13 +17,13 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr std::chrono::seconds start_timeout{10};
-constexpr std::chrono::seconds stop_timeout{10};
+constexpr std::chrono::seconds kStartTimeout{10};
+constexpr std::chrono::seconds kStopTimeout{10};
 
 std::unique_ptr<ChildProcess> start_listening(const std::string& program, const std::vector<std::string>& args,
                                               const std::string& ready_line) {
     auto child = std::make_unique<ChildProcess>(program, args);
-    if (!child->wait_for_stderr(ready_line, start_timeout)) {
+    if (!child->wait_for_stderr(ready_line, kStartTimeout)) {
         throw std::runtime_error(program + " did not start: " + child->stderr_text());
     }
     return child;
@@ -76,12 +76,12 @@ std::filesystem::path Deployment::write_config(nlohmann::json config) const {
 void Deployment::write_config_text(const std::string& text) const { dir_.write("sluiced.json", text); }
 
 void Deployment::restart_upstream() {
-    if (upstream_ && upstream_->terminate(stop_timeout) != 0) {
+    if (upstream_ && upstream_->terminate(kStopTimeout) != 0) {
         throw std::runtime_error("demo_upstream did not stop cleanly: " + upstream_->stderr_text());
     }
     upstream_ = start_demo_upstream(upstream_port_);
 }
 
-int Deployment::stop_sluiced() { return sluiced_->terminate(stop_timeout); }
+int Deployment::stop_sluiced() { return sluiced_->terminate(kStopTimeout); }
 
 }  // namespace sluice::test

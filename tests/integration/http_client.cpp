@@ -17,7 +17,7 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr std::chrono::seconds operation_timeout{10};
+constexpr std::chrono::seconds kOperationTimeout{10};
 
 tcp::endpoint loopback(std::uint16_t port) { return {net::ip::make_address("127.0.0.1"), port}; }
 
@@ -32,7 +32,7 @@ HttpClient::HttpClient(std::uint16_t port, std::string source_ip) : port_(port),
 
 template <class Start>
 void HttpClient::run(Start start) {
-    if (const beast::error_code ec = run_with_timeout(ioc_, stream_, buffer_, operation_timeout, std::move(start)))
+    if (const beast::error_code ec = run_with_timeout(ioc_, stream_, buffer_, kOperationTimeout, std::move(start)))
         throw beast::system_error(ec);
 }
 

@@ -98,26 +98,26 @@ struct Row {
     std::function<void(const nlohmann::json&)> upstream;
 };
 
-const std::string chunked = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+const std::string kChunked = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 
 std::vector<Row> rows() {
     return {
         // Finding 2: unbounded chunk extensions and trailers.
         {"HugeChunkExtensionRefused",
-         "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;" + std::string(200000, 'e') + "\r\nx\r\n0\r\n\r\n",
+         "POST /x HTTP/1.1\r\nHost: a\r\n" + kChunked + "1;" + std::string(200000, 'e') + "\r\nx\r\n0\r\n\r\n",
          400,
          "",
          "chunk line longer than 4096 bytes",
          {}},
         {"HugeTrailerSectionRefused",
-         "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1\r\nx\r\n0\r\nX-T: " + std::string(200000, 't') + "\r\n\r\n",
+         "POST /x HTTP/1.1\r\nHost: a\r\n" + kChunked + "1\r\nx\r\n0\r\nX-T: " + std::string(200000, 't') + "\r\n\r\n",
          431,
          "",
          "trailer section exceeds 4096 bytes",
          {}},
         // Finding 3: trailers never become header fields.
         {"TrailersNeverBecomeHeaders",
-         "POST /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.7\r\n" + chunked +
+         "POST /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.7\r\n" + kChunked +
              "5\r\nhello\r\n0\r\nHost: evil\r\nAuthorization: Bearer stolen\r\nX-Forwarded-For: 10.9.9.9\r\n\r\n",
          200, "1000", "",
          [](const nlohmann::json& r) {
@@ -253,7 +253,7 @@ TEST(HttpFrontIdentity, ATrailerDoesNotChooseTheClient) {
     RecordedFront front(front_config());
     const RawExchange first =
         raw_exchange(front.sluice().port(), "POST /ip/a HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.7\r\n" +
-                                                chunked + "1\r\nx\r\n0\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+                                                kChunked + "1\r\nx\r\n0\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
     EXPECT_EQ(answer_field(first.received, "RateLimit-Remaining"), "2") << first.received;
     HttpClient client = front.sluice().client();
     const HttpResponse same = client.get("/ip/a", {{"X-Forwarded-For", "198.51.100.7"}});
@@ -365,9 +365,9 @@ TEST(HttpFrontMemory, HostileRequestsDoNotGrowMemory) {
     HttpClient(port).get("/warm-up");
     const std::size_t baseline = status_kib(pid, "VmRSS");
     const std::string heads[] = {
-        "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1;",                    // an endless chunk extension
-        "POST /x HTTP/1.1\r\nHost: a\r\n" + chunked + "1\r\nx\r\n0\r\nX-T: ",  // an endless trailer
-        "GET /x HTTP/1.1\r\nHost: a\r\nX-H: ",                                 // an endless header
+        "POST /x HTTP/1.1\r\nHost: a\r\n" + kChunked + "1;",                    // an endless chunk extension
+        "POST /x HTTP/1.1\r\nHost: a\r\n" + kChunked + "1\r\nx\r\n0\r\nX-T: ",  // an endless trailer
+        "GET /x HTTP/1.1\r\nHost: a\r\nX-H: ",                                  // an endless header
     };
     std::vector<std::thread> clients;
     std::atomic<int> refused{0};

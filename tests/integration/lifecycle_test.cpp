@@ -12,10 +12,10 @@
 namespace sluice::test {
 namespace {
 
-const nlohmann::json config = {{"quotas", {{{"name", "per-ip"}, {"path", ""}, {"rate", 100}, {"interval", "1m"}}}}};
+const nlohmann::json kConfig = {{"quotas", {{{"name", "per-ip"}, {"path", ""}, {"rate", 100}, {"interval", "1m"}}}}};
 
 TEST(Lifecycle, SigtermStopsCleanlyWithConnectionsOpen) {
-    Deployment sluice(config);
+    Deployment sluice(kConfig);
     HttpClient idle = sluice.client();
     ASSERT_EQ(idle.get("/v1/things").result_int(), 200);  // now an idle keep-alive connection
 
@@ -30,7 +30,7 @@ TEST(Lifecycle, SigtermStopsCleanlyWithConnectionsOpen) {
 }
 
 TEST(Lifecycle, SaysPlainlyThatXdpIsOffWithoutAnXdpSection) {
-    Deployment sluice(config);
+    Deployment sluice(kConfig);
     EXPECT_NE(sluice.sluiced().stderr_text().find(
                   "sluiced: XDP is off: the config has no \"xdp\" section; HTTP limits still apply"),
               std::string::npos)
@@ -87,8 +87,8 @@ TEST(Lifecycle, InvalidQuotaFileOnReloadIsNamedAndTheOldQuotasStayEnforced) {
 }
 
 TEST(Lifecycle, ReloadSaysWhichChangesWaitForARestart) {
-    Deployment sluice(config);
-    nlohmann::json next = config;
+    Deployment sluice(kConfig);
+    nlohmann::json next = kConfig;
     next["limits"] = {{"max_keys", 10}};
     sluice.write_config(next);
     sluice.sluiced().send_signal(SIGHUP);
@@ -102,7 +102,7 @@ TEST(Lifecycle, ReloadSaysWhichChangesWaitForARestart) {
 }
 
 TEST(Lifecycle, InvalidConfigOnReloadIsReportedAndTheRunningOneStays) {
-    Deployment sluice(config);
+    Deployment sluice(kConfig);
     sluice.write_config_text(
         R"({"listen": ["127.0.0.1:1"], "upstream": "http://127.0.0.1:2", "quotas": [{"name": "x"}]})");
     sluice.sluiced().send_signal(SIGHUP);

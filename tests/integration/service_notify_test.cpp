@@ -74,7 +74,7 @@ private:
     int fd_;
 };
 
-const nlohmann::json config = {{"quotas", {{{"name", "per-ip"}, {"path", ""}, {"rate", 1}, {"interval", "1m"}}}}};
+const nlohmann::json kConfig = {{"quotas", {{{"name", "per-ip"}, {"path", ""}, {"rate", 1}, {"interval", "1m"}}}}};
 
 std::string status(std::uint16_t port, int forwarded, int limited, const std::string& tail = "") {
     return "STATUS=serving 127.0.0.1:" + std::to_string(port) + ", 1 quotas, XDP off; " + std::to_string(forwarded) +
@@ -84,7 +84,7 @@ std::string status(std::uint16_t port, int forwarded, int limited, const std::st
 TEST(ServiceNotify, ReadyOnlyOnceServingThenReloadsAndStopping) {
     testing::TempFolder socket_dir;
     FakeSystemd systemd(socket_dir);
-    Deployment sluice(config);
+    Deployment sluice(kConfig);
 
     EXPECT_EQ(systemd.next_event(), "READY=1\n" + status(sluice.port(), 0, 0));
     HttpClient client = sluice.client();
@@ -118,7 +118,7 @@ struct ReadySluice {
 };
 
 TEST(ServiceNotify, ReadyMeansTheListenerAcceptsAlready) {
-    ReadySluice ready(config);
+    ReadySluice ready(kConfig);
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     boost::system::error_code error;
@@ -128,7 +128,7 @@ TEST(ServiceNotify, ReadyMeansTheListenerAcceptsAlready) {
 
 TEST(ServiceNotify, PingsTheWatchdogWhileItsLoopsAnswer) {
     testing::TempFolder state;
-    nlohmann::json with_admin = config;  // the admin API's loop must answer too
+    nlohmann::json with_admin = kConfig;  // the admin API's loop must answer too
     with_admin["admin"] = {{"listen", "127.0.0.1:" + std::to_string(free_port())},
                            {"token_file", (state.path() / "admin.token").string()}};
     with_admin["state_dir"] = (state.path() / "state").string();
@@ -138,7 +138,7 @@ TEST(ServiceNotify, PingsTheWatchdogWhileItsLoopsAnswer) {
 }
 
 TEST(ServiceNotify, PingsTheWatchdogWhileRequestsInFlightFinish) {
-    nlohmann::json draining = config;
+    nlohmann::json draining = kConfig;
     draining["limits"] = {{"drain_timeout", "5s"}};
     ReadySluice ready(draining, "300000");
     HttpClient client = ready.sluice.client();
@@ -152,7 +152,7 @@ TEST(ServiceNotify, PingsTheWatchdogWhileRequestsInFlightFinish) {
 }
 
 TEST(ServiceNotify, NoWatchdogPingsUnlessAsked) {
-    ReadySluice ready(config);
+    ReadySluice ready(kConfig);
     EXPECT_EQ(ready.systemd.pings_during(std::chrono::milliseconds(1500)), 0);
 }
 

@@ -15,12 +15,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const nlohmann::json default_threads = {{"threads", 0}};
+const nlohmann::json kDefaultThreads = {{"threads", 0}};
 
 TEST(Threads, DefaultFollowsTheAffinityMask) {
     const unsigned online = std::thread::hardware_concurrency();
     if (online < 2) GTEST_SKIP() << "one CPU online: taskset -c 0 changes nothing";
-    Deployment sluice(default_threads, Deployment::Upstream::running, {"/usr/bin/taskset", "-c", "0"});
+    Deployment sluice(kDefaultThreads, Deployment::Upstream::running, {"/usr/bin/taskset", "-c", "0"});
     const std::string line = "sluiced: 1 event loop (affinity allows 1 of " + std::to_string(online) + " CPUs)\n";
     EXPECT_NE(sluice.sluiced().stderr_text().find(line), std::string::npos) << sluice.sluiced().stderr_text();
     EXPECT_EQ(sluice.client().get("/v1/things").result_int(), 200);
@@ -78,7 +78,7 @@ TEST(Threads, DefaultFollowsTheCgroupCpuQuota) {
     if (cgroup.path().empty()) GTEST_SKIP() << "no cgroup v2 delegation here: " << why;
     // sh moves itself into the cgroup, then becomes sluiced (gone before the cgroup is removed).
     Deployment sluice(
-        default_threads, Deployment::Upstream::running,
+        kDefaultThreads, Deployment::Upstream::running,
         {"/bin/sh", "-c", "echo $$ > " + (cgroup.path() / "cgroup.procs").string() + " && exec \"$0\" \"$@\""});
     EXPECT_NE(sluice.sluiced().stderr_text().find("sluiced: 1 event loop (cgroup cpu.max 50000 100000 -> 1)\n"),
               std::string::npos)

@@ -13,7 +13,7 @@ namespace sluice::test {
 namespace {
 
 // Far below what a blocked or memory-filling check would take.
-constexpr std::chrono::seconds exit_timeout{5};
+constexpr std::chrono::seconds kExitTimeout{5};
 
 // A valid config whose quota_files are `patterns`, in `dir`.
 std::string config_file(const testing::TempFolder& dir, const nlohmann::json& patterns) {
@@ -25,7 +25,7 @@ std::string config_file(const testing::TempFolder& dir, const nlohmann::json& pa
 // Exit code 1 (never the timeout's kill) and exactly `errors` on stderr.
 void expect_check_fails(const std::string& config, const std::string& errors) {
     ChildProcess check(SLUICED_BINARY, {"--config", config, "--check"});
-    EXPECT_EQ(check.wait_exit(exit_timeout), 1);
+    EXPECT_EQ(check.wait_exit(kExitTimeout), 1);
     EXPECT_EQ(check.stderr_text(), errors);
 }
 

@@ -8,10 +8,10 @@
 namespace sluice::test {
 namespace {
 
-const nlohmann::json quotas = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}};
+const nlohmann::json kQuotas = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}};
 
 TEST(UpstreamErrors, AnUpstreamThatIsDownGets502AndTheConnectionStays) {
-    Deployment sluice(nlohmann::json{{"quotas", quotas}}, Deployment::Upstream::absent);
+    Deployment sluice(nlohmann::json{{"quotas", kQuotas}}, Deployment::Upstream::absent);
     HttpClient client = sluice.client();
     // The client learns nothing of the upstream's address; the log has it.
     const std::string expected =
@@ -32,7 +32,7 @@ TEST(UpstreamErrors, AnUpstreamThatIsDownGets502AndTheConnectionStays) {
 }
 
 TEST(UpstreamErrors, ASlowUpstreamGets504AndTheNextRequestIsServed) {
-    Deployment sluice(nlohmann::json{{"quotas", quotas}, {"limits", {{"upstream_timeout", "500ms"}}}});
+    Deployment sluice(nlohmann::json{{"quotas", kQuotas}, {"limits", {{"upstream_timeout", "500ms"}}}});
     HttpClient client = sluice.client();
     const auto start = std::chrono::steady_clock::now();
     const HttpResponse slow = client.get("/slow?ms=3000");

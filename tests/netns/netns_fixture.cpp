@@ -22,10 +22,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto start_timeout = 10s;
-constexpr const char* netns_prefix = "slc";         // slc<pid>n<k>
-constexpr const char* veth_prefix = "slv";          // slv<pid>s<k> (server), slv<pid>c<k> (client)
-constexpr const char* pin_prefix = "sluice-test-";  // /sys/fs/bpf/sluice-test-<pid>-<k>
+constexpr auto kStartTimeout = 10s;
+constexpr const char* kNetnsPrefix = "slc";         // slc<pid>n<k>
+constexpr const char* kVethPrefix = "slv";          // slv<pid>s<k> (server), slv<pid>c<k> (client)
+constexpr const char* kPinPrefix = "sluice-test-";  // /sys/fs/bpf/sluice-test-<pid>-<k>
 
 // An absolute path for a system tool: ChildProcess uses execv, no PATH search.
 std::string tool(const std::string& name) {
@@ -54,17 +54,17 @@ void remove_leftovers() {
     std::istringstream namespaces(run_command(ip, {"netns", "list"}).out);
     for (std::string line; std::getline(namespaces, line);) {
         const std::string name = line.substr(0, line.find(' '));
-        if (const pid_t pid = pid_in(name, netns_prefix); pid > 0 && !alive(pid))
+        if (const pid_t pid = pid_in(name, kNetnsPrefix); pid > 0 && !alive(pid))
             run_command(ip, {"netns", "del", name});
     }
     for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
         const std::string name = entry.path().filename().string();
-        if (const pid_t pid = pid_in(name, veth_prefix); pid > 0 && !alive(pid)) run_command(ip, {"link", "del", name});
+        if (const pid_t pid = pid_in(name, kVethPrefix); pid > 0 && !alive(pid)) run_command(ip, {"link", "del", name});
     }
     std::error_code error;
     for (const auto& entry : fs::directory_iterator("/sys/fs/bpf", error)) {
         const std::string name = entry.path().filename().string();
-        if (const pid_t pid = pid_in(name, pin_prefix); pid > 0 && !alive(pid)) remove_xdp_pins(entry.path().string());
+        if (const pid_t pid = pid_in(name, kPinPrefix); pid > 0 && !alive(pid)) remove_xdp_pins(entry.path().string());
     }
 }
 
@@ -102,11 +102,11 @@ void NetnsTest::SetUp() {
     static unsigned instance = 0;  // several tests in one process (gtest_filter=*) need distinct names
     const unsigned k = instance++;
     const std::string pid = std::to_string(getpid());
-    netns_ = netns_prefix + pid + "n" + std::to_string(k);
-    server_if_ = veth_prefix + pid + "s" + std::to_string(k);
-    client_if_ = veth_prefix + pid + "c" + std::to_string(k);
+    netns_ = kNetnsPrefix + pid + "n" + std::to_string(k);
+    server_if_ = kVethPrefix + pid + "s" + std::to_string(k);
+    client_if_ = kVethPrefix + pid + "c" + std::to_string(k);
     ASSERT_LE(server_if_.size(), static_cast<std::size_t>(IFNAMSIZ - 1));
-    pin_path_ = "/sys/fs/bpf/" + std::string(pin_prefix) + pid + "-" + std::to_string(k);
+    pin_path_ = "/sys/fs/bpf/" + std::string(kPinPrefix) + pid + "-" + std::to_string(k);
 
     // The nobody sluiced of one test must read the config: a 0755 folder.
     dir_ = std::make_unique<testing::TempFolder>();
@@ -120,7 +120,7 @@ void NetnsTest::SetUp() {
         port_ = free_port();
         upstream_ = std::make_unique<ChildProcess>(
             DEMO_UPSTREAM_BINARY, std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(upstream_port_)});
-        if (!upstream_->wait_for_stderr("demo_upstream: listening on", start_timeout))
+        if (!upstream_->wait_for_stderr("demo_upstream: listening on", kStartTimeout))
             throw std::runtime_error("demo_upstream did not start: " + upstream_->stderr_text());
     } catch (const std::exception& e) {
         FAIL() << "setting up the namespace failed: " << e.what();
@@ -210,16 +210,16 @@ void NetnsTest::start_sluiced(const nlohmann::json& config) {
     if (sluiced_) sluiced_logs_.push_back(sluiced_->stderr_text());
     write_config(config);
     sluiced_ = std::make_unique<ChildProcess>(SLUICED_BINARY, std::vector<std::string>{"--config", config_file_});
-    ASSERT_TRUE(sluiced_->wait_for_stderr("sluiced: listening on", start_timeout))
+    ASSERT_TRUE(sluiced_->wait_for_stderr("sluiced: listening on", kStartTimeout))
         << "sluiced did not start: " << sluiced_->stderr_text();
 }
 
 void NetnsTest::kill_sluiced() {
     sluiced_->send_signal(SIGKILL);
-    sluiced_->wait_exit(start_timeout);
+    sluiced_->wait_exit(kStartTimeout);
 }
 
-int NetnsTest::stop_sluiced() { return sluiced_->terminate(start_timeout); }
+int NetnsTest::stop_sluiced() { return sluiced_->terminate(kStartTimeout); }
 
 CommandResult NetnsTest::sluiced_command(const std::vector<std::string>& args) {
     std::vector<std::string> all{"--config", config_file_};

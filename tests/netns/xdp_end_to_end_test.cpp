@@ -16,17 +16,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t ns_per_s = 1'000'000'000;
+constexpr std::uint64_t kNsPerS = 1'000'000'000;
 
 // Enough for every request a test makes, so only the XDP side limits.
-const nlohmann::json generous_quota = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}};
+const nlohmann::json kGenerousQuota = {{{"name", "per-ip"}, {"path", ""}, {"rate", 1000}, {"interval", "1m"}}};
 // Three requests a minute, then the client is blocked for 30 s (in XDP too).
-const nlohmann::json strict_quota = {
+const nlohmann::json kStrictQuota = {
     {{"name", "per-ip"}, {"path", ""}, {"rate", 3}, {"interval", "1m"}, {"block_interval", "30s"}}};
-const nlohmann::json loose_xdp = {{"rate_pps", 100}, {"burst", 200}};
+const nlohmann::json kLooseXdp = {{"rate_pps", 100}, {"burst", 200}};
 
 // A curl from .3: SYN, ACK, request, ACKs, FIN, ACK; ten is a generous bound.
-constexpr std::uint64_t packets_per_request = 10;
+constexpr std::uint64_t kPacketsPerRequest = 10;
 
 std::size_t count_of(const std::string& text, const std::string& what) {
     std::size_t n = 0;
@@ -72,7 +72,7 @@ protected:
         EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(origin));
         const std::int64_t expiry_error =
             static_cast<std::int64_t>(entry->expires_ns) - static_cast<std::int64_t>(expected_ns);
-        EXPECT_LE(std::abs(expiry_error), static_cast<std::int64_t>(2 * ns_per_s))
+        EXPECT_LE(std::abs(expiry_error), static_cast<std::int64_t>(2 * kNsPerS))
             << "expires " << expiry_error / 1e9 << " s away from the expected end";
     }
 
@@ -84,12 +84,12 @@ protected:
 };
 
 TEST_F(XdpEndToEnd, ReloadUpdatesTheDenyListInPlace) {
-    start_sluiced(make_config(generous_quota, loose_xdp));
+    start_sluiced(make_config(kGenerousQuota, kLooseXdp));
     ASSERT_EQ(curl(abuser_ip()).status, 200);
     // Writes the config, sends SIGHUP, returns once sluiced has reloaded it.
     std::size_t reloads = 0;
     const auto reload = [&](const nlohmann::json& xdp) {
-        write_config(make_config(generous_quota, xdp));
+        write_config(make_config(kGenerousQuota, xdp));
         sluiced().send_signal(SIGHUP);
         ++reloads;
         for (int i = 0; i < 50 && count_of(sluiced().stderr_text(), "sluiced: reloaded") < reloads; ++i)
@@ -97,7 +97,7 @@ TEST_F(XdpEndToEnd, ReloadUpdatesTheDenyListInPlace) {
         ASSERT_EQ(count_of(sluiced().stderr_text(), "sluiced: reloaded"), reloads) << sluiced().stderr_text();
     };
 
-    nlohmann::json deny_abuser = loose_xdp;
+    nlohmann::json deny_abuser = kLooseXdp;
     deny_abuser["deny"] = {abuser_ip() + "/32"};
     reload(deny_abuser);
     const std::uint64_t denied_before = packets(SLUICE_DROP_DENIED);
@@ -105,7 +105,7 @@ TEST_F(XdpEndToEnd, ReloadUpdatesTheDenyListInPlace) {
     EXPECT_GT(packets(SLUICE_DROP_DENIED), denied_before);
     expect_good_client_served("after the reload");
 
-    reload(loose_xdp);
+    reload(kLooseXdp);
     EXPECT_EQ(curl(abuser_ip()).status, 200) << "the deny entry is gone after the second reload";
 }
 
@@ -113,7 +113,7 @@ TEST_F(XdpEndToEnd, FloodOverTheRateIsDroppedOtherSourceServed) {
     constexpr double rate = 100;
     constexpr double burst = 100;
     constexpr unsigned long count = 20'000;
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, {{"rate_pps", rate}, {"burst", burst}})));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kGenerousQuota, {{"rate_pps", rate}, {"burst", burst}})));
     // Also resolves the server's MAC in the namespace: datagrams waiting for
     // ARP would be dropped before they reach the veth.
     expect_good_client_served("before the flood");
@@ -134,7 +134,7 @@ TEST_F(XdpEndToEnd, FloodOverTheRateIsDroppedOtherSourceServed) {
     // extra for the program running behind the sender and the coarse clock's
     // tick), plus .3's requests, which count as passed too.
     const double allowed = burst + rate * (sent.elapsed + 0.05) + 2;
-    const std::uint64_t good_packets = requests_during * packets_per_request;
+    const std::uint64_t good_packets = requests_during * kPacketsPerRequest;
     RecordProperty("flood_seconds", std::to_string(sent.elapsed));
     std::printf("flood: %lu datagrams in %.3f s; XDP passed %llu, rate-dropped %llu\n", sent.sent, sent.elapsed,
                 static_cast<unsigned long long>(passed), static_cast<unsigned long long>(dropped));
@@ -150,10 +150,10 @@ TEST_F(XdpEndToEnd, FloodOverTheRateIsDroppedOtherSourceServed) {
 }
 
 TEST_F(XdpEndToEnd, HttpBlockEscalatesToXdp) {
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, loose_xdp)));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kStrictQuota, kLooseXdp)));
     const std::uint64_t refused_at = get_abuser_blocked_by_http();
     expect_abuser_dropped_as_blocked("after the 429");
-    expect_abuser_block(SLUICE_BLOCKED_BY_HTTP, refused_at + 30 * ns_per_s);  // 429 + block_interval
+    expect_abuser_block(SLUICE_BLOCKED_BY_HTTP, refused_at + 30 * kNsPerS);  // 429 + block_interval
     EXPECT_FALSE(block_entry(good_ip()));
 
     expect_good_client_served("while .2 is blocked");
@@ -164,7 +164,7 @@ TEST_F(XdpEndToEnd, AdminApiBlockDropsAtXdpAndDeleteLiftsIt) {
     const std::filesystem::path token_file = dir().write("admin.token", token + "\n");
     std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     const std::uint16_t admin_port = free_port();
-    nlohmann::json config = make_config(generous_quota, loose_xdp);
+    nlohmann::json config = make_config(kGenerousQuota, kLooseXdp);
     config["admin"] = {{"listen", "127.0.0.1:" + std::to_string(admin_port)}, {"token_file", token_file.string()}};
     config["state_dir"] = (dir().path() / "state").string();
     ASSERT_NO_FATAL_FAILURE(start_sluiced(config));
@@ -177,7 +177,7 @@ TEST_F(XdpEndToEnd, AdminApiBlockDropsAtXdpAndDeleteLiftsIt) {
     const HttpResponse put = admin.request("PUT", "/v1/sys/blocks/" + abuser_ip(), auth, R"({"duration":"1m"})");
     ASSERT_EQ(put.result_int(), 204) << put.body();
 
-    expect_abuser_block(SLUICE_BLOCKED_BY_API, put_at + 60 * ns_per_s);
+    expect_abuser_block(SLUICE_BLOCKED_BY_API, put_at + 60 * kNsPerS);
     expect_abuser_dropped_as_blocked("after the PUT");
     expect_good_client_served("while .2 is blocked");
 
@@ -190,7 +190,7 @@ TEST_F(XdpEndToEnd, AdminApiBlockDropsAtXdpAndDeleteLiftsIt) {
 }
 
 TEST_F(XdpEndToEnd, RestartKeepsEnforcement) {
-    const nlohmann::json config = make_config(strict_quota, loose_xdp);
+    const nlohmann::json config = make_config(kStrictQuota, kLooseXdp);
     ASSERT_NO_FATAL_FAILURE(start_sluiced(config));
     ASSERT_TRUE(sluiced().wait_for_stderr("XDP attached to " + server_if() + " (native mode", 0ms))
         << sluiced().stderr_text();
@@ -226,7 +226,7 @@ TEST_F(XdpEndToEnd, RestartKeepsEnforcement) {
 
 TEST_F(XdpEndToEnd, BlockOnExceedBlocksTheFlooder) {
     ASSERT_NO_FATAL_FAILURE(
-        start_sluiced(make_config(generous_quota, {{"rate_pps", 50}, {"burst", 50}, {"block_on_exceed", "30s"}})));
+        start_sluiced(make_config(kGenerousQuota, {{"rate_pps", 50}, {"burst", 50}, {"block_on_exceed", "30s"}})));
     expect_good_client_served("before the flood");  // and ARP resolved
 
     auto flood = start_flood(abuser_ip(), 2'000);
@@ -238,8 +238,8 @@ TEST_F(XdpEndToEnd, BlockOnExceedBlocksTheFlooder) {
     ASSERT_TRUE(entry) << abuser_ip() << " flooded but is not in the block map";
     EXPECT_EQ(entry->origin, static_cast<std::uint32_t>(SLUICE_BLOCKED_BY_RATE));
     // Blocked at the first packet over the rate, i.e. during the flood.
-    EXPECT_LE(entry->expires_ns, flood_end + 30 * ns_per_s);
-    EXPECT_GE(entry->expires_ns + static_cast<std::uint64_t>((sent.elapsed + 2) * ns_per_s), flood_end + 30 * ns_per_s);
+    EXPECT_LE(entry->expires_ns, flood_end + 30 * kNsPerS);
+    EXPECT_GE(entry->expires_ns + static_cast<std::uint64_t>((sent.elapsed + 2) * kNsPerS), flood_end + 30 * kNsPerS);
     const XdpCounters after = counters();
     // 51 packets at most pass (burst + one refill), one is rate-dropped and
     // blocks, the rest hit the block.
@@ -252,7 +252,7 @@ TEST_F(XdpEndToEnd, BlockOnExceedBlocksTheFlooder) {
 }
 
 TEST_F(XdpEndToEnd, DetachRemovesProgramAndPins) {
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, loose_xdp)));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kStrictQuota, kLooseXdp)));
     get_abuser_blocked_by_http();
     EXPECT_EQ(stop_sluiced(), 0);
     // Stopped cleanly, yet (detach_on_stop is off) still attached and blocking.
@@ -285,10 +285,10 @@ TEST_F(XdpEndToEnd, DetachRemovesProgramAndPins) {
 // a restart is SIGTERM too, so sluiced leaves XDP attached and the unit's
 // stop hook (--service-stopped, after a stop job only) detaches.
 TEST_F(XdpEndToEnd, DetachOnStopByHandDetachesAtExit) {
-    nlohmann::json xdp = loose_xdp;
+    nlohmann::json xdp = kLooseXdp;
     xdp["detach_on_stop"] = true;
     unsetenv("INVOCATION_ID");  // even when the tests themselves run in a systemd service
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, xdp)));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kGenerousQuota, xdp)));
     ASSERT_TRUE(xdp_attached());
     EXPECT_EQ(stop_sluiced(), 0);
     EXPECT_FALSE(xdp_attached());
@@ -296,10 +296,10 @@ TEST_F(XdpEndToEnd, DetachOnStopByHandDetachesAtExit) {
 }
 
 TEST_F(XdpEndToEnd, DetachOnStopUnderSystemdWaitsForTheStopHook) {
-    nlohmann::json xdp = loose_xdp;
+    nlohmann::json xdp = kLooseXdp;
     xdp["detach_on_stop"] = true;
     setenv("INVOCATION_ID", "5f0c7e0d2b7b4a6e9d7a1c3e5b7d9f11", 1);  // as systemd starts a service
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(strict_quota, xdp)));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kStrictQuota, xdp)));
     unsetenv("INVOCATION_ID");
     get_abuser_blocked_by_http();
     EXPECT_EQ(stop_sluiced(), 0);
@@ -314,7 +314,7 @@ TEST_F(XdpEndToEnd, DetachOnStopUnderSystemdWaitsForTheStopHook) {
 }
 
 TEST_F(XdpEndToEnd, StopHookKeepsXdpWhenDetachOnStopIsOff) {
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, loose_xdp)));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kGenerousQuota, kLooseXdp)));
     EXPECT_EQ(stop_sluiced(), 0);
     const CommandResult hook = sluiced_command({"--service-stopped"});
     EXPECT_EQ(hook.exit_code, 0) << hook.err;
@@ -324,14 +324,14 @@ TEST_F(XdpEndToEnd, StopHookKeepsXdpWhenDetachOnStopIsOff) {
 }
 
 TEST_F(XdpEndToEnd, WithoutPrivilegeXdpIsOffAndHttpStillServed) {
-    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(generous_quota, loose_xdp)));
+    ASSERT_NO_FATAL_FAILURE(start_sluiced(make_config(kGenerousQuota, kLooseXdp)));
 
     // A second sluiced as nobody on another port, its own pin folder: it
     // cannot load XDP and must say so, then serve anyway.
     const std::uint16_t second_port = free_port();
-    nlohmann::json xdp = loose_xdp;
+    nlohmann::json xdp = kLooseXdp;
     xdp.update({{"pin_path", pin_path() + "-nobody"}, {"ports", {second_port}}});
-    nlohmann::json config = make_config(generous_quota, xdp);
+    nlohmann::json config = make_config(kGenerousQuota, xdp);
     config["listen"] = {server_ip() + ":" + std::to_string(second_port)};
     const std::filesystem::path file = dir().write("nobody.json", config.dump(2));
     std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |

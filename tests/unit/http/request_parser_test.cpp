@@ -71,7 +71,7 @@ TEST_P(Refused, WithStatusAndReason) {
     }
 }
 
-const std::string chunked_head = "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+const std::string kChunkedHead = "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 INSTANTIATE_TEST_SUITE_P(
     Rows, Refused,
@@ -141,23 +141,23 @@ INSTANTIATE_TEST_SUITE_P(
                 "invalid Content-Length \"+3\""},
         Refusal{"LengthOverLimit", "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1025\r\n\r\n", 413,
                 "request body exceeds 1024 bytes"},
-        Refusal{"ChunksOverLimit", chunked_head + "400\r\n" + std::string(1024, 'x') + "\r\n0\r\n\r\n", 413,
+        Refusal{"ChunksOverLimit", kChunkedHead + "400\r\n" + std::string(1024, 'x') + "\r\n0\r\n\r\n", 413,
                 "request body exceeds 1024 bytes"},
-        Refusal{"LongChunkExtension", chunked_head + "1;" + std::string(5000, 'e') + "\r\nx\r\n0\r\n\r\n", 400,
+        Refusal{"LongChunkExtension", kChunkedHead + "1;" + std::string(5000, 'e') + "\r\nx\r\n0\r\n\r\n", 400,
                 "chunk line longer than 4096 bytes"},
         Refusal{"ChunkExtensionsAddUp",
-                chunked_head +
+                kChunkedHead +
                     [] {
                         std::string chunks;
                         for (int i = 0; i < 40; ++i) chunks += "1;" + std::string(40, 'e') + "\r\nx\r\n";
                         return chunks + "0\r\n\r\n";
                     }(),
                 413, "request body exceeds 1024 bytes"},
-        Refusal{"BadChunkSize", chunked_head + "zz\r\nx\r\n0\r\n\r\n", 400, "malformed chunk line"},
-        Refusal{"HugeChunkSize", chunked_head + "ffffffffffffffffff\r\nx\r\n0\r\n\r\n", 400, "malformed chunk line"},
-        Refusal{"ChunkLongerThanSize", chunked_head + "1\r\nxy\r\n0\r\n\r\n", 400, "chunk data longer than its size"},
+        Refusal{"BadChunkSize", kChunkedHead + "zz\r\nx\r\n0\r\n\r\n", 400, "malformed chunk line"},
+        Refusal{"HugeChunkSize", kChunkedHead + "ffffffffffffffffff\r\nx\r\n0\r\n\r\n", 400, "malformed chunk line"},
+        Refusal{"ChunkLongerThanSize", kChunkedHead + "1\r\nxy\r\n0\r\n\r\n", 400, "chunk data longer than its size"},
         Refusal{"LargeTrailers",
-                chunked_head + "1\r\nx\r\n0\r\n" +
+                kChunkedHead + "1\r\nx\r\n0\r\n" +
                     [] {
                         std::string trailers;
                         for (int i = 0; i < 40; ++i)
@@ -165,7 +165,7 @@ INSTANTIATE_TEST_SUITE_P(
                         return trailers + "\r\n";
                     }(),
                 431, "trailer section exceeds 1024 bytes"},
-        Refusal{"FoldedTrailer", chunked_head + "1\r\nx\r\n0\r\nX-T: a\r\n b\r\n\r\n", 400, "malformed trailer field"},
+        Refusal{"FoldedTrailer", kChunkedHead + "1\r\nx\r\n0\r\nX-T: a\r\n b\r\n\r\n", 400, "malformed trailer field"},
         Refusal{"LargeHeader", "GET /v1/x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", 431,
                 "request header exceeds 1024 bytes"},
         Refusal{"EndlessEmptyLines", std::string(2000, '\n'), 431, "too many empty lines"}),
@@ -225,7 +225,7 @@ TEST(RequestParser, DropsFieldNamesWithUnderscores) {
 
 TEST(RequestParser, ChunkedBodyWithExtensionsAndTrailersKeepsNoTrailerField) {
     const std::string text =
-        chunked_head +
+        kChunkedHead +
         "5;name=\"value\"\r\nhello\r\n1\r\n!\r\n0;last\r\nHost: evil\r\nX-Forwarded-For: 10.0.0.1\r\n"
         "Authorization: Bearer stolen\r\n\r\n";
     for (const std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {

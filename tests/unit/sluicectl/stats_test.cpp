@@ -6,7 +6,7 @@
 namespace sluice::ctl {
 namespace {
 
-const char* const metrics_text = R"(# TYPE sluice_requests_total counter
+const char* const kMetricsText = R"(# TYPE sluice_requests_total counter
 sluice_requests_total{quota="per-ip",outcome="allowed"} 12
 sluice_requests_total{quota="per-ip",outcome="limited"} 3
 sluice_requests_total{quota="per-ip",outcome="dry_run"} 0
@@ -29,7 +29,7 @@ sluice_xdp_bytes_total{interface="eth0",reason="rate"} 700
 )";
 
 TEST(SluicectlStats, SummaryForPeople) {
-    EXPECT_EQ(render_stats(summarize(parse_prometheus_text(metrics_text))),
+    EXPECT_EQ(render_stats(summarize(parse_prometheus_text(kMetricsText))),
               "QUOTA   ALLOWED  LIMITED  DRY_RUN\n"
               "per-ip  12       3        0\n"
               "scans   1000000  0        4\n"
@@ -51,7 +51,7 @@ TEST(SluicectlStats, SummaryForPeople) {
 }
 
 TEST(SluicectlStats, SummaryAsJson) {
-    EXPECT_EQ(stats_json(summarize(parse_prometheus_text(metrics_text))).dump(),
+    EXPECT_EQ(stats_json(summarize(parse_prometheus_text(kMetricsText))).dump(),
               R"({"quotas":[{"quota":"per-ip","allowed":12,"limited":3,"dry_run":0},)"
               R"({"quota":"scans","allowed":1000000,"limited":0,"dry_run":4}],)"
               R"("tracked_keys":5,"tracked_keys_limit":1000000,"key_evictions":0,"blocks":1,)"

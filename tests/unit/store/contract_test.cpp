@@ -30,7 +30,7 @@ struct LocalStoreSubject {
     QuotaStore& queries() { return store; }
     QuotaStoreHandle& handle() { return store; }
     void settle() {}  // it answers at once
-    static constexpr bool can_be_unavailable = false;
+    static constexpr bool kCanBeUnavailable = false;
     void set_available(bool) {}
 };
 
@@ -40,7 +40,7 @@ struct DeferredStoreSubject {
     QuotaStore& queries() { return store; }
     QuotaStoreHandle& handle() { return store; }
     void settle() { store.settle(); }
-    static constexpr bool can_be_unavailable = true;
+    static constexpr bool kCanBeUnavailable = true;
     void set_available(bool available) { store.set_available(available); }
 };
 
@@ -235,7 +235,7 @@ TYPED_TEST(StoreContract, TwoThreadsOnOneKeyAdmitExactlyTheQuota) {
 }
 
 TYPED_TEST(StoreContract, AnUnavailableAnswerConsumesNothing) {
-    if (!TypeParam::can_be_unavailable) GTEST_SKIP() << "this store is never unavailable";
+    if (!TypeParam::kCanBeUnavailable) GTEST_SKIP() << "this store is never unavailable";
     const LimitParams p = this->params(3, 1min, Algorithm::fixed_window);
     EXPECT_EQ(this->admitted(p, 9, 1), 1);
     this->subject().set_available(false);
