@@ -5,12 +5,16 @@
 # is wrk straight to the upstream: the floor every proxy adds its cost to.
 #
 #   bench/http/run.sh --build DIR --out FILE [--quick] [--baseline OLD_DIR]
+#                     [--rounds N] [--scenarios ID,...] [--targets NAME,...]
 #
 # DIR holds sluiced (a CMake build folder). FILE gets the JSON the report
 # generator reads (see bench/README.md). --quick: one round of 2 s instead of
 # three of 10 s, for trying things out. --baseline: OLD_DIR's sluiced (an
 # earlier commit's build) runs as one more target, "baseline", interleaved
-# with the others in every round, for a before/after in one run.
+# with the others in every round, for a before/after in one run. --rounds,
+# --scenarios and --targets narrow a run to what a comparison needs (e.g.
+# --targets sluice,baseline --scenarios no_limits --rounds 10); the report
+# generator wants a full run.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,17 +41,24 @@ source "${here}/../runner_common.sh"
 rounds=3
 duration_s=10
 baseline_dir=""
+rounds_wanted=""
+scenarios_wanted=""
+targets_wanted=""
 declare -a runner_args=()
 while (($# > 0)); do
-    if [[ "$1" == --baseline ]]; then
-        baseline_dir="${2:?--baseline needs a build folder}"
-        shift 2
-    else
-        runner_args+=("$1")
-        shift
-    fi
+    case "$1" in
+        --baseline) baseline_dir="${2:?--baseline needs a build folder}"; shift 2 ;;
+        --rounds) rounds_wanted="${2:?--rounds needs a number}"; shift 2 ;;
+        --scenarios) scenarios_wanted="${2:?--scenarios needs a list}"; shift 2 ;;
+        --targets) targets_wanted="${2:?--targets needs a list}"; shift 2 ;;
+        *) runner_args+=("$1"); shift ;;
+    esac
 done
 parse_runner_args "${runner_args[@]}"
+if [[ -n "${rounds_wanted}" ]]; then
+    [[ "${rounds_wanted}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rounds ${rounds_wanted}: not a count" >&2; exit 2; }
+    rounds="${rounds_wanted}"
+fi
 sluiced="$(cd "${build_dir}" && pwd)/sluiced"
 readonly sluiced
 [[ -x "${sluiced}" ]] || { echo "$0: no sluiced in ${build_dir} (build it first)" >&2; exit 1; }
@@ -126,7 +137,7 @@ fill() {
 # expected refused fraction. Half refused needs every key's /limited requests
 # far above 1/s whatever the proxy's speed: 100 keys at >= 2k requests/s give
 # >= 10/s each, so >= 90% of /limited and 45-50% of all are refused.
-readonly scenario_ids=(many_keys_no_refusals half_refused no_limits)
+readonly all_scenario_ids=(many_keys_no_refusals half_refused no_limits)
 declare -A title=(
     [many_keys_no_refusals]="100k keys, nothing refused"
     [half_refused]="100 keys, /limited 1 r/s per key, half refused"
@@ -140,10 +151,31 @@ declare -A peer_port=([many_keys_no_refusals]="${many_keys_port}" [half_refused]
 # The upstream answers everything: direct is never refused.
 readonly direct_expected="0 0.001"
 if [[ -n "${baseline_sluiced}" ]]; then
-    readonly targets=(sluice baseline nginx haproxy direct)
+    all_targets=(sluice baseline nginx haproxy direct)
 else
-    readonly targets=(sluice nginx haproxy direct)
+    all_targets=(sluice nginx haproxy direct)
 fi
+
+# The members of `wanted` (comma-separated; empty: all) in the order of
+# `known`, into `chosen`; a name not known is an error.
+declare -a chosen=()
+choose() {
+    local what="$1" wanted="$2" name
+    shift 2
+    chosen=()
+    if [[ -z "${wanted}" ]]; then
+        chosen=("$@")
+        return 0
+    fi
+    for name in ${wanted//,/ }; do
+        [[ " $* " == *" ${name} "* ]] || { echo "$0: no ${what} '${name}' (known: $*)" >&2; exit 2; }
+    done
+    for name in "$@"; do [[ ",${wanted}," == *",${name},"* ]] && chosen+=("${name}"); done
+}
+choose scenario "${scenarios_wanted}" "${all_scenario_ids[@]}"
+readonly scenario_ids=("${chosen[@]}")
+choose target "${targets_wanted}" "${all_targets[@]}"
+readonly targets=("${chosen[@]}")
 
 upstream_conf="$(fill "${peers}/upstream-nginx.conf")"
 nginx_conf="$(fill "${peers}/nginx.conf")"
