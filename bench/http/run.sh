@@ -170,7 +170,9 @@ choose() {
     for name in ${wanted//,/ }; do
         [[ " $* " == *" ${name} "* ]] || { echo "$0: no ${what} '${name}' (known: $*)" >&2; exit 2; }
     done
-    for name in "$@"; do [[ ",${wanted}," == *",${name},"* ]] && chosen+=("${name}"); done
+    for name in "$@"; do
+        if [[ ",${wanted}," == *",${name},"* ]]; then chosen+=("${name}"); fi
+    done
 }
 choose scenario "${scenarios_wanted}" "${all_scenario_ids[@]}"
 readonly scenario_ids=("${chosen[@]}")
