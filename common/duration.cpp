@@ -49,7 +49,7 @@ CheckedDuration out_of_range(std::string_view text) {
 
 // Follows Go's time.ParseDuration: exact integer arithmetic for the whole
 // part, the fraction scaled in floating point.
-Checked<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+CheckedDuration parse_duration(std::string_view text) {
     std::string_view s = text;
     bool negative = false;
     if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
@@ -113,11 +113,11 @@ Checked<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     return std::chrono::nanoseconds(negative ? -signed_total : signed_total);
 }
 
-Checked<std::chrono::nanoseconds> duration_from_seconds(double seconds) {
+CheckedDuration duration_from_seconds(double seconds) {
     const double nanos = std::round(seconds * 1e9);
     // 2^63 is the first double that no longer fits an int64.
     if (!std::isfinite(nanos) || std::fabs(nanos) >= 9223372036854775808.0)
-        return Checked<std::chrono::nanoseconds>::failed(nlohmann::json(seconds).dump() + " seconds is out of range");
+        return CheckedDuration::failed(nlohmann::json(seconds).dump() + " seconds is out of range");
     return std::chrono::nanoseconds(static_cast<std::int64_t>(nanos));
 }
 

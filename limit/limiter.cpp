@@ -132,7 +132,7 @@ Decision Limiter::prepare(const RequestFacts& request, StoreCall& call) const {
     return d;
 }
 
-void Limiter::finish(Decision& d, StoreCall& call, StoreReply reply) const {
+void Limiter::finish(Decision& d, const StoreCall& call, StoreReply reply) const {
     if (reply == StoreReply::unavailable) {
         d.store_unavailable = true;
         d.allowed = on_store_error_ == OnStoreError::open;

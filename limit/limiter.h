@@ -88,8 +88,8 @@ public:
     // request); otherwise ask the store call.checks and pass its reply to finish.
     Decision prepare(const RequestFacts& request, StoreCall& call) const;
     // The outcomes, the headline, the refusal and the block it may start; an
-    // unavailable store is answered by on_store_error().
-    void finish(Decision& decision, StoreCall& call, StoreReply reply) const;
+    // unavailable store is answered by set_on_store_error's policy.
+    void finish(Decision& decision, const StoreCall& call, StoreReply reply) const;
 
     // All three steps with a store that answers at once (tests, benchmarks);
     // throws std::logic_error when the store defers its answer.
@@ -97,7 +97,6 @@ public:
 
     // What a request gets when the store is unavailable; before serving.
     void set_on_store_error(OnStoreError policy) { on_store_error_ = policy; }
-    OnStoreError on_store_error() const { return on_store_error_; }
 
     std::shared_ptr<const Policy> policy() const;
     void set_policy(std::shared_ptr<const Policy> policy);

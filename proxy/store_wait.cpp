@@ -8,7 +8,7 @@ void StoreWait::resume(StoreReply reply) {
 }
 
 ProxyTask<StoreReply> StoreWait::reply() {
-    if (!timer_) timer_.emplace(executor_, Timer::time_point::max());
+    if (!timer_) timer_.emplace(executor_);
     // The store answers on this loop and never while it is being called, so
     // no reply can come between this test and the wait.
     while (!reply_) {

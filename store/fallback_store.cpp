@@ -12,17 +12,19 @@ public:
         now_ = now;
         results_ = results;
         caller_ = &caller;
-        asked_fallback_ = false;
     }
 
-    std::optional<StoreReply> ask(QuotaStoreHandle& store, bool fallback) {
-        asked_fallback_ = fallback;
-        return store.acquire(checks_, now_, results_, *this);
+    // The primary's reply, and the fallback's when the primary's is
+    // unavailable; nullopt while either is still to answer.
+    std::optional<StoreReply> ask() {
+        asked_fallback_ = false;
+        const std::optional<StoreReply> reply = owner_.primary_->acquire(checks_, now_, results_, *this);
+        return reply == StoreReply::unavailable ? ask_fallback() : reply;
     }
 
     void resume(StoreReply reply) override {
         if (reply == StoreReply::unavailable && !asked_fallback_) {
-            const std::optional<StoreReply> answer = ask(*owner_.fallback_, true);
+            const std::optional<StoreReply> answer = ask_fallback();
             if (!answer) return;  // the fallback resumes this call later
             reply = *answer;
         }
@@ -32,6 +34,11 @@ public:
     }
 
 private:
+    std::optional<StoreReply> ask_fallback() {
+        asked_fallback_ = true;
+        return owner_.fallback_->acquire(checks_, now_, results_, *this);
+    }
+
     FallbackStore& owner_;
     std::span<const QuotaCheck> checks_;
     Nanos now_ = 0;
@@ -55,8 +62,7 @@ std::optional<StoreReply> FallbackStore::acquire(std::span<const QuotaCheck> che
     Call& call = *idle_.back();
     idle_.pop_back();
     call.start(checks, now, results, waiter);
-    std::optional<StoreReply> reply = call.ask(*primary_, false);
-    if (reply == StoreReply::unavailable) reply = call.ask(*fallback_, true);
+    const std::optional<StoreReply> reply = call.ask();
     if (reply) idle_.push_back(&call);  // else busy until a store resumes it
     return reply;
 }
