@@ -5,14 +5,11 @@
 #include "state/state_file.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <stdexcept>
-#include <system_error>
 
 namespace sluice {
 namespace {
@@ -39,32 +36,13 @@ std::optional<TokenFile> read_file(const fs::path& file) {
     return TokenFile{std::move(*read.text), static_cast<mode_t>(read.mode)};
 }
 
-// Writes a complete token file under a unique temporary name, then links it
-// into place: the link fails when the file exists, so a concurrent start
-// never sees a half-written token and never replaces one. False when the
-// file appeared meanwhile.
+// False when the file appeared meanwhile (another sluiced made it).
 bool create_file(const fs::path& file) {
-    const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
-    std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec) fail(file, "cannot create folder " + folder.string() + ": " + ec.message());
-
-    const fs::path temporary = file.string() + ".new-" + random_hex(8);
     try {
-        write_file_atomically(temporary, random_hex(kTokenBytes) + "\n");  // mode 0600
+        return create_file_once(file, random_hex(kTokenBytes) + "\n");
     } catch (const std::exception& e) {
         fail(file, e.what());
     }
-    const bool linked = ::link(temporary.c_str(), file.c_str()) == 0;
-    const int link_error = errno;
-    ::unlink(temporary.c_str());
-    if (!linked && link_error != EEXIST) fail(file, "cannot create: " + std::string(std::strerror(link_error)));
-    try {
-        sync_folder_of(file);  // a power cut must not lose the token once it was logged
-    } catch (const std::exception& e) {
-        fail(file, e.what());
-    }
-    return linked;
 }
 
 std::string octal(mode_t mode) {

@@ -1,5 +1,6 @@
 #include "state/state_file.h"
 
+#include "common/random_id.h"
 #include "common/regular_file.h"
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace sluice {
 namespace {
@@ -64,6 +66,23 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view t
     }
     // The new content is in place, but not yet certain to survive a crash.
     if (const int folder_error = sync_folder(folder)) fail(file, folder_error);
+}
+
+bool create_file_once(const std::filesystem::path& file, std::string_view text) {
+    const std::filesystem::path folder = folder_of(file);
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) throw std::runtime_error("cannot create folder " + folder.string() + ": " + ec.message());
+
+    const std::filesystem::path temporary = file.string() + ".new-" + random_hex(8);
+    write_file_atomically(temporary, text);
+    const bool linked = ::link(temporary.c_str(), file.c_str()) == 0;
+    const int link_error = errno;
+    ::unlink(temporary.c_str());
+    if (!linked && link_error != EEXIST)
+        throw std::runtime_error("cannot create: " + std::string(std::strerror(link_error)));
+    sync_folder_of(file);  // a power cut must not lose a file once its content was used
+    return linked;
 }
 
 std::optional<std::string> read_state_file(const std::filesystem::path& file, std::size_t max_bytes) {

@@ -18,6 +18,15 @@ namespace sluice {
 // left on device"); `file` is then unchanged.
 void write_file_atomically(const std::filesystem::path& file, std::string_view text);
 
+// Creates `file` holding `text` (mode 0600; its folder too, when missing)
+// unless it exists: the text is written whole to a temporary file
+// (write_file_atomically), which is then linked into place, so a reader never
+// sees part of it and a concurrent creator's file is never replaced. False
+// when `file` existed already (then it is unchanged). Throws
+// std::runtime_error with the reason ("cannot create folder /etc/sluice:
+// Permission denied", "cannot create: Read-only file system").
+bool create_file_once(const std::filesystem::path& file, std::string_view text);
+
 // quotas.json and blocks.json: far more than sluiced writes, small enough
 // that a runaway file cannot take the memory.
 constexpr std::size_t kMaxStateJsonBytes = std::size_t{1} << 30;
