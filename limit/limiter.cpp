@@ -29,6 +29,9 @@ std::optional<std::string_view> key_text(const CompiledQuota& q, const RequestFa
 
 std::atomic<std::uint64_t> next_limiter_id{1};
 
+// Hashes a key's text alone (QuotaCheck::identity); quotas hash it with their id.
+constexpr std::uint64_t kIdentitySeed = 0;
+
 struct PolicyHolder {
     std::shared_ptr<const Policy> policy;
 };
@@ -122,7 +125,8 @@ Decision Limiter::prepare(const RequestFacts& request, StoreCall& call) const {
         const CompiledQuota& q = policy.quotas()[index];
         const std::optional<std::string_view> text = key_text(q, request);
         if (!text) continue;
-        call.checks.push_back({&q.params, hasher_(*text, q.id), q.spec.mode == QuotaMode::enforce});
+        call.checks.push_back(
+            {&q.params, hasher_(*text, q.id), q.spec.mode == QuotaMode::enforce, hasher_(*text, kIdentitySeed)});
         d.outcomes.push_back({.quota = &q});
     }
     if (call.checks.empty()) return d;
@@ -140,19 +144,25 @@ void Limiter::finish(Decision& d, const StoreCall& call, StoreReply reply) const
         return;
     }
     d.allowed = reply == StoreReply::admitted;
+    // Outcomes are kept in the checks' order, without the skipped ones.
+    std::size_t kept = 0;
     for (std::size_t i = 0; i < call.results.size(); ++i) {
-        QuotaOutcome& o = d.outcomes[i];
+        if (call.results[i].skipped) continue;
+        const int index = static_cast<int>(kept);
+        QuotaOutcome& o = d.outcomes[kept++];
+        o = {.quota = d.outcomes[i].quota};
         const Evaluation& e = call.results[i].evaluation;
         o.allowed = e.allowed;
         o.remaining = e.remaining;
         o.reset = e.reset;
         o.retry_after = e.retry_after;
         o.store_full = call.results[i].store_full;
-        if (!d.allowed && d.refusing < 0 && call.checks[i].enforce && !e.allowed) d.refusing = static_cast<int>(i);
+        if (!d.allowed && d.refusing < 0 && call.checks[i].enforce && !e.allowed) d.refusing = index;
         const QuotaOutcome* best = d.headline < 0 ? nullptr : &d.outcomes[d.headline];
         if (!best || o.remaining < best->remaining || (o.remaining == best->remaining && o.reset > best->reset))
-            d.headline = static_cast<int>(i);
+            d.headline = index;
     }
+    d.outcomes.resize(kept);
     count_outcomes(d);
     if (d.refusing >= 0) {
         d.headline = d.refusing;
@@ -185,14 +195,15 @@ std::optional<Limiter::KeyUsage> Limiter::usage(std::string_view name, std::stri
     if (!quota) return std::nullopt;
     const std::string_view text = quota->spec.key.kind == KeyKind::global ? std::string_view{} : key;
     const Nanos now = clock_.now();
-    const LimitState state = store_.peek(hasher_(text, quota->id));
+    const LimitState state = store_.peek(hasher_(text, quota->id), hasher_(text, kIdentitySeed));
     return KeyUsage{quota, sluice::usage(quota->params, state, now), now, std::move(policy)};
 }
 
 void Limiter::forgive(std::string_view client_ip) {
     const std::shared_ptr<const Policy> policy = this->policy();
     for (const CompiledQuota& q : policy->quotas())
-        if (q.spec.key.kind == KeyKind::client_ip && q.params.block > 0) store_.forget(hasher_(client_ip, q.id));
+        if (q.spec.key.kind == KeyKind::client_ip && q.params.block > 0)
+            store_.forget(hasher_(client_ip, q.id), hasher_(client_ip, kIdentitySeed));
 }
 
 }  // namespace sluice

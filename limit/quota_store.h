@@ -14,15 +14,21 @@ namespace sluice {
 
 // One quota to check for one key. `key` is already a keyed hash that includes
 // the quota's identity, so the store never sees a token or API key in clear.
+// `identity` is the keyed hash of the IP, token or header value alone: a
+// network store keeps one client's keys together by it (a Redis hash tag).
 struct QuotaCheck {
     const LimitParams* params = nullptr;
     std::uint64_t key = 0;
     bool enforce = true;  // false: dry run, never refuses
+    std::uint64_t identity = 0;
 };
 
 struct CheckResult {
     Evaluation evaluation;
     bool store_full = false;  // no room to track this key: refused (fail closed)
+    // Not evaluated: the store refused the request on another check alone
+    // (a network store's cached refusal), so this quota's state is unknown.
+    bool skipped = false;
 };
 
 // A store's answer to one request's checks.
@@ -64,11 +70,12 @@ class QuotaStore {
 public:
     virtual ~QuotaStore() = default;
 
-    // Current state of one key without changing it (usage queries).
-    virtual LimitState peek(std::uint64_t key) const = 0;
+    // Current state of one key without changing it (usage queries); `key`
+    // and `identity` as in QuotaCheck.
+    virtual LimitState peek(std::uint64_t key, std::uint64_t identity) const = 0;
 
     // Drops one key's state: it starts afresh (an unblock through the API).
-    virtual void forget(std::uint64_t key) = 0;
+    virtual void forget(std::uint64_t key, std::uint64_t identity) = 0;
 };
 
 // What a request gets when its store is unavailable (config `on_error`).

@@ -26,8 +26,10 @@ public:
                                       StoreWaiter&) override {
         return acquire(checks, now, results);
     }
-    LimitState peek(std::uint64_t key) const override;
-    void forget(std::uint64_t key) override;
+    LimitState peek(std::uint64_t key) const;
+    LimitState peek(std::uint64_t key, std::uint64_t /*identity*/) const override { return peek(key); }
+    void forget(std::uint64_t key);
+    void forget(std::uint64_t key, std::uint64_t /*identity*/) override { forget(key); }
 
     std::size_t expire(Nanos now) override;
     std::size_t tracked_keys() const override;

@@ -49,8 +49,8 @@ public:
     // From the next settle() on.
     void set_available(bool available) { available_ = available; }
 
-    LimitState peek(std::uint64_t key) const override { return local_.peek(key); }
-    void forget(std::uint64_t key) override { local_.forget(key); }
+    LimitState peek(std::uint64_t key, std::uint64_t identity) const override { return local_.peek(key, identity); }
+    void forget(std::uint64_t key, std::uint64_t identity) override { local_.forget(key, identity); }
 
 private:
     struct Call {

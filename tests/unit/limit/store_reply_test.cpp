@@ -76,6 +76,30 @@ TEST_F(StoreReplyTest, ARefusalThatTheStoreAnsweredLaterStillBlocksTheClient) {
     EXPECT_EQ(blocks.entries(clock.now()), entries);
 }
 
+TEST_F(StoreReplyTest, ChecksTheStoreSkippedLeaveNoOutcomeAndAreNotCounted) {
+    Quota site = testing::make_quota("site", "/v1/*", 1000, 1min);
+    site.key = QuotaKey{KeyKind::global, ""};
+    Quota per_ip = testing::make_quota("per-ip", "/v1/*", 3, 1min, Algorithm::fixed_window);
+    limiter.set_policy(std::make_shared<const Policy>(std::vector<Quota>{site, per_ip}, HeaderStyle::draft));
+    StoreCall call;
+    Decision d = limiter.prepare({"GET", "/v1/x", "192.0.2.1", nullptr}, call);
+    ASSERT_EQ(call.checks.size(), 2u);
+    // A network store's cached refusal of one key: the other was not evaluated.
+    const std::size_t refusing = d.outcomes[0].quota->spec.name == "per-ip" ? 0 : 1;
+    call.results[1 - refusing].skipped = true;
+    call.results[refusing].evaluation.retry_after = 20 * 1'000'000'000LL;
+    call.results[refusing].evaluation.reset = 40 * 1'000'000'000LL;
+    limiter.finish(d, call, StoreReply::refused);
+    EXPECT_FALSE(d.allowed);
+    ASSERT_EQ(d.outcomes.size(), 1u) << "no verdict is known for the skipped quota";
+    EXPECT_EQ(d.outcomes[0].quota->spec.name, "per-ip");
+    EXPECT_EQ(d.refusing, 0);
+    EXPECT_EQ(d.headline, 0);
+    EXPECT_EQ(make_refusal(d).headers.front(), (std::pair<std::string, std::string>{"Retry-After", "20"}));
+    EXPECT_EQ(limiter.policy()->find("site")->counters->total(QuotaCounters::Outcome::allowed), 0u);
+    EXPECT_EQ(counted(QuotaCounters::Outcome::limited), 1u);
+}
+
 TEST_F(StoreReplyTest, OnErrorOpenForwardsWithoutAnyQuotasVerdictOrHeaders) {
     limiter.set_on_store_error(OnStoreError::open);
     store.set_available(false);
