@@ -46,20 +46,24 @@ RedisReplyPtr RedisBlockingClient::call(std::initializer_list<std::string_view> 
                                         std::chrono::milliseconds timeout) {
     command_.clear();
     append_command(command_, args);
+    return call_command(*args.begin(), command_, timeout);
+}
+
+RedisReplyPtr RedisBlockingClient::call_command(std::string_view name, std::string_view command,
+                                                std::chrono::milliseconds timeout) {
     Waiter waiter(ioc_);
-    connection_->send(command_, waiter);
+    connection_->send(command, waiter);
     ioc_.restart();
     ioc_.run_for(timeout);  // until the waiter stops it, or the time is up
 
-    const std::string name(*args.begin());
     if (!waiter.done()) {
         connection_->close();
         ioc_.restart();
         ioc_.run();  // until the waiter has the failure close() posted: it must not outlive its call
-        throw std::runtime_error("Redis " + name + " to " + describe(connection_->endpoint()) +
+        throw std::runtime_error("Redis " + std::string(name) + " to " + describe(connection_->endpoint()) +
                                  " got no answer within " + duration_text(timeout));
     }
-    if (!waiter.reply()) throw std::runtime_error("Redis " + name + " failed: " + waiter.failure());
+    if (!waiter.reply()) throw std::runtime_error("Redis " + std::string(name) + " failed: " + waiter.failure());
     return std::move(waiter.reply());
 }
 

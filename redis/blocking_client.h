@@ -32,6 +32,9 @@ public:
     // passed (then the connection is closed, so a late reply is never taken
     // for the next command's).
     RedisReplyPtr call(std::initializer_list<std::string_view> args, std::chrono::milliseconds timeout);
+    // The same for a command already encoded (redis/command.h); `name` is
+    // the command's, for the messages.
+    RedisReplyPtr call_command(std::string_view name, std::string_view command, std::chrono::milliseconds timeout);
 
 private:
     boost::asio::io_context ioc_;
