@@ -3,15 +3,22 @@
 // from none") and limit/quota_store.h (answers at once or resumes its waiter
 // exactly once; an unavailable answer consumes nothing). Typed over the
 // stores: a new store joins by adding its subject to StoreSubjects, with no
-// new test code.
+// new test code. A subject whose server is not installed skips, saying so.
 #include "store/local_store.h"
+#include "store/redis_handle.h"
+#include "store/redis_store.h"
 
 #include "tests/support/deferred_store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/redis_server.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -26,6 +33,8 @@ constexpr Nanos kSecond = 1'000'000'000;
 // (on the calling thread, as an event loop would), and whether it can be
 // made unavailable.
 struct LocalStoreSubject {
+    explicit LocalStoreSubject(const Clock&) {}
+    static std::string missing() { return {}; }
     LocalStore store{10'000};
     QuotaStore& queries() { return store; }
     QuotaStoreHandle& handle() { return store; }
@@ -35,6 +44,8 @@ struct LocalStoreSubject {
 
 // Stands for a network store: every answer comes later.
 struct DeferredStoreSubject {
+    explicit DeferredStoreSubject(const Clock&) {}
+    static std::string missing() { return {}; }
     testing::DeferredStore store;
     QuotaStore& queries() { return store; }
     QuotaStoreHandle& handle() { return store; }
@@ -43,9 +54,79 @@ struct DeferredStoreSubject {
     void set_available(bool available) { store.set_available(available); }
 };
 
+// The Redis store on a real redis-server, each thread asking through its own
+// event loop and handle, as sluiced's threads do. The script takes the test's
+// clock (RedisClock::caller), so that instants replay to the nanosecond.
+struct RedisStoreSubject {
+    explicit RedisStoreSubject(const Clock& clock) : store(settings(server), clock) {}
+    static std::string missing() {
+        return testing::redis_server_program().empty() ? std::string(testing::kRedisServerMissing) : "";
+    }
+    QuotaStore& queries() { return store; }
+    // A loop runs what was posted to it (a forgotten key) between requests.
+    QuotaStoreHandle& handle() {
+        Loop& loop = this_threads_loop();
+        loop.io.restart();
+        loop.io.poll();
+        return *loop.handle;
+    }
+    void settle() {
+        Loop& loop = this_threads_loop();
+        loop.io.restart();
+        while (loop.handle->in_flight() > 0) loop.io.run_one();
+    }
+    static constexpr bool kCanBeUnavailable = true;
+    // Redis refuses the script to the store's user: an error reply, not a
+    // timeout, so that no call sent meanwhile runs later.
+    void set_available(bool available) {
+        RedisBlockingClient admin(server.endpoint(), "", 2s);
+        const RedisReplyPtr reply =
+            admin.call({"ACL", "SETUSER", "default", available ? "+@scripting" : "-@scripting"}, 2s);
+        ASSERT_FALSE(is_error(*reply)) << reply_text(*reply);
+    }
+
+private:
+    static RedisStoreSettings settings(const testing::RedisServer& server) {
+        RedisStoreSettings s;
+        s.endpoint = server.endpoint();
+        s.key_prefix = "contract:";
+        s.timeout = std::chrono::nanoseconds(5s).count();  // slow CI machines, sanitizers
+        s.clock = RedisClock::caller;
+        s.failures_to_open = std::numeric_limits<int>::max();  // the breaker has tests of its own
+        return s;
+    }
+    struct Loop {
+        boost::asio::io_context io;
+        std::shared_ptr<RedisHandle> handle;
+    };
+    Loop& this_threads_loop() {
+        std::lock_guard lock(mutex_);
+        std::unique_ptr<Loop>& loop = loops_[std::this_thread::get_id()];
+        if (!loop) {
+            loop = std::make_unique<Loop>();
+            loop->handle = store.handle_for(loop->io);
+        }
+        return *loop;
+    }
+
+    testing::RedisServer server;
+
+public:
+    RedisStore store;
+
+private:
+    std::mutex mutex_;
+    std::map<std::thread::id, std::unique_ptr<Loop>> loops_;  // gone before the store
+};
+
 template <class Subject>
 class StoreContract : public ::testing::Test {
 protected:
+    void SetUp() override {
+        if (const std::string missing = Subject::missing(); !missing.empty()) GTEST_SKIP() << missing;
+        subject_.emplace(clock_);
+    }
+
     static LimitParams params(double rate, std::chrono::nanoseconds interval, Algorithm algorithm,
                               std::chrono::nanoseconds block = 0ns) {
         Quota q = testing::make_quota("q", "", rate, interval, algorithm);
@@ -56,13 +137,13 @@ protected:
     // One store call, answered at once or when the store settles.
     StoreReply acquire(std::span<const QuotaCheck> checks, std::span<CheckResult> results) {
         testing::ReplyCatcher waiter;
-        const std::optional<StoreReply> now = subject_.handle().acquire(checks, clock_.now(), results, waiter);
+        const std::optional<StoreReply> now = subject_->handle().acquire(checks, clock_.now(), results, waiter);
         if (now) {
             EXPECT_EQ(waiter.resumes, 0) << "answered at once, and woke the waiter too";
             return *now;
         }
         EXPECT_EQ(waiter.resumes, 0) << "woken within the call that deferred";
-        subject_.settle();
+        subject_->settle();
         EXPECT_EQ(waiter.resumes, 1) << "a deferred call resumes its waiter exactly once";
         return waiter.reply.value_or(StoreReply::unavailable);
     }
@@ -86,15 +167,15 @@ protected:
         return passed;
     }
 
-    QuotaStore& queries() { return subject_.queries(); }
-    Subject& subject() { return subject_; }
+    QuotaStore& queries() { return subject_->queries(); }
+    Subject& subject() { return *subject_; }
     testing::FakeClock clock_;
 
 private:
-    Subject subject_;
+    std::optional<Subject> subject_;  // after the clock it reads
 };
 
-using StoreSubjects = ::testing::Types<LocalStoreSubject, DeferredStoreSubject>;
+using StoreSubjects = ::testing::Types<LocalStoreSubject, DeferredStoreSubject, RedisStoreSubject>;
 TYPED_TEST_SUITE(StoreContract, StoreSubjects);
 
 TYPED_TEST(StoreContract, TokenBucketAdmitsTheBurstThenOneRequestPerEmission) {
@@ -150,7 +231,7 @@ TYPED_TEST(StoreContract, RefusedRequestConsumesFromNoQuota) {
     EXPECT_TRUE(results[0].evaluation.allowed) << "the roomy quota alone would allow";
     EXPECT_FALSE(results[1].evaluation.allowed);
     EXPECT_FALSE(this->admits(checks, results));
-    EXPECT_EQ(this->queries().peek(11).current, 1u) << "the roomy quota must not pay for refusals";
+    EXPECT_EQ(this->queries().peek(11, 0).current, 1u) << "the roomy quota must not pay for refusals";
 }
 
 TYPED_TEST(StoreContract, AllOrNothingWhicheverCheckRefuses) {
@@ -200,17 +281,17 @@ TYPED_TEST(StoreContract, DryRunCheckNeverRefusesButReportsExhaustion) {
     for (int i = 0; i < 5; ++i) EXPECT_TRUE(this->admits({&check, 1}, {&result, 1}));
     EXPECT_FALSE(result.evaluation.allowed);
     EXPECT_EQ(result.evaluation.remaining, 0u);
-    EXPECT_EQ(this->queries().peek(7).current, 2u);
+    EXPECT_EQ(this->queries().peek(7, 0).current, 2u);
 }
 
 TYPED_TEST(StoreContract, PeekChangesNothingAndForgetStartsTheKeyAfresh) {
     const LimitParams p = this->params(3, 1min, Algorithm::fixed_window, 1h);
     EXPECT_EQ(this->admitted(p, 8, 5), 3);
-    const LimitState seen = this->queries().peek(8);
+    const LimitState seen = this->queries().peek(8, 0);
     EXPECT_TRUE(seen.blocked_at(this->clock_.now()));
-    EXPECT_EQ(this->queries().peek(8).current, seen.current);
-    this->queries().forget(8);
-    EXPECT_EQ(this->queries().peek(8).current, 0u);
+    EXPECT_EQ(this->queries().peek(8, 0).current, seen.current);
+    this->queries().forget(8, 0);
+    EXPECT_EQ(this->queries().peek(8, 0).current, 0u);
     EXPECT_EQ(this->admitted(p, 8, 5), 3) << "unblocked and counted from zero";
 }
 

@@ -1,0 +1,57 @@
+// One event loop's way to the Redis store: its own connection, on which every
+// request's script call is pipelined; a per-call deadline; a circuit breaker;
+// and the refusal cache that answers refused keys without a round trip.
+// Everything here runs on that loop's thread.
+#pragma once
+
+#include "limit/quota_store.h"
+#include "redis/connection.h"
+#include "store/circuit_breaker.h"
+#include "store/refusal_cache.h"
+
+#include <memory>
+#include <vector>
+
+namespace sluice {
+
+struct RedisStoreSettings;
+struct RedisStoreStats;
+
+class RedisHandle final : public QuotaStoreHandle {
+public:
+    RedisHandle(boost::asio::io_context& io, const RedisStoreSettings& settings, RedisStoreStats& stats,
+                const Clock& clock);
+    ~RedisHandle() override;
+
+    std::optional<StoreReply> acquire(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results,
+                                      StoreWaiter& waiter) override;
+
+    // Clears a key from the refusal cache (it was unblocked); on this loop.
+    void forget(std::uint64_t key) { refusals_.forget(key); }
+
+    std::size_t in_flight() const { return calls_.size() - idle_.size(); }
+
+private:
+    class Call;
+
+    // A refusal of the whole request from the cache, when one of its
+    // enforcing keys is still refused.
+    bool refused_from_cache(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results);
+    void succeeded();
+    void failed(std::string_view reason);
+    void release(Call& call) { idle_.push_back(&call); }
+
+    boost::asio::io_context& io_;
+    const RedisStoreSettings& settings_;
+    RedisStoreStats& stats_;
+    const Clock& clock_;
+    std::shared_ptr<RedisConnection> connection_;
+    CircuitBreaker breaker_;
+    RefusalCache refusals_;
+    // Calls stay until Redis answers them, even after their deadline passed
+    // (the reply still comes, and is dropped); reused after.
+    std::vector<std::unique_ptr<Call>> calls_;
+    std::vector<Call*> idle_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,116 @@
+#include "store/redis_store.h"
+
+#include "redis/command.h"
+#include "store/redis_handle.h"
+
+#include <hiredis/hiredis.h>
+
+#include <stdexcept>
+
+namespace sluice {
+namespace {
+
+// The admin thread's calls may wait longer than a request's: nothing queues
+// behind them, and a usage query that fails is worse than a slow one.
+constexpr int kQueryTimeoutFactor = 20;
+constexpr Nanos kMinQueryTimeout = 100'000'000;
+
+// The fleet key's fingerprint stays in Redis this long after the last start
+// of a host, like every other key it is not kept forever.
+constexpr std::string_view kFleetKeyLifetimeMs = "604800000";  // 7 days
+
+std::string days(Nanos n) { return std::to_string(n / (86'400LL * 1'000'000'000)); }
+
+}  // namespace
+
+std::string redis_span_error(const LimitParams& p) {
+    const Nanos longest = std::max({p.interval, p.block, p.capacity, p.emission});
+    if (longest <= kRedisMaxSpan) return {};
+    return "spans more than " + days(kRedisMaxSpan) +
+           " days (interval, block_interval or the time to refill the burst), more than the Redis store counts "
+           "exactly";
+}
+
+RedisStore::RedisStore(RedisStoreSettings settings, const Clock& clock)
+    : settings_(std::move(settings)),
+      clock_(clock),
+      client_(settings_.endpoint, settings_.password,
+              std::chrono::milliseconds(std::max(settings_.timeout, kMinQueryTimeout) / 1'000'000)) {}
+
+RedisStore::~RedisStore() = default;
+
+std::shared_ptr<RedisHandle> RedisStore::handle_for(boost::asio::io_context& io) {
+    auto handle = std::make_shared<RedisHandle>(io, settings_, stats_, clock_);
+    std::lock_guard lock(handles_mutex_);
+    std::erase_if(handles_, [](const LoopHandle& h) { return h.handle.expired(); });
+    handles_.push_back({&io, handle});
+    return handle;
+}
+
+RedisReplyPtr RedisStore::call(std::string_view name, std::string_view command) const {
+    const Nanos timeout = std::max(settings_.timeout * kQueryTimeoutFactor, kMinQueryTimeout);
+    std::lock_guard lock(mutex_);
+    RedisReplyPtr reply;
+    try {
+        reply = client_.call_command(name, command, std::chrono::milliseconds(timeout / 1'000'000));
+    } catch (const std::runtime_error& e) {
+        throw RedisUnreachable(e.what());
+    }
+    if (is_error(*reply) && !is_noscript(*reply))
+        throw std::runtime_error("Redis " + describe(settings_.endpoint) + ": " + std::string(reply_text(*reply)));
+    return reply;
+}
+
+void RedisStore::ping() const {
+    std::string command;
+    append_command(command, {"PING"});
+    call("PING", command);
+}
+
+std::string RedisStore::claim_fleet_key(std::string_view fingerprint) const {
+    const std::string key = settings_.key_prefix + "fleet-key";
+    std::string command;
+    append_command(command, {"SET", key, fingerprint, "NX", "GET", "PX", kFleetKeyLifetimeMs});
+    const RedisReplyPtr held = call("SET", command);
+    if (held->type == REDIS_REPLY_STRING && reply_text(*held) != fingerprint)
+        return "this host's fleet key (fingerprint " + std::string(fingerprint) + ") is not the fleet's (Redis " +
+               describe(settings_.endpoint) + " holds fingerprint " + std::string(reply_text(*held)) +
+               "): copy the fleet's key file to this host";
+    command.clear();
+    append_command(command, {"PEXPIRE", key, kFleetKeyLifetimeMs});
+    call("PEXPIRE", command);
+    return {};
+}
+
+LimitState RedisStore::peek(std::uint64_t key, std::uint64_t identity) const {
+    const Nanos now = clock_.now();
+    std::string command;
+    append_peek_call(command, ScriptBy::digest, settings_.key_prefix, settings_.clock, key, identity, now);
+    RedisReplyPtr reply = call("EVALSHA", command);
+    if (is_noscript(*reply)) {
+        command.clear();
+        append_peek_call(command, ScriptBy::text, settings_.key_prefix, settings_.clock, key, identity, now);
+        reply = call("EVAL", command);
+    }
+    Checked<LimitState> state = read_peek_reply(*reply, now);
+    if (!state.ok()) throw std::runtime_error("Redis " + describe(settings_.endpoint) + ": " + state.error());
+    return state.value();
+}
+
+void RedisStore::forget(std::uint64_t key, std::uint64_t identity) {
+    std::string command;
+    append_array_header(command, 2);
+    append_bulk_string(command, "DEL");
+    append_state_key(command, settings_.key_prefix, identity, key);
+    call("DEL", command);
+    // Each loop's refusal cache would refuse the key until its old retry time.
+    std::lock_guard lock(handles_mutex_);
+    // Locked on its own loop only: the last reference must not drop here.
+    for (const LoopHandle& loop : handles_) {
+        boost::asio::post(*loop.io, [handle = loop.handle, key] {
+            if (std::shared_ptr<RedisHandle> alive = handle.lock()) alive->forget(key);
+        });
+    }
+}
+
+}  // namespace sluice
