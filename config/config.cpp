@@ -2,6 +2,7 @@
 
 #include "config/quota_json.h"
 #include "common/regular_file.h"
+#include "config/store_settings_json.h"
 #include "config/xdp_settings_json.h"
 #include "limit/quota_matcher.h"
 
@@ -18,10 +19,6 @@ namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Sections of the design that this version does not implement: naming them
-// beats calling them unknown.
-constexpr std::string_view kUnsupportedSections[] = {"store"};
 
 // Where a quota was defined, for messages that point at it.
 struct Origin {
@@ -124,25 +121,13 @@ void read_limits(const JsonField& limits, Config& config) {
     });
 }
 
-// A file or folder named in the config: relative to the config's folder.
-std::optional<fs::path> parse_path(const JsonField& field, const fs::path& folder) {
-    const std::optional<std::string> text = field.string();
-    if (!text) return std::nullopt;
-    if (text->empty()) {
-        field.error("must not be empty");
-        return std::nullopt;
-    }
-    // Absolute, so the log names the file wherever sluiced was started.
-    return fs::absolute(folder / fs::path(*text));
-}
-
 AdminSettings parse_admin(const JsonField& admin, const fs::path& folder) {
     AdminSettings settings;
     admin.for_each_member([&](const std::string& name, const JsonField& value) {
         if (name == "listen") {
             if (auto address = parse_listen(value)) settings.listen = std::move(*address);
         } else if (name == "token_file") {
-            if (auto path = parse_path(value, folder)) settings.token_file = std::move(*path);
+            if (auto path = value.path(folder)) settings.token_file = std::move(*path);
         } else if (name == "max_body_bytes") {
             if (auto v = value.integer(1024, 64 * 1024 * 1024)) settings.max_body_bytes = static_cast<std::size_t>(*v);
         } else {
@@ -213,6 +198,7 @@ public:
             add(found, file_);
             for (const std::string& quota_file : quota_files) read_quota_file(quota_file);
             check_conflicts();
+            if (config_.store) check_redis_spans();
         }
         if (!errors_.empty()) return {Config{}, std::move(errors_)};
         return {std::move(config_), {}};
@@ -261,10 +247,9 @@ private:
             } else if (name == "admin") {
                 config_.admin = parse_admin(value, folder_);
             } else if (name == "state_dir") {
-                config_.state_dir = parse_path(value, folder_);
-            } else if (std::find(std::begin(kUnsupportedSections), std::end(kUnsupportedSections), name) !=
-                       std::end(kUnsupportedSections)) {
-                value.error("not supported by this version of sluiced");
+                config_.state_dir = value.path(folder_);
+            } else if (name == "store") {
+                config_.store = parse_store_settings(value, folder_);
             } else {
                 return false;
             }
@@ -345,6 +330,15 @@ private:
             errors_.push_back({origin.file, origin.path,
                                "conflicts with quota " + quoted_name(config_.quotas[earlier].name) +
                                    ": same key and equally specific path"});
+        }
+    }
+
+    // The Redis script counts exactly within kRedisMaxSpan.
+    void check_redis_spans() {
+        for (std::size_t i = 0; i < config_.quotas.size(); ++i) {
+            const std::string reason = redis_span_error(LimitParams::from(config_.quotas[i]));
+            if (!reason.empty())
+                errors_.push_back({origins_[i].file, origins_[i].path, "with the Redis store: " + reason});
         }
     }
 

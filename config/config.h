@@ -3,6 +3,7 @@
 // its JSON path, so `sluiced --check` can list them all at once.
 #pragma once
 
+#include "config/store_config.h"
 #include "xdp/settings.h"
 #include "proxy/settings.h"
 #include "limit/quota.h"
@@ -45,7 +46,8 @@ struct Config {
     // API-made quotas, quota settings and the block list live here; relative
     // to the config file's folder when relative. Required with `admin`.
     std::optional<std::filesystem::path> state_dir;
-    std::size_t max_blocks = 65536;  // limits.max_blocks: entries of the block list
+    std::size_t max_blocks = 65536;         // limits.max_blocks: entries of the block list
+    std::optional<RedisStoreConfig> store;  // absent: this host's own store
 };
 
 // Either a valid config, or every error found (never both).

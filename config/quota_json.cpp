@@ -329,6 +329,17 @@ std::optional<Cidr> JsonField::cidr() const {
     return std::nullopt;
 }
 
+std::optional<std::filesystem::path> JsonField::path(const std::filesystem::path& folder) const {
+    const std::optional<std::string> text = string();
+    if (!text) return std::nullopt;
+    if (text->empty()) {
+        error("must not be empty");
+        return std::nullopt;
+    }
+    // Absolute, so the log names the file wherever sluiced was started.
+    return std::filesystem::absolute(folder / std::filesystem::path(*text));
+}
+
 std::optional<HeaderStyle> JsonField::header_style() const {
     return one_of(*this, {HeaderStyle::draft, HeaderStyle::x_ratelimit, HeaderStyle::ietf, HeaderStyle::none});
 }

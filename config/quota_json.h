@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -54,6 +55,8 @@ public:
     std::optional<HeaderStyle> header_style() const;
     // "10.0.0.0/8", "2001:db8::/32" or a bare address, host bits zero.
     std::optional<Cidr> cidr() const;
+    // A file or folder, relative to `folder` (the config's) when relative.
+    std::optional<std::filesystem::path> path(const std::filesystem::path& folder) const;
 
     // Visit array elements / object members in document order; false (after
     // recording an error) when the value is not an array / object. For

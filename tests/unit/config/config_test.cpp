@@ -546,9 +546,68 @@ TEST_F(ConfigTest, BadIntegers) {
     EXPECT_EQ(loaded(config_with(R"("threads": 256)")).proxy.threads, 256u);
 }
 
-TEST_F(ConfigTest, UnsupportedSections) {
-    EXPECT_THAT(errors(config_with(R"("store": {"type": "redis"})")),
-                ElementsAre(in_main("store: not supported by this version of sluiced")));
+TEST_F(ConfigTest, TheStoreIsLocalUnlessRedisIsConfigured) {
+    EXPECT_FALSE(loaded(config_with("")).store);
+    EXPECT_FALSE(loaded(config_with(R"("store": {"type": "local"})")).store);
+}
+
+TEST_F(ConfigTest, RedisStoreFields) {
+    const Config config = loaded(config_with(R"("store": {"type": "redis", "url": "redis://fleet@10.0.0.5:6380/2",
+        "password_file": "redis.password", "key_secret_file": "/etc/sluice/fleet.key", "key_prefix": "api:",
+        "timeout": "3ms", "on_error": "closed"})"));
+    ASSERT_TRUE(config.store);
+    const RedisStoreConfig& store = *config.store;
+    EXPECT_EQ(store.settings.endpoint, (RedisEndpoint{"10.0.0.5", 6380, "fleet", 2}));
+    EXPECT_EQ(store.password_file, fs::path(path("redis.password"))) << "relative to the config's folder";
+    EXPECT_EQ(store.key_secret_file, fs::path("/etc/sluice/fleet.key"));
+    EXPECT_EQ(store.settings.key_prefix, "api:");
+    EXPECT_EQ(store.settings.timeout, 3'000'000);
+    EXPECT_EQ(store.on_error, StoreErrorPolicy::closed);
+}
+
+TEST_F(ConfigTest, RedisStoreDefaults) {
+    const Config config =
+        loaded(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k"})"));
+    ASSERT_TRUE(config.store);
+    EXPECT_EQ(config.store->settings.endpoint, (RedisEndpoint{"h", 6379, "", 0}));
+    EXPECT_TRUE(config.store->password_file.empty());
+    EXPECT_EQ(config.store->settings.key_prefix, "sluice:");
+    EXPECT_EQ(config.store->settings.timeout, 5'000'000);
+    EXPECT_EQ(config.store->on_error, StoreErrorPolicy::local);
+}
+
+TEST_F(ConfigTest, BadStoreSections) {
+    EXPECT_THAT(errors(config_with(R"("store": {"url": "redis://h"})")), ElementsAre(in_main("store.type: required")));
+    EXPECT_THAT(errors(config_with(R"("store": {"type": "memcached"})")),
+                ElementsAre(in_main(R"(store.type: "memcached" is not one of "local", "redis")")));
+    EXPECT_THAT(errors(config_with(R"("store": {"type": "local", "url": "redis://h", "timeout": "1ms"})")),
+                ElementsAre(in_main(R"(store.url: only with "type": "redis")"),
+                            in_main(R"(store.timeout: only with "type": "redis")")));
+    EXPECT_THAT(
+        errors(config_with(R"("store": {"type": "redis"})")),
+        ElementsAre(in_main(R"(store.url: required with "type": "redis")"),
+                    in_main(R"(store.key_secret_file: required with "type": "redis": the key tokens and API keys are )"
+                            "hashed with, the same file on every host")));
+    EXPECT_THAT(errors(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k",
+        "key_prefix": "a{b}", "timeout": "0s", "on_error": "fail", "cluster": ["h:7000"], "password_file": ""})")),
+                ElementsAre(in_main(R"(store.key_prefix: must not hold "{" or "}": the braces after it hold the )"
+                                    "key's hash tag"),
+                            in_main("store.timeout: must be greater than 0"),
+                            in_main(R"(store.on_error: "fail" is not one of "local", "open", "closed")"),
+                            in_main(R"(store.cluster: Redis Cluster is not supported by this version yet: use "url")"),
+                            in_main("store.password_file: must not be empty")));
+    EXPECT_THAT(
+        errors(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k", "x": 1})")),
+        ElementsAre(in_main("store.x: unknown field")));
+}
+
+TEST_F(ConfigTest, RedisStoreRefusesQuotasLongerThanItCountsExactly) {
+    EXPECT_THAT(
+        errors(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k"},
+            "quotas": [{"name": "monthly", "rate": 1000, "interval": "744h", "path": "/a"},
+                       {"name": "yearly", "rate": 1000, "interval": "8760h", "path": "/b"}])")),
+        ElementsAre(in_main("quotas[1]: with the Redis store: spans more than 52 days (interval, block_interval or the "
+                            "time to refill the burst), more than the Redis store counts exactly")));
 }
 
 TEST_F(ConfigTest, AdminDefaults) {
