@@ -5,6 +5,7 @@
 #include "admin/token.h"
 #include "config/config.h"
 #include "control/control_plane.h"
+#include "sluiced/store_setup.h"
 #include "state/counter_snapshot.h"
 #include "metrics/metrics.h"
 #include "sluiced/service_manager.h"
@@ -333,20 +334,20 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
     SteadyClock clock;
-    const auto shared_store = std::make_shared<LocalStore>(config.max_keys);
-    LocalStore& store = *shared_store;
-    // The counters of the last clean stop, and the hasher key they were made with.
-    const KeyedHasher hasher = restore_counters(config.state_dir, store, clock);
+    StoreSetup stores = set_up_store(config, clock);
+    LocalStore& store = *stores.local;
+    const KeyedHasher hasher = stores.hasher;
     // The control plane puts the quotas in force, with those of state_dir.
-    Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, config.headers), store, clock, hasher);
+    Limiter limiter(std::make_shared<const Policy>(std::vector<Quota>{}, config.headers), stores.queries(), clock,
+                    hasher);
+    limiter.set_on_store_error(stores.on_error);
     BlockList blocks(config.max_blocks);
     limiter.set_block_list(&blocks);
     const std::unique_ptr<XdpController> xdp = start_xdp(config);
     if (xdp) blocks.set_listener(xdp.get());
     ControlPlane control(limiter, blocks, xdp.get(), clock);
     control.start(config);
-    // Every event loop shares the one local store.
-    ProxyServer server(config.proxy, limiter, [shared_store](boost::asio::io_context&) { return shared_store; });
+    ProxyServer server(config.proxy, limiter, stores.handles());
     server.set_block_listener(blocks, clock);
     server.start();
 
@@ -379,7 +380,9 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
         log(LogLevel::warning, "stopping: limits.drain_timeout passed with %zu connections open; closing them", cut);
     server.stop();
     server.wait();
-    save_counters_on_stop(config.state_dir, hasher, store, clock);  // no request counts any more
+    // No request counts any more. With Redis the fleet's counters stay there;
+    // the local store only stood in for it.
+    if (!config.store) save_counters_on_stop(config.state_dir, hasher, store, clock);
     if (xdp) leave_xdp(*config.xdp, service.manager());
     return 0;
 }
@@ -433,6 +436,9 @@ int main(int argc, char** argv) {
         switch (options.action) {
         case Options::Action::check:
             std::printf("%s: OK (%zu quotas)\n", options.config.c_str(), load->config.quotas.size());
+            // Not an error: Redis may be down now, and on_error answers until it is back.
+            if (const std::optional<std::string> warning = store_warning(load->config))
+                std::printf("warning: store: %s\n", warning->c_str());
             return 0;
         case Options::Action::xdp_stats: return print_xdp_stats(*load->config.xdp);
         case Options::Action::xdp_detach: return detach_xdp(*load->config.xdp);
