@@ -6,6 +6,7 @@
 #include "store/kept_counters.h"
 #include "limit/policy.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <utility>
@@ -80,7 +81,7 @@ void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats) {
 
     out.family("sluice_request_duration_seconds", MetricType::histogram,
                "Time from the end of reading a request to the end of writing its answer.");
-    out.histogram(kLatencyBounds, stats.latency_buckets, static_cast<double>(stats.latency_sum) / 1e9);
+    out.histogram(kLatencyBounds, stats.latency.buckets, static_cast<double>(stats.latency.sum) / 1e9);
 }
 
 void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections) {
@@ -101,6 +102,35 @@ void write_store_metrics(PrometheusText& out, const KeptCounters& store) {
                store.max_keys());
     out.single("sluice_key_evictions_total", kCounter, "Keys dropped to make room for new ones in a full key table.",
                store.evictions());
+}
+
+void write_redis_metrics(PrometheusText& out, const RedisStoreStats& stats) {
+    const auto read = [](const std::atomic<std::uint64_t>& counter) { return counter.load(std::memory_order_relaxed); };
+    out.single("sluice_redis_calls_total", kCounter,
+               "Script calls sent to Redis (one per request it answers; a call sent again after NOSCRIPT counts "
+               "twice).",
+               read(stats.round_trips));
+    out.family("sluice_redis_unanswered_total", kCounter,
+               "Requests Redis did not answer, which store.on_error answered (the local store with \"local\"): "
+               "error (an error reply or a lost connection), timeout (no answer within store.timeout), breaker_open "
+               "(not asked: the circuit breaker is open).");
+    out.sample({{"reason", "error"}}, read(stats.errors));
+    out.sample({{"reason", "timeout"}}, read(stats.timeouts));
+    out.sample({{"reason", "breaker_open"}}, read(stats.breaker_refusals));
+    out.single("sluice_redis_cache_refusals_total", kCounter,
+               "Requests refused without asking Redis: a key of theirs was refused before and its retry time has "
+               "not come.",
+               read(stats.cache_refusals));
+    out.single("sluice_redis_breaker_open", kGauge,
+               "Event loops whose circuit breaker is open (Redis failed repeatedly; one call a second probes it).",
+               static_cast<std::uint64_t>(std::max(stats.open_breakers.load(std::memory_order_relaxed), 0)));
+    out.single("sluice_redis_breaker_opens_total", kCounter, "Times a circuit breaker opened.",
+               read(stats.breaker_opens));
+    out.family("sluice_redis_call_duration_seconds", MetricType::histogram,
+               "Script calls Redis answered, from sending to the reply.");
+    RedisLatency::Snapshot latency;
+    stats.latency.add_to(latency);
+    out.histogram(kRedisLatencyBounds, latency.buckets, static_cast<double>(latency.sum) / 1e9);
 }
 
 void write_block_metrics(PrometheusText& out, const BlockList& blocks) {

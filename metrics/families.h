@@ -7,6 +7,7 @@
 #include "xdp/controller.h"
 #include "proxy/connection_limits.h"
 #include "proxy/stats.h"
+#include "store/redis_store_stats.h"
 
 #include <span>
 #include <string_view>
@@ -29,6 +30,10 @@ void write_proxy_metrics(PrometheusText& out, const ProxyStatsSnapshot& stats);
 void write_connection_metrics(PrometheusText& out, const ConnectionCounts& connections);
 // sluice_tracked_keys, sluice_tracked_keys_limit, sluice_key_evictions_total.
 void write_store_metrics(PrometheusText& out, const KeptCounters& store);
+// sluice_redis_calls_total, sluice_redis_unanswered_total{reason},
+// sluice_redis_cache_refusals_total, sluice_redis_breaker_open,
+// sluice_redis_breaker_opens_total, sluice_redis_call_duration_seconds.
+void write_redis_metrics(PrometheusText& out, const RedisStoreStats& stats);
 // sluice_blocks, sluice_blocks_limit, sluice_blocks_lost_total.
 void write_block_metrics(PrometheusText& out, const BlockList& blocks);
 // sluice_config_reloads_total{result}, sluice_admin_changes_total.

@@ -14,6 +14,7 @@ std::string render_metrics(const MetricsSources& sources) {
     write_proxy_metrics(out, sources.proxy.stats());
     write_connection_metrics(out, sources.proxy.connections());
     write_store_metrics(out, sources.store);
+    if (sources.redis) write_redis_metrics(out, *sources.redis);
     write_block_metrics(out, sources.blocks);
     write_control_plane_metrics(out, sources.control.counters());
     if (sources.xdp) write_xdp_metrics(out, sources.xdp->interface_counters());

@@ -14,15 +14,17 @@ class Limiter;
 class KeptCounters;
 class ProxyServer;
 class XdpController;
+struct RedisStoreStats;
 
 struct MetricsSources {
     const Limiter& limiter;     // the policy's quotas and their counters
     const KeptCounters& store;  // tracked keys, evictions
     const ProxyServer& proxy;   // request outcomes, upstream errors, latency
     const BlockList& blocks;
-    const ControlPlane& control;    // reloads, API changes
-    const XdpController* xdp;       // nullptr when XDP is off
-    std::string_view version = {};  // sluiced's SLUICE_VERSION; empty reads "unknown"
+    const ControlPlane& control;             // reloads, API changes
+    const XdpController* xdp;                // nullptr when XDP is off
+    std::string_view version = {};           // sluiced's SLUICE_VERSION; empty reads "unknown"
+    const RedisStoreStats* redis = nullptr;  // nullptr with the local store
 };
 
 std::string render_metrics(const MetricsSources& sources);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/latency_histogram.h"
 
 #include <array>
 #include <atomic>
@@ -34,11 +35,7 @@ struct ProxyStatsSnapshot {
 #define SLUICE_FIELD(name) std::uint64_t name = 0;
     SLUICE_PROXY_COUNTERS(SLUICE_FIELD)
 #undef SLUICE_FIELD
-    // Not cumulative. Their total is the number of requests timed: a separate
-    // count, read apart from the buckets, could disagree with them while
-    // requests finish.
-    std::array<std::uint64_t, kLatencyBounds.size() + 1> latency_buckets{};
-    Nanos latency_sum = 0;
+    LatencySnapshot<kLatencyBounds.size()> latency;
 };
 
 class ProxyStats {
@@ -48,13 +45,12 @@ public:
 #undef SLUICE_FIELD
 
     void count(std::atomic<std::uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
-    void record_latency(Nanos elapsed);
+    void record_latency(Nanos elapsed) { latency_.record(elapsed); }
     // Adds this thread's figures to `total`.
     void add_to(ProxyStatsSnapshot& total) const;
 
 private:
-    std::array<std::atomic<std::uint64_t>, kLatencyBounds.size() + 1> latency_buckets_{};
-    std::atomic<Nanos> latency_sum_{0};
+    LatencyHistogram<kLatencyBounds> latency_;
 };
 
 }  // namespace sluice

@@ -357,7 +357,8 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
         for (const std::string& note : loaded.notes) log(LogLevel::notice, "%s", note.c_str());
         token = std::move(loaded.value);
     }
-    const MetricsSources metrics{limiter, store, server, blocks, control, xdp.get(), kVersion};
+    const MetricsSources metrics{limiter, store,     server,   blocks,
+                                 control, xdp.get(), kVersion, stores.redis ? &stores.redis->stats() : nullptr};
     AdminApi api(
         control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); }, std::string(kVersion));
     const std::unique_ptr<AdminServer> admin = start_admin(config, api);

@@ -22,6 +22,7 @@ public:
         now_ = now;
         waiter_ = &waiter;
         reloaded_ = false;
+        sent_at_ = owner_.clock_.now();
         send(ScriptBy::digest);
         deadline_.expires_after(std::chrono::nanoseconds(owner_.settings_.timeout));
         deadline_.async_wait([this, round = ++rounds_](const boost::system::error_code& error) {
@@ -32,11 +33,12 @@ public:
 
     void on_reply(RedisReplyPtr reply) override {
         if (!waiter_) return owner_.release(*this);  // answered after its deadline: nobody waits
-        if (is_noscript(*reply) && !reloaded_) {      // Redis restarted or its scripts were flushed
+        if (is_noscript(*reply) && !reloaded_) {     // Redis restarted or its scripts were flushed
             reloaded_ = true;
             return send(ScriptBy::text);
         }
         deadline_.cancel();
+        owner_.stats_.latency.record(owner_.clock_.now() - sent_at_);
         const Checked<StoreReply> answer = read_quota_reply(*reply, results_);
         if (!answer.ok()) return fail(answer.error());
         owner_.succeeded();
@@ -88,6 +90,7 @@ private:
     std::span<const QuotaCheck> checks_;
     std::span<CheckResult> results_;
     Nanos now_ = 0;
+    Nanos sent_at_ = 0;
     StoreWaiter* waiter_ = nullptr;  // null once the request has its answer
     bool reloaded_ = false;
 };
@@ -151,7 +154,8 @@ void RedisHandle::failed(std::string_view reason) {
     if (!breaker_.failed(clock_.now())) return;
     RedisStoreStats::count(stats_.breaker_opens);
     stats_.open_breakers.fetch_add(1);
-    log(LogLevel::warning, "store: Redis %s failed %d times in a row (last: %.*s); store.on_error answers until it is back",
+    log(LogLevel::warning,
+        "store: Redis %s failed %d times in a row (last: %.*s); store.on_error answers until it is back",
         describe(settings_.endpoint).c_str(), settings_.failures_to_open, static_cast<int>(reason.size()),
         reason.data());
     // A blackholed connection holds its calls forever: start afresh.

@@ -209,6 +209,59 @@ TEST(BuildMetrics, VersionIsAnEscapedLabelOrUnknown) {
     EXPECT_THAT(out.text(), ::testing::HasSubstr("\nsluice_build_info{version=\"2.0 \\\"dev\\\" C:\\\\x\\n\"} 1\n"));
 }
 
+// The sample lines of an exposition, without HELP and TYPE.
+std::string samples(const std::string& text) {
+    std::string kept;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t end = text.find('\n', start) + 1;
+        if (text[start] != '#') kept += text.substr(start, end - start);
+        start = end;
+    }
+    return kept;
+}
+
+TEST(RedisMetrics, CallsWhatWentUnansweredAndWhyTheCacheTheBreakerAndCallLatency) {
+    RedisStoreStats stats;
+    for (int i = 0; i < 7; ++i) RedisStoreStats::count(stats.round_trips);
+    RedisStoreStats::count(stats.errors);
+    for (int i = 0; i < 2; ++i) RedisStoreStats::count(stats.timeouts);
+    for (int i = 0; i < 3; ++i) RedisStoreStats::count(stats.breaker_refusals);
+    for (int i = 0; i < 4; ++i) RedisStoreStats::count(stats.cache_refusals);
+    RedisStoreStats::count(stats.breaker_opens);
+    stats.open_breakers = 2;
+    for (Nanos latency : {ns(40us), ns(300us), ns(2s)}) stats.latency.record(latency);
+
+    PrometheusText out;
+    write_redis_metrics(out, stats);
+    EXPECT_EQ(samples(out.text()),
+              "sluice_redis_calls_total 7\n"
+              "sluice_redis_unanswered_total{reason=\"error\"} 1\n"
+              "sluice_redis_unanswered_total{reason=\"timeout\"} 2\n"
+              "sluice_redis_unanswered_total{reason=\"breaker_open\"} 3\n"
+              "sluice_redis_cache_refusals_total 4\n"
+              "sluice_redis_breaker_open 2\n"
+              "sluice_redis_breaker_opens_total 1\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"5e-05\"} 1\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.0001\"} 1\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.00025\"} 1\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.0005\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.00075\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.001\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.0025\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.005\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.01\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.025\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.05\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.1\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"0.25\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"1\"} 2\n"
+              "sluice_redis_call_duration_seconds_bucket{le=\"+Inf\"} 3\n"
+              "sluice_redis_call_duration_seconds_sum 2.00034\n"
+              "sluice_redis_call_duration_seconds_count 3\n");
+    EXPECT_THAT(exposition_problems(out.text()), IsEmpty());
+}
+
 TEST(ProxyMetrics, ResultsUpstreamErrorsAndCumulativeLatencyInSeconds) {
     ProxyStats stats;
     for (int i = 0; i < 5; ++i) stats.count(stats.forwarded);
@@ -228,17 +281,7 @@ TEST(ProxyMetrics, ResultsUpstreamErrorsAndCumulativeLatencyInSeconds) {
     PrometheusText out;
     write_proxy_metrics(out, snapshot);
     const std::string& text = out.text();
-    const std::string samples = [&] {
-        std::string kept;
-        std::size_t start = 0;
-        while (start < text.size()) {
-            const std::size_t end = text.find('\n', start) + 1;
-            if (text[start] != '#') kept += text.substr(start, end - start);
-            start = end;
-        }
-        return kept;
-    }();
-    EXPECT_EQ(samples,
+    EXPECT_EQ(samples(text),
               "sluice_proxy_requests_total{result=\"forwarded\"} 5\n"
               "sluice_proxy_requests_total{result=\"limited\"} 4\n"
               "sluice_proxy_requests_total{result=\"blocked\"} 3\n"

@@ -29,24 +29,24 @@ TEST(ProxyStats, LatencyGoesIntoTheFirstBucketAtOrAboveIt) {
     stats.record_latency(ns(1h));         // +Inf
     const ProxyStatsSnapshot s = snapshot(stats);
     const std::array<std::uint64_t, 15> expected = {2, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 2};
-    EXPECT_EQ(s.latency_buckets, expected);
-    EXPECT_EQ(s.latency_sum, 2 * ns(100us) + 1 + ns(3ms) + 2 * ns(5s) + 1 + ns(1h));
+    EXPECT_EQ(s.latency.buckets, expected);
+    EXPECT_EQ(s.latency.sum, 2 * ns(100us) + 1 + ns(3ms) + 2 * ns(5s) + 1 + ns(1h));
 }
 
 TEST(ProxyStats, EveryBoundIsInclusive) {
     ProxyStats stats;
     for (double bound : kLatencyBounds) stats.record_latency(static_cast<Nanos>(bound * 1e9 + 0.5));
     const ProxyStatsSnapshot s = snapshot(stats);
-    for (std::size_t i = 0; i < kLatencyBounds.size(); ++i) EXPECT_EQ(s.latency_buckets[i], 1u) << kLatencyBounds[i];
-    EXPECT_EQ(s.latency_buckets.back(), 0u);
+    for (std::size_t i = 0; i < kLatencyBounds.size(); ++i) EXPECT_EQ(s.latency.buckets[i], 1u) << kLatencyBounds[i];
+    EXPECT_EQ(s.latency.buckets.back(), 0u);
 }
 
 TEST(ProxyStats, NegativeElapsedTimeCountsAsZero) {
     ProxyStats stats;
     stats.record_latency(-5);
     const ProxyStatsSnapshot s = snapshot(stats);
-    EXPECT_EQ(s.latency_buckets[0], 1u);
-    EXPECT_EQ(s.latency_sum, 0);
+    EXPECT_EQ(s.latency.buckets[0], 1u);
+    EXPECT_EQ(s.latency.sum, 0);
 }
 
 TEST(ProxyStats, AddToSumsThreadsIntoOneSnapshot) {
@@ -73,10 +73,10 @@ TEST(ProxyStats, AddToSumsThreadsIntoOneSnapshot) {
     EXPECT_EQ(total.bad_requests, 1u);
     EXPECT_EQ(total.upstream_timeouts, 1u);
     EXPECT_EQ(total.upstream_failures, 2u);
-    EXPECT_EQ(total.latency_buckets[3], 2u);   // le 0.001
-    EXPECT_EQ(total.latency_buckets[13], 1u);  // le 5
-    EXPECT_EQ(std::accumulate(total.latency_buckets.begin(), total.latency_buckets.end(), std::uint64_t{0}), 3u);
-    EXPECT_EQ(total.latency_sum, 2 * ns(1ms) + ns(2s));
+    EXPECT_EQ(total.latency.buckets[3], 2u);   // le 0.001
+    EXPECT_EQ(total.latency.buckets[13], 1u);  // le 5
+    EXPECT_EQ(std::accumulate(total.latency.buckets.begin(), total.latency.buckets.end(), std::uint64_t{0}), 3u);
+    EXPECT_EQ(total.latency.sum, 2 * ns(1ms) + ns(2s));
 }
 
 }  // namespace
