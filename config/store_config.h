@@ -15,9 +15,9 @@ enum class StoreErrorPolicy {
 };
 
 struct RedisStoreConfig {
-    RedisStoreSettings settings;               // endpoint, key_prefix, timeout
-    std::filesystem::path password_file;       // empty: no AUTH
-    std::filesystem::path key_secret_file;     // the fleet's identity hashing key
+    RedisStoreSettings settings;            // endpoint, key_prefix, timeout
+    std::filesystem::path password_file;    // empty: no AUTH
+    std::filesystem::path key_secret_file;  // the fleet's identity hashing key
     StoreErrorPolicy on_error = StoreErrorPolicy::local;
 };
 

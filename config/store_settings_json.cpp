@@ -52,7 +52,8 @@ std::optional<RedisStoreConfig> parse_store_settings(const JsonField& section, c
     const bool is_object = section.for_each_member([&](const std::string& name, const JsonField& value) {
         if (name == "type") {
             type = value.string();
-            if (type && *type != "local" && *type != "redis") value.error(value.value().dump() + R"( is not one of "local", "redis")");
+            if (type && *type != "local" && *type != "redis")
+                value.error(value.value().dump() + R"( is not one of "local", "redis")");
             return true;
         }
         if (name == "url") {

@@ -33,8 +33,7 @@ RedisStoreSettings redis_settings(const RedisStoreConfig& config) {
 
 StoreHandleMaker StoreSetup::handles() {
     if (!redis) return [store = local](boost::asio::io_context&) -> std::shared_ptr<QuotaStoreHandle> { return store; };
-    if (!fall_back_locally)
-        return [store = redis.get()](boost::asio::io_context& io) { return store->handle_for(io); };
+    if (!fall_back_locally) return [store = redis.get()](boost::asio::io_context& io) { return store->handle_for(io); };
     return [store = redis.get(), fallback = local](boost::asio::io_context& io) -> std::shared_ptr<QuotaStoreHandle> {
         return std::make_shared<FallbackStore>(store->handle_for(io), fallback);
     };

@@ -16,10 +16,10 @@
 namespace sluice {
 
 struct StoreSetup {
-    std::shared_ptr<LocalStore> local;   // the store, or Redis's fallback
-    std::unique_ptr<RedisStore> redis;   // with "type": "redis"
-    KeyedHasher hasher;                  // the fleet's with Redis
-    bool fall_back_locally = false;      // on_error "local"
+    std::shared_ptr<LocalStore> local;           // the store, or Redis's fallback
+    std::unique_ptr<RedisStore> redis;           // with "type": "redis"
+    KeyedHasher hasher;                          // the fleet's with Redis
+    bool fall_back_locally = false;              // on_error "local"
     OnStoreError on_error = OnStoreError::open;  // otherwise
 
     // What the limiter asks outside requests (usage, unblocks).

@@ -104,8 +104,8 @@ void append_quota_call(std::string& out, ScriptBy by, std::string_view key_prefi
     }
 }
 
-void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
-                      std::uint64_t key, std::uint64_t identity, Nanos now) {
+void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock, std::uint64_t key,
+                      std::uint64_t identity, Nanos now) {
     const auto keys = [&] { append_state_key(out, key_prefix, identity, key); };
     append_head(out, by, 1, 0, keys, "peek", clock, now);
 }

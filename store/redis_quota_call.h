@@ -31,8 +31,8 @@ void append_quota_call(std::string& out, ScriptBy by, std::string_view key_prefi
                        std::span<const QuotaCheck> checks, Nanos now);
 
 // Appends the call that reads one state without changing it.
-void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
-                      std::uint64_t key, std::uint64_t identity, Nanos now);
+void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock, std::uint64_t key,
+                      std::uint64_t identity, Nanos now);
 
 // The script's reply: fills `results` (one per check) and says whether the
 // request was admitted; failed with the reason when the reply is an error

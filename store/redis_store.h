@@ -39,7 +39,7 @@ struct RedisStoreSettings {
     Nanos timeout = 5'000'000;  // per call: no request waits longer
     RedisClock clock = RedisClock::redis;
     std::size_t refusal_cache_keys = 100'000;  // per event loop
-    int failures_to_open = 5;                   // the circuit breaker's
+    int failures_to_open = 5;                  // the circuit breaker's
     Nanos probe_interval = 1'000'000'000;
 };
 
@@ -65,7 +65,6 @@ public:
     // does not answer.
     LimitState peek(std::uint64_t key, std::uint64_t identity) const override;
     void forget(std::uint64_t key, std::uint64_t identity) override;
-
 
     // Throws RedisUnreachable when Redis does not answer.
     void ping() const;
