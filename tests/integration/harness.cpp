@@ -60,6 +60,16 @@ Deployment::Deployment(nlohmann::json config, Upstream upstream, const std::vect
     : port_(free_port()),
       upstream_port_(free_port()) {
     if (upstream == Upstream::running) restart_upstream();
+    start_sluiced(std::move(config), launcher);
+}
+
+Deployment::Deployment(nlohmann::json config, std::uint16_t shared_upstream_port)
+    : port_(free_port()),
+      upstream_port_(shared_upstream_port) {
+    start_sluiced(std::move(config), {});
+}
+
+void Deployment::start_sluiced(nlohmann::json config, const std::vector<std::string>& launcher) {
     const auto file = write_config(std::move(config));
     std::vector<std::string> command = launcher;
     for (const std::string& arg : {std::string(SLUICED_BINARY), std::string("--config"), file.string()})

@@ -36,6 +36,8 @@ public:
 
     explicit Deployment(nlohmann::json config, Upstream upstream = Upstream::running,
                         const std::vector<std::string>& launcher = {});
+    // In front of an upstream the test runs (several sluiced share it).
+    Deployment(nlohmann::json config, std::uint16_t shared_upstream_port);
 
     std::uint16_t port() const { return port_; }
     std::uint16_t upstream_port() const { return upstream_port_; }
@@ -58,6 +60,8 @@ public:
     ChildProcess& sluiced() { return *sluiced_; }
 
 private:
+    void start_sluiced(nlohmann::json config, const std::vector<std::string>& launcher);
+
     testing::TempFolder dir_;
     std::uint16_t port_;
     std::uint16_t upstream_port_;
