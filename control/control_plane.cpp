@@ -5,6 +5,7 @@
 #include "config/quota_settings_json.h"
 #include "config/quota_to_json.h"
 #include "state/state_file.h"
+#include "store/redis_store.h"
 #include "xdp/controller.h"
 #include "limit/quota_matcher.h"
 #include "common/log.h"
@@ -110,6 +111,7 @@ ControlPlane::ControlPlane(Limiter& limiter, BlockList& blocks, XdpController* x
 void ControlPlane::start(const Config& config) {
     const std::lock_guard lock(mutex_);
     state_dir_ = config.state_dir;
+    redis_store_ = config.store.has_value();
     header_style_ = config.headers;
     path_matching_ = config.path_matching;
     file_quotas_ = file_records(config);
@@ -156,6 +158,10 @@ Change ControlPlane::put_quota(Quota quota) {
     if (const QuotaRecord* file = find_record(file_quotas_, quota.name))
         return {Change::Status::invalid, "quota " + in_quotes(quota.name) + " is defined in " + file->defined_in +
                                              ": change it there and reload (SIGHUP)"};
+    if (redis_store_) {
+        if (const std::string why = redis_span_error(LimitParams::from(quota)); !why.empty())
+            return {Change::Status::invalid, "quota " + in_quotes(quota.name) + ": with the Redis store: " + why};
+    }
     std::vector<QuotaRecord> api_quotas = api_quotas_;
     const auto at = std::lower_bound(api_quotas.begin(), api_quotas.end(), quota.name,
                                      [](const QuotaRecord& r, const std::string& name) { return r.quota.name < name; });

@@ -120,6 +120,7 @@ private:
 
     mutable std::mutex mutex_;
     std::optional<std::filesystem::path> state_dir_;
+    bool redis_store_ = false;  // quotas must fit what the Redis script counts exactly
     HeaderStyle header_style_ = HeaderStyle::draft;
     PathMatching path_matching_;
     std::vector<QuotaRecord> file_quotas_;

@@ -93,6 +93,17 @@ TEST_F(ControlPlaneTest, ApiQuotaWithTheSamePathAndKeyAsAFileQuotaConflicts) {
     EXPECT_THAT(control->quota_names(), ElementsAre("file-quota"));
 }
 
+TEST_F(ControlPlaneTest, WithTheRedisStoreAnApiQuotaBeyondWhatTheScriptCountsExactlyIsRefused) {
+    config.store = RedisStoreConfig{};
+    start();
+    const Change yearly = control->put_quota(testing::make_quota("yearly", "/api", 1000, 8760h));
+    EXPECT_EQ(yearly.status, Change::Status::invalid);
+    EXPECT_EQ(yearly.message,
+              "quota \"yearly\": with the Redis store: spans more than 52 days (interval, block_interval or the time "
+              "to refill the burst), more than the Redis store counts exactly");
+    EXPECT_TRUE(control->put_quota(testing::make_quota("monthly", "/api", 1000, 744h)).ok());
+}
+
 TEST_F(ControlPlaneTest, DeletingAnAbsentQuotaIsApplied) {
     EXPECT_TRUE(control->delete_quota("never-made").ok());
     ASSERT_TRUE(control->put_quota(testing::make_quota("api-quota", "/api", 1, 1s)).ok());
