@@ -17,6 +17,19 @@ std::optional<RedisEndpoint> parse_url(const JsonField& field) {
     return std::nullopt;
 }
 
+void read_seeds(const JsonField& field, std::vector<RedisEndpoint>& seeds) {
+    field.for_each_element([&](const JsonField& element) {
+        const std::optional<std::string> text = element.string();
+        if (!text) return;
+        Checked<RedisEndpoint> seed = parse_redis_seed(*text);
+        if (seed.ok())
+            seeds.push_back(std::move(seed).value());
+        else
+            element.error(seed.error());
+    });
+    if (field.value().is_array() && field.value().empty()) field.error("must list at least one node");
+}
+
 std::optional<std::string> parse_key_prefix(const JsonField& field) {
     std::optional<std::string> prefix = field.string();
     if (!prefix) return std::nullopt;
@@ -59,7 +72,7 @@ std::optional<RedisStoreConfig> parse_store_settings(const JsonField& section, c
         if (name == "url") {
             if (auto endpoint = parse_url(value)) config.settings.endpoint = std::move(*endpoint);
         } else if (name == "cluster") {
-            value.error("Redis Cluster is not supported by this version yet: use \"url\"");
+            read_seeds(value, config.settings.cluster);
         } else if (name == "password_file") {
             if (auto path = value.path(folder)) config.password_file = std::move(*path);
         } else if (name == "key_secret_file") {
@@ -86,7 +99,9 @@ std::optional<RedisStoreConfig> parse_store_settings(const JsonField& section, c
     const auto given = [&](std::string_view name) {
         return std::find(redis_members.begin(), redis_members.end(), name) != redis_members.end();
     };
-    if (!given("url") && !given("cluster")) section.error_at("url", R"(required with "type": "redis")");
+    if (!given("url") && !given("cluster")) section.error_at("url", R"(required with "type": "redis" (or "cluster"))");
+    if (given("url") && given("cluster"))
+        section.error_at("cluster", R"(either "url" (one Redis) or "cluster" (its seed nodes), not both)");
     if (!given("key_secret_file"))
         section.error_at("key_secret_file", R"(required with "type": "redis": the key tokens and API keys are )"
                                             "hashed with, the same file on every host");

@@ -52,11 +52,11 @@ StoreSetup set_up_store(const Config& config, const Clock& clock) {
     StoreSetup setup{std::move(local), std::make_unique<RedisStore>(redis_settings(store), clock), key.hasher};
     setup.fall_back_locally = store.on_error == StoreErrorPolicy::local;
     setup.on_error = store.on_error == StoreErrorPolicy::closed ? OnStoreError::closed : OnStoreError::open;
-    const std::string where = describe(store.settings.endpoint);
+    const std::string where = describe(store.settings);
     try {
         if (const std::string mismatch = setup.redis->claim_fleet_key(key.fingerprint); !mismatch.empty())
             throw std::runtime_error("store.key_secret_file " + store.key_secret_file.string() + ": " + mismatch);
-        log(LogLevel::info, "store: Redis %s, fleet key %s", where.c_str(), key.fingerprint.c_str());
+        log(LogLevel::info, "store: %s, fleet key %s", where.c_str(), key.fingerprint.c_str());
     } catch (const RedisUnreachable& e) {
         log(LogLevel::warning,
             "store: %s; store.on_error answers until Redis is back (this host's fleet key is not checked against "

@@ -1,12 +1,13 @@
-// One event loop's way to the Redis store: its own connection, on which every
-// request's script call is pipelined; a per-call deadline; a circuit breaker;
-// and the refusal cache that answers refused keys without a round trip.
-// Everything here runs on that loop's thread.
+// One event loop's way to the Redis store: its connections (one Redis, or
+// each node of a Redis Cluster), on which every request's script calls are
+// pipelined; a per-call deadline; a circuit breaker; and the refusal cache
+// that answers refused keys without a round trip. Everything here runs on
+// that loop's thread.
 #pragma once
 
 #include "limit/quota_store.h"
-#include "redis/connection.h"
 #include "store/circuit_breaker.h"
+#include "store/redis_router.h"
 #include "store/refusal_cache.h"
 
 #include <memory>
@@ -29,10 +30,13 @@ public:
     // Clears a key from the refusal cache (it was unblocked); on this loop.
     void forget(std::uint64_t key) { refusals_.forget(key); }
 
+    // Requests whose calls Redis has not answered yet (also those answered
+    // unavailable at their deadline: their calls stay until Redis answers).
     std::size_t in_flight() const { return calls_.size() - idle_.size(); }
 
 private:
     class Call;
+    class Part;
 
     // A refusal of the whole request from the cache, when one of its
     // enforcing keys is still refused.
@@ -45,7 +49,7 @@ private:
     const RedisStoreSettings& settings_;
     RedisStoreStats& stats_;
     const Clock& clock_;
-    std::shared_ptr<RedisConnection> connection_;
+    RedisRouter router_;
     CircuitBreaker breaker_;
     RefusalCache refusals_;
     // Calls stay until Redis answers them, even after their deadline passed

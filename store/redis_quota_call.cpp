@@ -1,5 +1,6 @@
 #include "store/redis_quota_call.h"
 
+#include "redis/cluster_slots.h"
 #include "redis/command.h"
 #include "store/redis_quota_script.h"
 
@@ -12,6 +13,7 @@ namespace {
 
 constexpr Nanos kBillion = 1'000'000'000;
 constexpr std::size_t kValuesPerCheck = 7;  // the script's ARGV per key
+constexpr std::size_t kRefundValuesPerCheck = 2;
 constexpr std::size_t kRepliesPerCheck = 4;
 constexpr std::size_t kPeekReplies = 5;
 constexpr std::size_t kHexDigits = 16;
@@ -22,8 +24,9 @@ void append_number(std::string& out, std::int64_t value) {
     append_bulk_string(out, {digits, static_cast<std::size_t>(end - digits)});
 }
 
+constexpr char kHex[] = "0123456789abcdef";
+
 void append_hex(std::string& out, std::uint64_t value) {
-    constexpr char kHex[] = "0123456789abcdef";
     for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(value >> shift) & 0xf];
 }
 
@@ -102,6 +105,24 @@ void append_quota_call(std::string& out, ScriptBy by, std::string_view key_prefi
         append_number(out, p.block);
         append_bulk_string(out, c.enforce ? "1" : "0");
     }
+}
+
+void append_refund_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
+                        std::span<const QuotaCheck> checks, Nanos now) {
+    const auto keys = [&] {
+        for (const QuotaCheck& c : checks) append_state_key(out, key_prefix, c.identity, c.key);
+    };
+    append_head(out, by, checks.size(), kRefundValuesPerCheck * checks.size(), keys, "refund", clock, now);
+    for (const QuotaCheck& c : checks) {
+        append_number(out, script_algorithm(c.params->algorithm));
+        append_number(out, c.params->emission);
+    }
+}
+
+std::uint16_t state_key_slot(std::uint64_t identity) {
+    char tag[kHexDigits];
+    for (std::size_t i = 0; i < kHexDigits; ++i) tag[i] = kHex[(identity >> (60 - 4 * i)) & 0xf];
+    return hash_slot({tag, kHexDigits});
 }
 
 void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock, std::uint64_t key,

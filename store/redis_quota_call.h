@@ -30,6 +30,15 @@ void append_state_key(std::string& out, std::string_view prefix, std::uint64_t i
 void append_quota_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
                        std::span<const QuotaCheck> checks, Nanos now);
 
+// Appends the call that gives back what `checks` consumed at `now` (a
+// request refused by another slot of a Redis Cluster, or answered without
+// Redis): a token bucket's emission, a window's count.
+void append_refund_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
+                        std::span<const QuotaCheck> checks, Nanos now);
+
+// The Redis Cluster slot of every key of `identity` (its hash tag).
+std::uint16_t state_key_slot(std::uint64_t identity);
+
 // Appends the call that reads one state without changing it.
 void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock, std::uint64_t key,
                       std::uint64_t identity, Nanos now);

@@ -8,7 +8,7 @@
 -- spans reach past 2^52 ns, 52 days). The products of counts and times that
 -- the sliding window needs (beyond 2^53) are compared exactly in limbs.
 --
--- ARGV[1]: "check" or "peek". ARGV[2]: the clock, "redis" (TIME, so that hosts'
+-- ARGV[1]: "check", "refund" or "peek". ARGV[2]: the clock, "redis" (TIME, so that hosts'
 -- clocks do not matter) or "<seconds> <nanoseconds>" (tests replay exact times).
 -- check: KEYS are the request's keys; ARGV from 3 holds 7 values per key:
 --   algorithm (0 token bucket, 1 fixed window, 2 sliding window), limit,
@@ -231,6 +231,24 @@ local function evaluate(p, s)
         return {allowed = false, next = copy(s), remaining = 0, reset = idle_at(s), retry_after = s.hold}
     end
     return ALGORITHMS[p.algorithm](p, s)
+end
+
+if ARGV[1] == "refund" then
+    -- A request another slot refused (Redis Cluster), or that was answered
+    -- without Redis: what it consumed here is given back. ARGV from 3 holds 2
+    -- values per key: algorithm, emission.
+    for i, key in ipairs(KEYS) do
+        local a = 3 + (i - 1) * 2
+        local s = read_state(key)
+        if s.err then return s end
+        if tonumber(ARGV[a]) == 0 then
+            s.time = math.max(s.time - tonumber(ARGV[a + 1]), 0)
+        elseif s.current > 0 then
+            s.current = s.current - 1
+        end
+        write_state(key, s)
+    end
+    return 0
 end
 
 if ARGV[1] == "peek" then

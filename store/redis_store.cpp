@@ -1,5 +1,6 @@
 #include "store/redis_store.h"
 
+#include "redis/cluster_slots.h"
 #include "redis/command.h"
 #include "store/redis_handle.h"
 
@@ -14,6 +15,7 @@ namespace {
 // behind them, and a usage query that fails is worse than a slow one.
 constexpr int kQueryTimeoutFactor = 20;
 constexpr Nanos kMinQueryTimeout = 100'000'000;
+constexpr int kMaxRedirects = 5;
 
 // The fleet key's fingerprint stays in Redis this long after the last start
 // of a host, like every other key it is not kept forever.
@@ -31,11 +33,16 @@ std::string redis_span_error(const LimitParams& p) {
            "exactly";
 }
 
+std::string describe(const RedisStoreSettings& settings) {
+    if (settings.cluster.empty()) return "Redis " + describe(settings.endpoint);
+    std::string seeds;
+    for (const RedisEndpoint& seed : settings.cluster) seeds += (seeds.empty() ? "" : ", ") + describe(seed);
+    return "Redis Cluster (" + seeds + ")";
+}
+
 RedisStore::RedisStore(RedisStoreSettings settings, const Clock& clock)
     : settings_(std::move(settings)),
-      clock_(clock),
-      client_(settings_.endpoint, settings_.password,
-              std::chrono::milliseconds(std::max(settings_.timeout, kMinQueryTimeout) / 1'000'000)) {}
+      clock_(clock) {}
 
 RedisStore::~RedisStore() = default;
 
@@ -47,18 +54,48 @@ std::shared_ptr<RedisHandle> RedisStore::handle_for(boost::asio::io_context& io)
     return handle;
 }
 
+RedisBlockingClient& RedisStore::client(const RedisEndpoint& node) const {
+    std::unique_ptr<RedisBlockingClient>& client = clients_[{node.host, node.port}];
+    if (!client)
+        client = std::make_unique<RedisBlockingClient>(node, settings_.password, std::chrono::milliseconds(query_ms()));
+    return *client;
+}
+
+std::int64_t RedisStore::query_ms() const {
+    return std::max(settings_.timeout * kQueryTimeoutFactor, kMinQueryTimeout) / 1'000'000;
+}
+
 RedisReplyPtr RedisStore::call(std::string_view name, std::string_view command) const {
-    const Nanos timeout = std::max(settings_.timeout * kQueryTimeoutFactor, kMinQueryTimeout);
+    const std::chrono::milliseconds timeout(query_ms());
     std::lock_guard lock(mutex_);
-    RedisReplyPtr reply;
-    try {
-        reply = client_.call_command(name, command, std::chrono::milliseconds(timeout / 1'000'000));
-    } catch (const std::runtime_error& e) {
-        throw RedisUnreachable(e.what());
+    // One Redis, or the cluster's seeds in turn; a redirect names the node to ask.
+    const std::vector<RedisEndpoint> seeds =
+        settings_.cluster.empty() ? std::vector<RedisEndpoint>{settings_.endpoint} : settings_.cluster;
+    std::string unreachable;
+    for (const RedisEndpoint& seed : seeds) {
+        RedisEndpoint node = seed;
+        for (int redirects = 0;; ++redirects) {
+            RedisReplyPtr reply;
+            try {
+                reply = client(node).call_command(name, command, timeout);
+            } catch (const std::runtime_error& e) {
+                unreachable = e.what();
+                break;
+            }
+            const std::optional<Redirect> redirect =
+                is_error(*reply) ? parse_redirect(reply_text(*reply)) : std::nullopt;
+            if (redirect && redirects < kMaxRedirects) {
+                if (!redirect->host.empty()) node.host = redirect->host;
+                node.port = redirect->port;
+                if (redirect->kind == Redirect::Kind::ask) client(node).call({"ASKING"}, timeout);
+                continue;
+            }
+            if (is_error(*reply) && !is_noscript(*reply))
+                throw std::runtime_error(describe(node) + ": " + std::string(reply_text(*reply)));
+            return reply;
+        }
     }
-    if (is_error(*reply) && !is_noscript(*reply))
-        throw std::runtime_error("Redis " + describe(settings_.endpoint) + ": " + std::string(reply_text(*reply)));
-    return reply;
+    throw RedisUnreachable(unreachable);
 }
 
 void RedisStore::ping() const {
@@ -73,8 +110,8 @@ std::string RedisStore::claim_fleet_key(std::string_view fingerprint) const {
     append_command(command, {"SET", key, fingerprint, "NX", "GET", "PX", kFleetKeyLifetimeMs});
     const RedisReplyPtr held = call("SET", command);
     if (held->type == REDIS_REPLY_STRING && reply_text(*held) != fingerprint)
-        return "this host's fleet key (fingerprint " + std::string(fingerprint) + ") is not the fleet's (Redis " +
-               describe(settings_.endpoint) + " holds fingerprint " + std::string(reply_text(*held)) +
+        return "this host's fleet key (fingerprint " + std::string(fingerprint) + ") is not the fleet's (" +
+               describe(settings_) + " holds fingerprint " + std::string(reply_text(*held)) +
                "): copy the fleet's key file to this host";
     command.clear();
     append_command(command, {"PEXPIRE", key, kFleetKeyLifetimeMs});
@@ -93,7 +130,7 @@ LimitState RedisStore::peek(std::uint64_t key, std::uint64_t identity) const {
         reply = call("EVAL", command);
     }
     Checked<LimitState> state = read_peek_reply(*reply, now);
-    if (!state.ok()) throw std::runtime_error("Redis " + describe(settings_.endpoint) + ": " + state.error());
+    if (!state.ok()) throw std::runtime_error(describe(settings_) + ": " + state.error());
     return state.value();
 }
 

@@ -16,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,8 +34,9 @@ struct RedisUnreachable : std::runtime_error {
 };
 
 struct RedisStoreSettings {
-    RedisEndpoint endpoint;
-    std::string password;  // empty: no AUTH (the ACL user is the endpoint's)
+    RedisEndpoint endpoint;              // one Redis
+    std::vector<RedisEndpoint> cluster;  // or the seed nodes of a Redis Cluster
+    std::string password;                // empty: no AUTH (the ACL user is the endpoint's)
     std::string key_prefix = "sluice:";
     Nanos timeout = 5'000'000;  // per call: no request waits longer
     RedisClock clock = RedisClock::redis;
@@ -47,6 +49,9 @@ struct RedisStoreSettings {
 // exactly: its doubles hold integers below 2^53, and a sliding window's state
 // reaches two intervals ahead. 2^52 ns is 52 days.
 constexpr Nanos kRedisMaxSpan = Nanos{1} << 52;
+
+// "Redis host:port" or "Redis Cluster (seed, seed)", for messages.
+std::string describe(const RedisStoreSettings& settings);
 
 // "" when the Redis script counts `params` exactly, else the reason.
 std::string redis_span_error(const LimitParams& params);
@@ -78,14 +83,18 @@ public:
     const RedisStoreSettings& settings() const { return settings_; }
 
 private:
-    // One command, waiting for Redis longer than a request would.
+    // One command, waiting for Redis longer than a request would, following
+    // a Redis Cluster's redirects. Throws RedisUnreachable when no node
+    // answers, std::runtime_error for an error reply (but NOSCRIPT).
     RedisReplyPtr call(std::string_view name, std::string_view command) const;
+    RedisBlockingClient& client(const RedisEndpoint& node) const;  // under mutex_
+    std::int64_t query_ms() const;
 
     RedisStoreSettings settings_;
     const Clock& clock_;
     RedisStoreStats stats_;
-    mutable std::mutex mutex_;  // the admin thread's client
-    mutable RedisBlockingClient client_;
+    mutable std::mutex mutex_;  // the admin thread's clients, one per node
+    mutable std::map<std::pair<std::string, std::uint16_t>, std::unique_ptr<RedisBlockingClient>> clients_;
     // Every loop's handle, to clear a forgotten key from its refusal cache.
     // The loops run until after the last forget() (the admin API stops first).
     struct LoopHandle {

@@ -565,6 +565,14 @@ TEST_F(ConfigTest, RedisStoreFields) {
     EXPECT_EQ(store.on_error, StoreErrorPolicy::closed);
 }
 
+TEST_F(ConfigTest, RedisClusterSeeds) {
+    const Config config = loaded(
+        config_with(R"("store": {"type": "redis", "cluster": ["10.0.0.5:7000", "10.0.0.6"], "key_secret_file": "k"})"));
+    ASSERT_TRUE(config.store);
+    EXPECT_EQ(config.store->settings.cluster,
+              (std::vector<RedisEndpoint>{{"10.0.0.5", 7000, "", 0}, {"10.0.0.6", 6379, "", 0}}));
+}
+
 TEST_F(ConfigTest, RedisStoreDefaults) {
     const Config config =
         loaded(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k"})"));
@@ -585,17 +593,23 @@ TEST_F(ConfigTest, BadStoreSections) {
                             in_main(R"(store.timeout: only with "type": "redis")")));
     EXPECT_THAT(
         errors(config_with(R"("store": {"type": "redis"})")),
-        ElementsAre(in_main(R"(store.url: required with "type": "redis")"),
+        ElementsAre(in_main(R"(store.url: required with "type": "redis" (or "cluster"))"),
                     in_main(R"(store.key_secret_file: required with "type": "redis": the key tokens and API keys are )"
                             "hashed with, the same file on every host")));
-    EXPECT_THAT(errors(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k",
+    EXPECT_THAT(
+        errors(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k",
         "key_prefix": "a{b}", "timeout": "0s", "on_error": "fail", "cluster": ["h:7000"], "password_file": ""})")),
-                ElementsAre(in_main(R"(store.key_prefix: must not hold "{" or "}": the braces after it hold the )"
-                                    "key's hash tag"),
-                            in_main("store.timeout: must be greater than 0"),
-                            in_main(R"(store.on_error: "fail" is not one of "local", "open", "closed")"),
-                            in_main(R"(store.cluster: Redis Cluster is not supported by this version yet: use "url")"),
-                            in_main("store.password_file: must not be empty")));
+        ElementsAre(in_main(R"(store.key_prefix: must not hold "{" or "}": the braces after it hold the )"
+                            "key's hash tag"),
+                    in_main("store.timeout: must be greater than 0"),
+                    in_main(R"(store.on_error: "fail" is not one of "local", "open", "closed")"),
+                    in_main("store.password_file: must not be empty"),
+                    in_main(R"(store.cluster: either "url" (one Redis) or "cluster" (its seed nodes), not both)")));
+    EXPECT_THAT(errors(config_with(R"("store": {"type": "redis", "cluster": [], "key_secret_file": "k"})")),
+                ElementsAre(in_main("store.cluster: must list at least one node")));
+    EXPECT_THAT(errors(config_with(R"("store": {"type": "redis", "cluster": ["a:7000", "redis://b:7001"],
+        "key_secret_file": "k"})")),
+                ElementsAre(in_main(std::string("store.cluster[1]: ") + parse_redis_seed("redis://b:7001").error())));
     EXPECT_THAT(
         errors(config_with(R"("store": {"type": "redis", "url": "redis://h", "key_secret_file": "k", "x": 1})")),
         ElementsAre(in_main("store.x: unknown field")));
