@@ -1,6 +1,7 @@
 #include "admin/server.h"
 
 #include "http/accept_backoff.h"
+#include "limit/quota_store.h"
 #include "http/io.h"
 #include "common/log.h"
 #include "http/loop_heartbeat.h"
@@ -77,6 +78,8 @@ std::optional<AdminResponse> unreadable_answer(const beast::error_code& ec, cons
 AdminResponse answer(AdminApi& api, const AdminRequest& request) {
     try {
         return api.handle(request);
+    } catch (const StoreUnavailable& e) {  // Redis down: the usage or unblock may succeed later
+        return admin_error(503, std::string("the quota store is unavailable: ") + e.what());
     } catch (const std::exception& e) {
         return admin_error(500, e.what());
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
 
 namespace sluice {
 
@@ -62,6 +63,11 @@ public:
     // from within this call; `checks`, `results` and `waiter` must live until then.
     virtual std::optional<StoreReply> acquire(std::span<const QuotaCheck> checks, Nanos now,
                                               std::span<CheckResult> results, StoreWaiter& waiter) = 0;
+};
+
+// What peek and forget throw when a network store cannot answer.
+struct StoreUnavailable : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
 
 // What is asked of the store outside requests (usage queries, unblocks),

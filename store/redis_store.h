@@ -29,8 +29,8 @@ namespace sluice {
 class RedisHandle;
 
 // Redis gave no answer (down, unreachable, too slow), as opposed to an error reply.
-struct RedisUnreachable : std::runtime_error {
-    using std::runtime_error::runtime_error;
+struct RedisUnreachable : StoreUnavailable {
+    using StoreUnavailable::StoreUnavailable;
 };
 
 struct RedisStoreSettings {

@@ -132,6 +132,31 @@ TEST_F(RedisFleet, EveryKeyExpiresAndTheFleetKeyFileIsSharedNotStored) {
                 HasSubstr("created the fleet key " + (shared_ / "fleet.key").string()));
 }
 
+TEST_F(RedisFleet, AnyHostsAdminApiReadsTheFleetsCountAndSaysWhenRedisIsDown) {
+    start_hosts(1, config(kHourly));
+    for (int i = 0; i < 7; ++i) ASSERT_EQ(hosts_[0]->client().get("/v1/items").result_int(), 200);
+    nlohmann::json with_admin = config(kHourly);
+    const std::uint16_t admin_port = free_port();
+    with_admin["admin"] = {{"listen", "127.0.0.1:" + std::to_string(admin_port)}};
+    with_admin["state_dir"] = (shared_ / "state").string();
+    hosts_.push_back(std::make_unique<Deployment>(with_admin, upstream_port_));
+    const std::string token = sluice::testing::TempFolder::read(shared_ / "state" / "admin.token");
+    const auto usage = [&] {
+        return HttpClient(admin_port)
+            .get("/v1/sys/quotas/rate-limit/hourly/usage?key=127.0.0.1",
+                 {{"X-Vault-Token", token.substr(0, token.find('\n'))}});
+    };
+    const HttpResponse counted = usage();
+    ASSERT_EQ(counted.result_int(), 200) << counted.body();
+    EXPECT_EQ(nlohmann::json::parse(counted.body())["current_usage"]["requests_in_window"], 7)
+        << "counted by the other host";
+
+    redis_->kill(SIGKILL);
+    const HttpResponse down = usage();
+    EXPECT_EQ(down.result_int(), 503);
+    EXPECT_THAT(down.body(), HasSubstr("the quota store is unavailable: "));
+}
+
 TEST_F(RedisFleet, AHostWithAnotherFleetKeyRefusesToStart) {
     start_hosts(1, config(kHourly));
     sluice::testing::TempFolder other;
