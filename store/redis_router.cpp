@@ -67,7 +67,8 @@ RedisConnection& RedisRouter::redirected(const Redirect& redirect, const RedisCo
 }
 
 void RedisRouter::moved(const Redirect& redirect, const RedisConnection& from) {
-    if (slots_) slots_->moved(redirect.slot, redirect.host.empty() ? from.endpoint().host : redirect.host, redirect.port);
+    if (slots_)
+        slots_->moved(redirect.slot, redirect.host.empty() ? from.endpoint().host : redirect.host, redirect.port);
     refresh();  // a reshard moves many slots: learn them all at once
 }
 
