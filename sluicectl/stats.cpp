@@ -76,6 +76,14 @@ Stats summarize(const std::vector<Sample>& samples) {
             stats.key_evictions = sample.value;
         } else if (name == "sluice_blocks") {
             stats.blocks = sample.value;
+        } else if (name == "sluice_redis_calls_total") {
+            add(stats.redis, "calls", sample.value);
+        } else if (name == "sluice_redis_unanswered_total") {
+            add(stats.redis, "unanswered_" + sample.label("reason"), sample.value);
+        } else if (name == "sluice_redis_cache_refusals_total") {
+            add(stats.redis, "cache_refusals", sample.value);
+        } else if (name == "sluice_redis_breaker_open") {
+            add(stats.redis, "breaker_open", sample.value);
         }
     }
     return stats;
@@ -101,6 +109,7 @@ nlohmann::ordered_json stats_json(const Stats& stats) {
             {"blocks", optional_json(stats.blocks)},
             {"requests", counts_json(stats.requests)},
             {"upstream_errors", counts_json(stats.upstream_errors)},
+            {"redis", stats.redis.empty() ? nlohmann::ordered_json(nullptr) : counts_json(stats.redis)},
             {"xdp", std::move(xdp)}};
 }
 
@@ -119,6 +128,10 @@ std::string render_stats(const Stats& stats) {
     for (const auto& [result, count] : stats.requests) counters.add_row({"requests " + result, format_number(count)});
     for (const auto& [kind, count] : stats.upstream_errors)
         counters.add_row({"upstream errors " + kind, format_number(count)});
+    for (auto [what, count] : stats.redis) {
+        std::replace(what.begin(), what.end(), '_', ' ');
+        counters.add_row({"redis " + what, format_number(count)});
+    }
 
     std::string text = (stats.quotas.empty() ? "no quotas\n" : quotas.render()) + "\n" + counters.render();
     if (!stats.xdp.empty()) {

@@ -1,7 +1,7 @@
 // `sluicectl stats`: what sluiced's /metrics says, summed up for people (or
 // as JSON): requests per quota and outcome, tracked keys, evictions, blocks,
-// what the proxy did with requests, upstream errors, and the XDP packet
-// counters when XDP is on.
+// what the proxy did with requests, upstream errors, the Redis store's calls
+// when it is on, and the XDP packet counters when XDP is on.
 #pragma once
 
 #include "sluicectl/prometheus.h"
@@ -40,6 +40,9 @@ struct Stats {
     LabeledCounts requests;         // by result: forwarded, limited, blocked, ...
     LabeledCounts upstream_errors;  // by kind
     std::vector<XdpPackets> xdp;    // empty when XDP is off
+    // The Redis store's, empty without it: calls, what went unanswered by
+    // reason, refusals from the cache, event loops with an open breaker.
+    LabeledCounts redis;
 };
 
 Stats summarize(const std::vector<Sample>& samples);

@@ -52,7 +52,10 @@ RedisConnection& RedisRouter::node(const std::string& host, std::uint16_t port) 
 }
 
 RedisConnection* RedisRouter::for_slot(std::uint16_t slot) {
-    if (!cluster()) return &node(settings_.endpoint.host, settings_.endpoint.port);
+    if (!cluster()) {
+        if (!single_) single_ = &node(settings_.endpoint.host, settings_.endpoint.port);
+        return single_;
+    }
     const std::optional<std::size_t> index = slots_ ? slots_->node_of(slot) : std::nullopt;
     if (!index) {
         refresh();

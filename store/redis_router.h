@@ -42,7 +42,8 @@ private:
     boost::asio::io_context& io_;
     const RedisStoreSettings& settings_;
     std::map<std::pair<std::string, std::uint16_t>, std::shared_ptr<RedisConnection>> nodes_;
-    std::optional<SlotMap> slots_;  // cluster only
+    RedisConnection* single_ = nullptr;  // the one Redis's, found once
+    std::optional<SlotMap> slots_;       // cluster only
     std::unique_ptr<SlotsQuery> query_;
     std::size_t next_seed_ = 0;
 };

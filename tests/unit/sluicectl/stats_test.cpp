@@ -56,7 +56,7 @@ TEST(SluicectlStats, SummaryAsJson) {
               R"({"quota":"scans","allowed":1000000,"limited":0,"dry_run":4}],)"
               R"("tracked_keys":5,"tracked_keys_limit":1000000,"key_evictions":0,"blocks":1,)"
               R"("requests":{"forwarded":12,"limited":3,"blocked":1},)"
-              R"("upstream_errors":{"timeout":0,"failure":2},)"
+              R"("upstream_errors":{"timeout":0,"failure":2},"redis":null,)"
               R"("xdp":[{"interface":"eth0","reason":"rate_ok","packets":100},)"
               R"({"interface":"eth0","reason":"rate","packets":7}]})");
 }
@@ -74,7 +74,35 @@ TEST(SluicectlStats, XdpSectionOnlyWhenThereAreXdpCountersAndMissingFiguresShowA
               "requests forwarded  2\n");
     EXPECT_EQ(stats_json(stats).dump(),
               R"({"quotas":[],"tracked_keys":null,"tracked_keys_limit":null,"key_evictions":null,"blocks":null,)"
-              R"("requests":{"forwarded":2},"upstream_errors":{},"xdp":[]})");
+              R"("requests":{"forwarded":2},"upstream_errors":{},"redis":null,"xdp":[]})");
+}
+
+TEST(SluicectlStats, TheRedisStoresCallsWhenItIsOn) {
+    const Stats stats =
+        summarize(parse_prometheus_text("sluice_redis_calls_total 120\n"
+                                        "sluice_redis_unanswered_total{reason=\"error\"} 1\n"
+                                        "sluice_redis_unanswered_total{reason=\"timeout\"} 4\n"
+                                        "sluice_redis_unanswered_total{reason=\"breaker_open\"} 30\n"
+                                        "sluice_redis_cache_refusals_total 800\n"
+                                        "sluice_redis_breaker_open 1\n"
+                                        "sluice_redis_call_duration_seconds_count 115\n"));
+    EXPECT_EQ(render_stats(stats),
+              "no quotas\n"
+              "\n"
+              "COUNTER                        VALUE\n"
+              "tracked keys                   -\n"
+              "tracked keys limit             -\n"
+              "key evictions                  -\n"
+              "blocks                         -\n"
+              "redis calls                    120\n"
+              "redis unanswered error         1\n"
+              "redis unanswered timeout       4\n"
+              "redis unanswered breaker open  30\n"
+              "redis cache refusals           800\n"
+              "redis breaker open             1\n");
+    EXPECT_EQ(stats_json(stats)["redis"].dump(),
+              R"({"calls":120,"unanswered_error":1,"unanswered_timeout":4,"unanswered_breaker_open":30,)"
+              R"("cache_refusals":800,"breaker_open":1})");
 }
 
 TEST(SluicectlStats, XdpCountersSplitByOtherLabelsAreSummedPerInterfaceAndReason) {
