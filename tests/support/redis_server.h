@@ -1,10 +1,13 @@
 // A real redis-server for a test: a child process on a free loopback port,
 // with its files in a temporary folder, nothing saved to disk, stopped when
-// the test ends. Tests that need one derive their fixture from
+// the test ends; and redis_call(), the tests' way to send one a command. Tests that need one derive their fixture from
 // RedisServerTest, which skips them where redis-server is not installed.
 #pragma once
 
+#include "common/fd.h"
+#include "redis/blocking_client.h"
 #include "redis/redis_url.h"
+#include "redis/reply.h"
 #include "tests/support/temp_folder.h"
 
 #include <arpa/inet.h>
@@ -13,7 +16,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,28 +53,44 @@ inline std::string redis_server_program() {
     return {};
 }
 
-// A loopback TCP port nothing listens on (now).
-inline std::uint16_t free_loopback_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-    const int error = errno;
-    close(fd);
-    if (!ok) throw std::system_error(error, std::generic_category(), "bind 127.0.0.1:0");
-    return ntohs(address.sin_port);
+// `count` loopback TCP ports nothing listens on (now), all different: each
+// is kept bound until all are picked.
+inline std::vector<std::uint16_t> free_loopback_ports(std::size_t count) {
+    std::vector<Fd> sockets;
+    std::vector<std::uint16_t> ports;
+    while (ports.size() < count) {
+        Fd& fd = sockets.emplace_back(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+            getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+            throw std::system_error(errno, std::generic_category(), "bind 127.0.0.1:0");
+        ports.push_back(ntohs(address.sin_port));
+    }
+    return ports;
+}
+
+inline std::uint16_t free_loopback_port() { return free_loopback_ports(1).front(); }
+
+// Sends the command made of `args` to the Redis server at 127.0.0.1:`port`,
+// on a connection of its own, and returns the reply (error replies too);
+// throws std::runtime_error when no reply comes within `timeout`.
+inline RedisReplyPtr redis_call(std::uint16_t port, std::initializer_list<std::string_view> args,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    RedisBlockingClient client(RedisEndpoint{"127.0.0.1", port, "", 0}, "", timeout);
+    return client.call(args, timeout);
 }
 
 class RedisServer {
 public:
-    // `extra_args` as on redis-server's command line: {"--requirepass", "x"}.
-    explicit RedisServer(std::vector<std::string> extra_args = {})
+    // `extra_args` as on redis-server's command line: {"--requirepass", "x"};
+    // on `port` if given, else on a free one.
+    explicit RedisServer(std::vector<std::string> extra_args = {}, std::uint16_t port = 0)
         : program_(redis_server_program()),
-          port_(free_loopback_port()) {
+          port_(port != 0 ? port : free_loopback_port()) {
         if (program_.empty()) throw std::runtime_error(std::string(kRedisServerMissing));
         args_ = {program_, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", folder_.path().string()};
         // Nothing on disk. --hz 100: a SIGTERM is acted on at the next tick
@@ -87,6 +106,10 @@ public:
 
     std::uint16_t port() const { return port_; }
     RedisEndpoint endpoint() const { return RedisEndpoint{"127.0.0.1", port_, "", 0}; }
+    // redis_call() to this server.
+    RedisReplyPtr call(std::initializer_list<std::string_view> args) const { return redis_call(port_, args); }
+    // What it wrote to its standard output and error.
+    std::string log() const { return TempFolder::read(folder_ / "redis.log"); }
 
     // SIGSTOP, SIGCONT, or SIGKILL (which also reaps it: restart() may follow).
     void kill(int signal) {
@@ -105,9 +128,9 @@ private:
         std::vector<char*> argv;
         for (std::string& arg : args_) argv.push_back(arg.data());
         argv.push_back(nullptr);
-        const std::string log = (folder_ / "redis.log").string();
-        const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (log_fd < 0) throw std::system_error(errno, std::generic_category(), "open " + log);
+        const std::string log_file = (folder_ / "redis.log").string();
+        const int log_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log_fd < 0) throw std::system_error(errno, std::generic_category(), "open " + log_file);
         pid_ = fork();
         if (pid_ == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
@@ -125,11 +148,11 @@ private:
             int status = 0;
             if (waitpid(pid_, &status, WNOHANG) == pid_) {
                 pid_ = -1;
-                throw std::runtime_error("redis-server exited at start: " + TempFolder::read(log));
+                throw std::runtime_error("redis-server exited at start: " + log());
             }
             if (std::chrono::steady_clock::now() > deadline) {
                 stop();
-                throw std::runtime_error("redis-server did not answer PING within 10s: " + TempFolder::read(log));
+                throw std::runtime_error("redis-server did not answer PING within 10s: " + log());
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
@@ -149,19 +172,12 @@ private:
 
     // Any reply to PING (-NOAUTH too) means it is serving.
     bool answers_ping() const {
-        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return false;
-        const timeval wait{0, 500'000};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        address.sin_port = htons(port_);
-        char reply[64];
-        const bool answered = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                              write(fd, "PING\r\n", 6) == 6 && read(fd, reply, sizeof reply) > 0;
-        close(fd);
-        return answered;
+        try {
+            redis_call(port_, {"PING"}, std::chrono::milliseconds(500));
+            return true;
+        } catch (const std::runtime_error&) {
+            return false;
+        }
     }
 
     TempFolder folder_;

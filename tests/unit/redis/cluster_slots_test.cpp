@@ -1,13 +1,18 @@
 #include "redis/cluster_slots.h"
 
+#include "redis/reply.h"
 #include "tests/support/redis_cluster.h"
+
+#include <hiredis/hiredis.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -17,10 +22,8 @@ using ::testing::UnorderedElementsAreArray;
 namespace sluice {
 namespace {
 
-using testing::parse_reply;
-using testing::redis_command;
+using testing::redis_call;
 using testing::RedisCluster;
-using testing::Reply;
 
 // The slots redis-server 7.0 answers to CLUSTER KEYSLOT for these keys.
 TEST(HashSlot, AgreesWithClusterKeyslot) {
@@ -92,6 +95,17 @@ TEST(ParseRedirect, AnythingElseIsNotARedirect) {
                              "MOVED 1 h:0", "MOVED 1 h:65536", "MOVED 1 h:", "MOVED 1 h:-1", "MOVED 1 h:1 more",
                              "moved 1 h:1", "-MOVED 1 h:1", "TRYAGAIN Multiple keys request during rehashing"})
         EXPECT_FALSE(parse_redirect(text)) << text;
+}
+
+// The one reply in `bytes` (RESP), as hiredis' reader builds it; throws when
+// the bytes are not exactly one whole reply.
+RedisReplyPtr parse_reply(std::string_view bytes) {
+    const std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
+    void* reply = nullptr;
+    if (redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK ||
+        redisReaderGetReply(reader.get(), &reply) != REDIS_OK || reply == nullptr)
+        throw std::runtime_error("not one whole RESP reply: " + std::string(bytes));
+    return RedisReplyPtr(static_cast<redisReply*>(reply));
 }
 
 // RESP, written the way it reads.
@@ -235,14 +249,15 @@ std::map<std::uint16_t, std::string> slots_in_cluster_nodes(std::string_view tex
     return owners;
 }
 
-std::string text_of(const Reply& reply) { return std::string(reply->str, reply->len); }
+std::string text_of(const RedisReplyPtr& reply) { return std::string(reply_text(*reply)); }
 
-TEST(SlotMapCluster, AgreesWithARealCluster) {
-    if (const std::optional<std::string> why = RedisCluster::unavailable()) GTEST_SKIP() << *why;
+class SlotMapCluster : public testing::RedisServerTest {};
+
+TEST_F(SlotMapCluster, AgreesWithARealCluster) {
     const RedisCluster cluster(3);
     const std::vector<std::uint16_t>& ports = cluster.ports();
 
-    const Checked<SlotMap> checked = SlotMap::from_cluster_slots(*redis_command(ports[0], {"CLUSTER", "SLOTS"}), "x");
+    const Checked<SlotMap> checked = SlotMap::from_cluster_slots(*redis_call(ports[0], {"CLUSTER", "SLOTS"}), "x");
     ASSERT_TRUE(checked.ok()) << checked.error();
     const SlotMap& map = checked.value();
     std::vector<SlotMap::Node> expected_nodes;
@@ -251,11 +266,11 @@ TEST(SlotMapCluster, AgreesWithARealCluster) {
 
     // Every slot where CLUSTER NODES puts it, and every node tells the same.
     const std::map<std::uint16_t, std::string> owners =
-        slots_in_cluster_nodes(text_of(redis_command(ports[1], {"CLUSTER", "NODES"})));
+        slots_in_cluster_nodes(text_of(redis_call(ports[1], {"CLUSTER", "NODES"})));
     ASSERT_EQ(owners.size(), kClusterSlots);
     for (const auto& [slot, owner] : owners) ASSERT_EQ(address(map, slot), owner) << "slot " << slot;
     for (const std::uint16_t port : ports) {
-        const Checked<SlotMap> other = SlotMap::from_cluster_slots(*redis_command(port, {"CLUSTER", "SLOTS"}), "x");
+        const Checked<SlotMap> other = SlotMap::from_cluster_slots(*redis_call(port, {"CLUSTER", "SLOTS"}), "x");
         ASSERT_TRUE(other.ok()) << other.error();
         for (std::uint16_t slot = 0; slot < kClusterSlots; ++slot)
             ASSERT_EQ(address(other.value(), slot), address(map, slot)) << "slot " << slot << " at " << port;
@@ -265,13 +280,13 @@ TEST(SlotMapCluster, AgreesWithARealCluster) {
     for (const std::string key : {"foo", "bar", "{user1000}.following", "{user1000}.followers", "foo{}{bar}",
                                   "foo{{bar}}zap", "sluice:quota:42", ""}) {
         const std::uint16_t slot = hash_slot(key);
-        EXPECT_EQ(redis_command(ports[2], {"CLUSTER", "KEYSLOT", key})->integer, slot) << key;
+        EXPECT_EQ(redis_call(ports[2], {"CLUSTER", "KEYSLOT", key})->integer, slot) << key;
         const SlotMap::Node& owner = map.nodes().at(map.node_of(slot).value());
-        const Reply set = redis_command(owner.port, {"SET", key, "1"});
+        const RedisReplyPtr set = redis_call(owner.port, {"SET", key, "1"});
         EXPECT_EQ(set->type, REDIS_REPLY_STATUS) << key << ": " << text_of(set);
         for (const std::uint16_t port : ports) {
             if (port == owner.port) continue;
-            const Reply get = redis_command(port, {"GET", key});
+            const RedisReplyPtr get = redis_call(port, {"GET", key});
             ASSERT_EQ(get->type, REDIS_REPLY_ERROR) << key;
             const std::optional<Redirect> redirect = parse_redirect(text_of(get));
             ASSERT_TRUE(redirect) << text_of(get);
