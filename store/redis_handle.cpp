@@ -348,13 +348,16 @@ void RedisHandle::succeeded() {
 }
 
 void RedisHandle::failed(std::string_view reason) {
-    if (!breaker_.failed(clock_.now())) return;
+    const bool opened = breaker_.failed(clock_.now());
+    // A blackholed connection holds its calls forever: start afresh when the
+    // breaker opens, and after every probe that failed (or the next probe
+    // would queue behind it, and never reach a Redis that is back).
+    if (breaker_.state() == CircuitBreaker::State::open) router_.close_all();
+    if (!opened) return;
     RedisStoreStats::count(stats_.breaker_opens);
     stats_.open_breakers.fetch_add(1);
     log(LogLevel::warning, "store: %s failed %d times in a row (last: %.*s); store.on_error answers until it is back",
         describe(settings_).c_str(), settings_.failures_to_open, static_cast<int>(reason.size()), reason.data());
-    // A blackholed connection holds its calls forever: start afresh.
-    router_.close_all();
 }
 
 }  // namespace sluice
