@@ -179,6 +179,7 @@ public:
         results_ = results;
         waiter_ = &waiter;
         sent_at_ = owner_.clock_.now();
+        forgets_ = owner_.forgets_;
         used_ = 0;
         for (std::size_t i = 0; i < checks.size(); ++i) {
             const std::uint16_t slot = owner_.router_.cluster() ? state_key_slot(checks[i].identity) : 0;
@@ -240,9 +241,10 @@ private:
         }
         owner_.stats_.latency.record(owner_.clock_.now() - sent_at_);
         owner_.succeeded();
+        const bool unblocked_since = owner_.forgets_ != forgets_;
         for (const auto& part : std::span(parts_).first(used_)) {
             part->scatter(results_);
-            part->remember_refusals(owner_.refusals_);
+            if (!unblocked_since) part->remember_refusals(owner_.refusals_);
         }
         resume(admitted ? StoreReply::admitted : StoreReply::refused);
     }
@@ -268,6 +270,7 @@ private:
     std::span<CheckResult> results_;
     StoreWaiter* waiter_ = nullptr;  // null once the request has its answer
     Nanos sent_at_ = 0;
+    std::uint64_t forgets_ = 0;  // the handle's when the call started
 };
 
 void RedisHandle::Part::settle(State state, std::string_view reason) {

@@ -28,7 +28,10 @@ public:
                                       StoreWaiter& waiter) override;
 
     // Clears a key from the refusal cache (it was unblocked); on this loop.
-    void forget(std::uint64_t key) { refusals_.forget(key); }
+    void forget(std::uint64_t key) {
+        refusals_.forget(key);
+        ++forgets_;
+    }
 
     // Requests whose calls Redis has not answered yet (also those answered
     // unavailable at their deadline: their calls stay until Redis answers).
@@ -52,6 +55,9 @@ private:
     RedisRouter router_;
     CircuitBreaker breaker_;
     RefusalCache refusals_;
+    // Counts forget(): a reply computed before an unblock must not put the
+    // key's old refusal back in the cache.
+    std::uint64_t forgets_ = 0;
     // Calls stay until Redis answers them, even after their deadline passed
     // (the reply still comes, and is dropped); reused after.
     std::vector<std::unique_ptr<Call>> calls_;

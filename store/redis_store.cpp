@@ -143,6 +143,7 @@ void RedisStore::forget(std::uint64_t key, std::uint64_t identity) {
     // Each loop's refusal cache would refuse the key until its old retry time.
     std::lock_guard lock(handles_mutex_);
     // Locked on its own loop only: the last reference must not drop here.
+    std::erase_if(handles_, [](const LoopHandle& h) { return h.handle.expired(); });
     for (const LoopHandle& loop : handles_) {
         boost::asio::post(*loop.io, [handle = loop.handle, key] {
             if (std::shared_ptr<RedisHandle> alive = handle.lock()) alive->forget(key);

@@ -210,6 +210,21 @@ TEST_F(RedisRefusalCache, ForgetClearsTheKeyFromEveryLoopsCacheAndFromRedis) {
     EXPECT_EQ(second.reply(), StoreReply::refused) << "a took the window's one request";
 }
 
+TEST_F(RedisRefusalCache, ARefusalComputedBeforeAnUnblockDoesNotComeBackIntoTheCache) {
+    open(settings());
+    Loop& a = loop();
+    const LimitParams p = quota(1, 1min, Algorithm::fixed_window, 1h);
+    EXPECT_EQ(ask(a, p, 1).reply(), StoreReply::admitted);
+    Request& in_flight = send(a, p, 1);  // Redis refuses it: blocked for an hour
+    std::this_thread::sleep_for(20ms);   // its reply waits in the socket
+    store().forget(1, kIdentity);        // the clear is posted ahead of reading that reply
+    EXPECT_TRUE(run_until(a, [&] { return in_flight.answered(); }));
+    EXPECT_EQ(in_flight.reply(), StoreReply::refused);
+    const Request& next = ask(a, p, 1);
+    EXPECT_FALSE(next.at_once) << "the unblocked key is asked of Redis, not refused from the cache";
+    EXPECT_EQ(next.reply(), StoreReply::admitted);
+}
+
 class RedisStoreFaults : public RedisStoreTest {
 protected:
     // Three requests that Redis (down) fails: the third opens the breaker.
