@@ -7,7 +7,6 @@
 
 #include <utility>  // before Asio (GCC 12)
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/container/small_vector.hpp>
 
@@ -96,15 +95,9 @@ public:
     }
 
 private:
-    void send_to(RedisConnection* connection) {
+    void send_to(RedisConnection& connection) {
         busy_ = true;
-        if (!connection) {  // no node known for the slot yet: fail, but never within acquire()
-            boost::asio::post(owner_.io_, [this] {
-                on_failure("no node of the Redis Cluster is known to serve slot " + std::to_string(slot_));
-            });
-            return;
-        }
-        to_ = connection;
+        to_ = &connection;
         command_.clear();
         if (state_ == State::refunding) {
             append_refund_call(command_, by_, owner_.settings_.key_prefix, owner_.settings_.clock,
@@ -114,14 +107,14 @@ private:
                               {checks_.data(), checks_.size()}, now_);
             RedisStoreStats::count(owner_.stats_.round_trips);
         }
-        connection->send(command_, *this);
+        connection.send(command_, *this);
     }
 
     // A redirect, NOSCRIPT or TRYAGAIN: sent again; false when the reply is final.
     bool sent_again(const redisReply& reply) {
         if (is_noscript(reply) && by_ == ScriptBy::digest) {  // Redis restarted or its scripts were flushed
             by_ = ScriptBy::text;
-            send_to(to_);
+            send_to(*to_);
             return true;
         }
         if (is_tryagain(reply) && retries_++ < kMaxRetries) {  // the slot's keys are being migrated
@@ -141,7 +134,7 @@ private:
             static const std::string asking = asking_command();
             next.send(asking, ignored);
         }
-        send_to(&next);
+        send_to(next);
         return true;
     }
 

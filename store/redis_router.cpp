@@ -51,18 +51,19 @@ RedisConnection& RedisRouter::node(const std::string& host, std::uint16_t port) 
     return *connection;
 }
 
-RedisConnection* RedisRouter::for_slot(std::uint16_t slot) {
+RedisConnection& RedisRouter::for_slot(std::uint16_t slot) {
     if (!cluster()) {
         if (!single_) single_ = &node(settings_.endpoint.host, settings_.endpoint.port);
-        return single_;
+        return *single_;
     }
     const std::optional<std::size_t> index = slots_ ? slots_->node_of(slot) : std::nullopt;
-    if (!index) {
+    if (!index) {  // a seed then: it redirects the call (MOVED) while the slots are asked for
         refresh();
-        return nullptr;
+        const RedisEndpoint& seed = settings_.cluster[next_seed_ % settings_.cluster.size()];
+        return node(seed.host, seed.port);
     }
     const SlotMap::Node& n = slots_->nodes()[*index];
-    return &node(n.host, n.port);
+    return node(n.host, n.port);
 }
 
 RedisConnection& RedisRouter::redirected(const Redirect& redirect, const RedisConnection& from) {

@@ -22,9 +22,9 @@ public:
     ~RedisRouter();
 
     bool cluster() const;
-    // The connection for `slot`; nullptr while no node is known to serve it
-    // (the slots are being asked for).
-    RedisConnection* for_slot(std::uint16_t slot);
+    // The connection for `slot`: its node's, or while no node is known to
+    // serve it (the slots are being asked for) a seed's, which redirects.
+    RedisConnection& for_slot(std::uint16_t slot);
     // The node a redirect names; an empty host is the node the command went to.
     RedisConnection& redirected(const Redirect& redirect, const RedisConnection& from);
     // After MOVED: the slot's new node, and a fresh map asked for.

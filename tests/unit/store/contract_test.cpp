@@ -10,7 +10,7 @@
 
 #include "tests/support/deferred_store.h"
 #include "tests/support/fake_clock.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_cluster.h"
 
 #include <gtest/gtest.h>
 
@@ -54,11 +54,34 @@ struct DeferredStoreSubject {
     void set_available(bool available) { store.set_available(available); }
 };
 
-// The Redis store on a real redis-server, each thread asking through its own
-// event loop and handle, as sluiced's threads do. The script takes the test's
-// clock (RedisClock::caller), so that instants replay to the nanosecond.
+// Where the Redis subjects' Redis runs: one redis-server of the subject's own,
+// or a 3-node Redis Cluster shared by the suite (it takes 2 s to start),
+// emptied for each test.
+struct OneRedis {
+    testing::RedisServer server;
+    void configure(RedisStoreSettings& s) const { s.endpoint = server.endpoint(); }
+    std::vector<std::uint16_t> ports() const { return {server.port()}; }
+};
+
+struct SharedRedisCluster {
+    SharedRedisCluster() {
+        for (std::uint16_t port : ports()) testing::redis_call(port, {"FLUSHALL"});
+    }
+    void configure(RedisStoreSettings& s) const {
+        for (std::uint16_t port : ports()) s.cluster.push_back({"127.0.0.1", port, "", 0});
+    }
+    static const std::vector<std::uint16_t>& ports() {
+        static testing::RedisCluster cluster(3);
+        return cluster.ports();
+    }
+};
+
+// The Redis store on a real Redis, each thread asking through its own event
+// loop and handle, as sluiced's threads do. The script takes the test's clock
+// (RedisClock::caller), so that instants replay to the nanosecond.
+template <class Redis>
 struct RedisStoreSubject {
-    explicit RedisStoreSubject(const Clock& clock) : store(settings(server), clock) {}
+    explicit RedisStoreSubject(const Clock& clock) : store(settings(redis), clock) {}
     static std::string missing() {
         return testing::redis_server_program().empty() ? std::string(testing::kRedisServerMissing) : "";
     }
@@ -79,16 +102,17 @@ struct RedisStoreSubject {
     // Redis refuses the script to the store's user: an error reply, not a
     // timeout, so that no call sent meanwhile runs later.
     void set_available(bool available) {
-        RedisBlockingClient admin(server.endpoint(), "", 2s);
-        const RedisReplyPtr reply =
-            admin.call({"ACL", "SETUSER", "default", available ? "+@scripting" : "-@scripting"}, 2s);
-        ASSERT_FALSE(is_error(*reply)) << reply_text(*reply);
+        for (std::uint16_t port : redis.ports()) {
+            const RedisReplyPtr reply =
+                testing::redis_call(port, {"ACL", "SETUSER", "default", available ? "+@scripting" : "-@scripting"});
+            ASSERT_FALSE(is_error(*reply)) << reply_text(*reply);
+        }
     }
 
 private:
-    static RedisStoreSettings settings(const testing::RedisServer& server) {
+    static RedisStoreSettings settings(const Redis& redis) {
         RedisStoreSettings s;
-        s.endpoint = server.endpoint();
+        redis.configure(s);
         s.key_prefix = "contract:";
         s.timeout = std::chrono::nanoseconds(5s).count();  // slow CI machines, sanitizers
         s.clock = RedisClock::caller;
@@ -109,7 +133,7 @@ private:
         return *loop;
     }
 
-    testing::RedisServer server;
+    Redis redis;
 
 public:
     RedisStore store;
@@ -175,7 +199,8 @@ private:
     std::optional<Subject> subject_;  // after the clock it reads
 };
 
-using StoreSubjects = ::testing::Types<LocalStoreSubject, DeferredStoreSubject, RedisStoreSubject>;
+using StoreSubjects = ::testing::Types<LocalStoreSubject, DeferredStoreSubject, RedisStoreSubject<OneRedis>,
+                                       RedisStoreSubject<SharedRedisCluster>>;
 TYPED_TEST_SUITE(StoreContract, StoreSubjects);
 
 TYPED_TEST(StoreContract, TokenBucketAdmitsTheBurstThenOneRequestPerEmission) {
