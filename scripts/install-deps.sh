@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need, only those missing,
 # so `make run` and `make test` work on a fresh machine. The tests run real
 # upstream stacks (Python's servers, Flask, Node, nginx) behind sluiced, and the
-# Redis client's tests a real redis-server. With --bench, also the
+# Redis store's tests a real redis-server (and Redis Cluster). With --bench, also the
 # peers and tools `make bench` runs (load generator, proxies, nftables, plots);
 # with --vm, what `make vm-test` needs (debootstrap, qemu). `make package`
 # needs dpkg-dev, which build-essential brings. With --fuzz, clang 14 and its
@@ -14,7 +14,7 @@ packages=(
   libboost-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   curl
-  libhiredis-dev redis-server redis-tools
+  libhiredis-dev libssl-dev redis-server redis-tools
   python3 python3-flask nodejs nginx-light
   clang clang-format-14 llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
 )
