@@ -76,7 +76,8 @@ LimitParams fixed_window(double rate) {
 TEST_F(RedisClusterStore, ARefusalInOneSlotGivesBackWhatTheOtherSlotsConsumed) {
     const LimitParams tight = fixed_window(1), roomy = fixed_window(10);
     const std::uint64_t on_first = identity_on(0), on_second = identity_on(1), on_third = identity_on(2);
-    const QuotaCheck checks[] = {{&tight, 1, true, on_first}, {&roomy, 2, true, on_second}, {&roomy, 3, true, on_third}};
+    const QuotaCheck checks[] = {
+        {&tight, 1, true, on_first}, {&roomy, 2, true, on_second}, {&roomy, 3, true, on_third}};
     CheckResult results[3];
     ASSERT_EQ(ask(checks, results), StoreReply::admitted) << "three slots on three nodes, each admitting";
     EXPECT_EQ(results[1].evaluation.remaining, 9u);
