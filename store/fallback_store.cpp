@@ -29,7 +29,7 @@ public:
             reply = *answer;
         }
         StoreWaiter& caller = *caller_;
-        owner_.idle_.push_back(this);
+        owner_.calls_.give_back(*this);
         caller.resume(reply);
     }
 
@@ -55,15 +55,10 @@ FallbackStore::~FallbackStore() = default;
 
 std::optional<StoreReply> FallbackStore::acquire(std::span<const QuotaCheck> checks, Nanos now,
                                                  std::span<CheckResult> results, StoreWaiter& waiter) {
-    if (idle_.empty()) {
-        calls_.push_back(std::make_unique<Call>(*this));
-        idle_.push_back(calls_.back().get());
-    }
-    Call& call = *idle_.back();
-    idle_.pop_back();
+    Call& call = calls_.take(*this);
     call.start(checks, now, results, waiter);
     const std::optional<StoreReply> reply = call.ask();
-    if (reply) idle_.push_back(&call);  // else busy until a store resumes it
+    if (reply) calls_.give_back(call);  // else busy until a store resumes it
     return reply;
 }
 

@@ -5,9 +5,9 @@
 #pragma once
 
 #include "limit/quota_store.h"
+#include "store/reuse_pool.h"
 
 #include <memory>
-#include <vector>
 
 namespace sluice {
 
@@ -24,11 +24,8 @@ private:
 
     std::shared_ptr<QuotaStoreHandle> primary_;
     std::shared_ptr<QuotaStoreHandle> fallback_;
-    // A call's waiter must exist before the primary is asked (it may defer):
-    // kept for reuse, so a handle allocates only when more calls overlap than
-    // ever before. One event loop's: not locked.
-    std::vector<std::unique_ptr<Call>> calls_;
-    std::vector<Call*> idle_;
+    // A call's waiter must exist before the primary is asked (it may defer).
+    ReusePool<Call> calls_;
 };
 
 }  // namespace sluice

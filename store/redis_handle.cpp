@@ -222,7 +222,7 @@ public:
         if (waiter_) return;
         for (const auto& part : std::span(parts_).first(used_))
             if (part->busy() || part->state() == Part::State::pending) return;
-        owner_.release(*this);
+        owner_.calls_.give_back(*this);
     }
 
 private:
@@ -310,13 +310,7 @@ std::optional<StoreReply> RedisHandle::acquire(std::span<const QuotaCheck> check
         RedisStoreStats::count(stats_.breaker_refusals);
         return StoreReply::unavailable;
     }
-    if (idle_.empty()) {
-        calls_.push_back(std::make_unique<Call>(*this));
-        idle_.push_back(calls_.back().get());
-    }
-    Call& call = *idle_.back();
-    idle_.pop_back();
-    call.start(checks, now, results, waiter);
+    calls_.take(*this).start(checks, now, results, waiter);
     return std::nullopt;
 }
 

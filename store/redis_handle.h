@@ -9,6 +9,7 @@
 #include "store/circuit_breaker.h"
 #include "store/redis_router.h"
 #include "store/refusal_cache.h"
+#include "store/reuse_pool.h"
 
 #include <memory>
 #include <vector>
@@ -35,7 +36,7 @@ public:
 
     // Requests whose calls Redis has not answered yet (also those answered
     // unavailable at their deadline: their calls stay until Redis answers).
-    std::size_t in_flight() const { return calls_.size() - idle_.size(); }
+    std::size_t in_flight() const { return calls_.in_use(); }
 
 private:
     class Call;
@@ -46,7 +47,6 @@ private:
     bool refused_from_cache(std::span<const QuotaCheck> checks, Nanos now, std::span<CheckResult> results);
     void succeeded();
     void failed(std::string_view reason);
-    void release(Call& call) { idle_.push_back(&call); }
 
     boost::asio::io_context& io_;
     const RedisStoreSettings& settings_;
@@ -59,9 +59,8 @@ private:
     // key's old refusal back in the cache.
     std::uint64_t forgets_ = 0;
     // Calls stay until Redis answers them, even after their deadline passed
-    // (the reply still comes, and is dropped); reused after.
-    std::vector<std::unique_ptr<Call>> calls_;
-    std::vector<Call*> idle_;
+    // (the reply still comes, and is dropped).
+    ReusePool<Call> calls_;
 };
 
 }  // namespace sluice

@@ -40,16 +40,16 @@ std::int64_t script_algorithm(Algorithm a) {
     return 0;
 }
 
-// What every call starts with: the script, its keys, the operation, the clock.
-template <class AppendKeys>
-void append_head(std::string& out, ScriptBy by, std::size_t keys, std::size_t values, AppendKeys append_keys,
-                 std::string_view operation, RedisClock clock, Nanos now) {
+// What every call starts with: the script, the checks' keys, the operation
+// and the clock; `values` arguments follow.
+void append_head(std::string& out, ScriptBy by, std::string_view key_prefix, std::span<const QuotaCheck> checks,
+                 std::size_t values, std::string_view operation, RedisClock clock, Nanos now) {
     const QuotaScript& script = quota_script();
-    append_array_header(out, 3 + keys + 2 + values);
+    append_array_header(out, 3 + checks.size() + 2 + values);
     append_bulk_string(out, by == ScriptBy::digest ? "EVALSHA" : "EVAL");
     append_bulk_string(out, by == ScriptBy::digest ? script.digest : script.text);
-    append_number(out, static_cast<std::int64_t>(keys));
-    append_keys();
+    append_number(out, static_cast<std::int64_t>(checks.size()));
+    for (const QuotaCheck& c : checks) append_state_key(out, key_prefix, c.identity, c.key);
     append_bulk_string(out, operation);
     if (clock == RedisClock::redis) {
         append_bulk_string(out, "redis");
@@ -91,10 +91,7 @@ void append_state_key(std::string& out, std::string_view prefix, std::uint64_t i
 
 void append_quota_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
                        std::span<const QuotaCheck> checks, Nanos now) {
-    const auto keys = [&] {
-        for (const QuotaCheck& c : checks) append_state_key(out, key_prefix, c.identity, c.key);
-    };
-    append_head(out, by, checks.size(), kValuesPerCheck * checks.size(), keys, "check", clock, now);
+    append_head(out, by, key_prefix, checks, kValuesPerCheck * checks.size(), "check", clock, now);
     for (const QuotaCheck& c : checks) {
         const LimitParams& p = *c.params;
         append_number(out, script_algorithm(p.algorithm));
@@ -109,10 +106,7 @@ void append_quota_call(std::string& out, ScriptBy by, std::string_view key_prefi
 
 void append_refund_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock,
                         std::span<const QuotaCheck> checks, Nanos now) {
-    const auto keys = [&] {
-        for (const QuotaCheck& c : checks) append_state_key(out, key_prefix, c.identity, c.key);
-    };
-    append_head(out, by, checks.size(), kRefundValuesPerCheck * checks.size(), keys, "refund", clock, now);
+    append_head(out, by, key_prefix, checks, kRefundValuesPerCheck * checks.size(), "refund", clock, now);
     for (const QuotaCheck& c : checks) {
         append_number(out, script_algorithm(c.params->algorithm));
         append_number(out, c.params->emission);
@@ -127,8 +121,8 @@ std::uint16_t state_key_slot(std::uint64_t identity) {
 
 void append_peek_call(std::string& out, ScriptBy by, std::string_view key_prefix, RedisClock clock, std::uint64_t key,
                       std::uint64_t identity, Nanos now) {
-    const auto keys = [&] { append_state_key(out, key_prefix, identity, key); };
-    append_head(out, by, 1, 0, keys, "peek", clock, now);
+    const QuotaCheck state{.key = key, .identity = identity};
+    append_head(out, by, key_prefix, {&state, 1}, 0, "peek", clock, now);
 }
 
 Checked<StoreReply> read_quota_reply(const redisReply& reply, std::span<CheckResult> results) {
