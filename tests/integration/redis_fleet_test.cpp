@@ -4,7 +4,10 @@
 #include "harness.h"
 
 #include "redis/blocking_client.h"
-#include "tests/support/redis_server.h"
+#include "redis/cluster_slots.h"
+#include "sluiced/fleet_key.h"
+#include "store/redis_quota_call.h"
+#include "tests/support/redis_cluster.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -251,6 +254,73 @@ TEST_F(RedisFleet, AFlushedScriptCacheCostsNoRequest) {
         admitted += status == 200;
     }
     EXPECT_EQ(admitted, 100);
+}
+
+// sluiced on a 3-node Redis Cluster while the slot of its client's keys
+// moves to another node under load, as `redis-cli --cluster reshard` moves it.
+TEST(RedisClusterFleet, AReshardUnderLoadFailsNoRequestAndCountsEachOnce) {
+    if (sluice::testing::redis_server_program().empty()) GTEST_SKIP() << sluice::testing::kRedisServerMissing;
+    sluice::testing::RedisCluster cluster(3);
+    sluice::testing::TempFolder shared;
+    const std::uint16_t upstream_port = free_port();
+    const std::unique_ptr<ChildProcess> upstream = start_demo_upstream(upstream_port);
+    nlohmann::json seeds = nlohmann::json::array();
+    for (std::uint16_t port : cluster.ports()) seeds.push_back("127.0.0.1:" + std::to_string(port));
+    const nlohmann::json config = {{"store",
+                                    {{"type", "redis"},
+                                     {"cluster", seeds},
+                                     {"key_secret_file", (shared / "fleet.key").string()},
+                                     {"timeout", "1s"},
+                                     {"on_error", "closed"}}},
+                                   {"quotas", nlohmann::json::array({{{"name", "big"},
+                                                                      {"path", "/v1/*"},
+                                                                      {"rate", 1000000},
+                                                                      {"interval", "1h"},
+                                                                      {"algorithm", "fixed_window"}}})}};
+    Deployment host(config, upstream_port);
+
+    // The slot the client's keys are in: the fleet key hashes its identity.
+    const std::uint64_t identity = load_fleet_key(shared / "fleet.key").hasher("127.0.0.1");
+    const std::uint16_t slot = state_key_slot(identity);
+    const std::size_t from = slot * 3 / kClusterSlots, to = (from + 1) % 3;
+    const auto call = [&](std::size_t node, std::initializer_list<std::string_view> command) {
+        RedisReplyPtr reply = sluice::testing::redis_call(cluster.ports()[node], command);
+        EXPECT_FALSE(is_error(*reply)) << *command.begin() << ": " << reply_text(*reply);
+        return reply;
+    };
+    const std::string from_id(reply_text(*call(from, {"CLUSTER", "MYID"})));
+    const std::string to_id(reply_text(*call(to, {"CLUSTER", "MYID"})));
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0}, other{0};
+    std::vector<std::thread> load;
+    for (int t = 0; t < 3; ++t) {
+        load.emplace_back([&] {
+            HttpClient client(host.port());
+            while (!stop) (client.get("/v1/items").result_int() == 200 ? ok : other)++;
+        });
+    }
+    std::this_thread::sleep_for(300ms);
+    const std::string slot_text = std::to_string(slot);
+    call(to, {"CLUSTER", "SETSLOT", slot_text, "IMPORTING", from_id});
+    call(from, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", to_id});
+    std::this_thread::sleep_for(200ms);
+    const RedisReplyPtr keys = call(from, {"CLUSTER", "GETKEYSINSLOT", slot_text, "100"});
+    for (std::size_t i = 0; i < keys->elements; ++i)
+        call(from,
+             {"MIGRATE", "127.0.0.1", std::to_string(cluster.ports()[to]), reply_text(*keys->element[i]), "0", "5000"});
+    std::this_thread::sleep_for(200ms);
+    for (std::size_t node = 0; node < 3; ++node) call(node, {"CLUSTER", "SETSLOT", slot_text, "NODE", to_id});
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+    for (std::thread& t : load) t.join();
+
+    EXPECT_EQ(other.load(), 0) << "requests answered otherwise than 200 during the reshard";
+    EXPECT_GT(ok.load(), 100);
+    const HttpResponse last = host.client().get("/v1/items");
+    EXPECT_EQ(header(last, "RateLimit-Remaining"), std::to_string(1000000 - ok.load() - 1))
+        << "every request counted once, across the move";
+    EXPECT_EQ(call(to, {"CLUSTER", "COUNTKEYSINSLOT", slot_text})->integer, 1) << "the client's key moved";
 }
 
 }  // namespace
