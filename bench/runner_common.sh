@@ -1,21 +1,27 @@
-# Sourced by the part runners (bench/http/run.sh, bench/flood/run.sh,
-# bench/attack/run.sh): their common command line, `--build DIR --out FILE
-# [--quick]`, the starting and stopping of the processes they start (pids
-# kept in their array `started`), free ports, process CPU time, and the
-# veth rig of the flood and attack parts.
+# Sourced by the part runners (bench/http/run.sh, bench/redis/run.sh,
+# bench/flood/run.sh, bench/attack/run.sh): their common command line,
+# `--build DIR --out FILE [--quick] [--rounds N]`, the checks of what a
+# runner needs (tools, CPUs, root, sluiced, its lock), its run folder and
+# its cleanup on exit, the starting and stopping of the processes it starts
+# (pids kept in the array `started`), free ports, the order of a round,
+# process CPU time, the jq definitions its summary of the rounds uses, and
+# the veth rig of the flood and attack parts.
 #
 #   rounds=3 duration_s=10 parse_runner_args "$@"
 #
 # sets build_dir, out, rounds and duration_s; --quick makes it one round of
-# 2 s, for trying things out.
+# 2 s, for trying things out; --rounds N makes it N rounds, whatever its
+# place beside --quick. A runner with options of its own takes them out of
+# "$@" first and passes the rest.
 # shellcheck shell=bash disable=SC2034 # the variables are for the sourcing runner
 
 runner_usage() {
-    echo "usage: $0 --build DIR --out FILE [--quick]" >&2
+    echo "usage: $0 --build DIR --out FILE [--quick] [--rounds N]" >&2
     exit 2
 }
 
 parse_runner_args() {
+    local rounds_wanted=""
     build_dir=""
     out=""
     while (($# > 0)); do
@@ -23,11 +29,125 @@ parse_runner_args() {
             --build) build_dir="${2:?}"; shift 2 ;;
             --out) out="${2:?}"; shift 2 ;;
             --quick) rounds=1; duration_s=2; shift ;;
+            --rounds) rounds_wanted="${2:?--rounds needs a number}"; shift 2 ;;
             *) runner_usage ;;
         esac
     done
     [[ -n "${build_dir}" && -n "${out}" ]] || runner_usage
+    if [[ -n "${rounds_wanted}" ]]; then
+        [[ "${rounds_wanted}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rounds ${rounds_wanted}: not a count" >&2; exit 2; }
+        rounds="${rounds_wanted}"
+    fi
 }
+
+# Exits (1) unless every named tool is on PATH; `install` says how to get
+# them.
+#   require_tools "scripts/install-deps.sh --bench" nginx jq curl
+require_tools() {
+    local install="$1" tool
+    shift
+    for tool in "$@"; do
+        command -v "${tool}" >/dev/null || { echo "$0: ${tool} is missing (${install})" >&2; exit 1; }
+    done
+}
+
+# Exits 77 (the part is skipped) unless run as root; `needs` says what for.
+require_root() {
+    local needs="$1"
+    if ((EUID != 0)); then
+        echo "$0: needs root for ${needs}; not run" >&2
+        exit 77
+    fi
+}
+
+# One run at a time of a runner whose names (interfaces, namespaces, pins)
+# are fixed: takes the lock `file` on file descriptor 9 (start_background
+# keeps it from the processes it starts), or exits (1) when another run of
+# `what` holds it.
+hold_lock() {
+    local file="$1" what="$2"
+    mkdir -p "$(dirname "${file}")"
+    exec 9>"${file}"
+    flock -n 9 || { echo "$0: another ${what} holds ${file}" >&2; exit 1; }
+}
+
+# Exits 77 (the part is skipped) on a machine with fewer than 2 CPUs;
+# `roles` says what each of the two is for.
+require_two_cpus() {
+    local roles="$1"
+    if (($(nproc) < 2)); then
+        echo "$0: needs 2 CPUs (${roles}); this machine has $(nproc)" >&2
+        exit 77
+    fi
+}
+
+# The absolute path of the sluiced in a build folder; exits (1) when there
+# is none. Assign it on its own (not with `readonly`, which would hide the
+# failure):
+#   sluiced="$(sluiced_in "${build_dir}")"
+sluiced_in() {
+    local dir="$1" path
+    path="$(cd "${dir}" && pwd)/sluiced"
+    [[ -x "${path}" ]] || { echo "$0: no sluiced in ${dir} (build it first)" >&2; exit 1; }
+    echo "${path}"
+}
+
+# The run folder and the cleanup on exit:
+#
+#   make_run_dir NAME [STEP...]
+#
+# sets run_dir (read-only), a new folder /tmp/sluice-NAME-bench.XXXXXX for
+# the run's configs, logs and figures, and makes the runner's exit (EXIT;
+# INT and TERM exit 130) stop every process in `started`, run each STEP (a
+# function of the runner's own undoing, e.g. its network), then remove
+# run_dir, or keep it and say where when SLUICE_BENCH_KEEP is set. Call it
+# in the runner's shell, not in $(...).
+declare -a cleanup_steps=()
+make_run_dir() {
+    local name="$1"
+    shift
+    run_dir="$(mktemp -d "/tmp/sluice-${name}-bench.XXXXXX")"
+    # nginx workers run as nobody when started by root: they must reach
+    # their temp folders.
+    chmod 755 "${run_dir}"
+    readonly run_dir
+    cleanup_steps=("$@")
+    trap cleanup_run EXIT
+    trap 'exit 130' INT TERM
+}
+
+cleanup_run() {
+    local pid step
+    for pid in "${started[@]}"; do stop_pid "${pid}"; done
+    for step in "${cleanup_steps[@]}"; do "${step}"; done
+    if [[ -n "${SLUICE_BENCH_KEEP:-}" ]]; then
+        echo "$0: kept ${run_dir}" >&2
+    else
+        rm -rf "${run_dir}"
+    fi
+}
+
+# The order of a round's measurements: `items` rotated by the round (from
+# 1), into `round_order`. Each round starts one item later: none always runs
+# first, or right after the same neighbour.
+#   round_order_of "${round}" "${targets[@]}"
+declare -a round_order=()
+round_order_of() {
+    local round="$1" shift_by
+    shift
+    shift_by=$(((round - 1) % $#))
+    round_order=("${@:shift_by + 1}" "${@:1:shift_by}")
+}
+
+# Runs a command line kept as one string (for the JSON), split on spaces: no
+# argument has any.
+run_line() {
+    local -a words
+    read -ra words <<<"$1"
+    "${words[@]}"
+}
+
+declare -a started=()  # pids of every background process the runner started
 
 # Stops one background process the runner started and forgets it (its pid
 # may be reused once it is gone).
@@ -51,16 +171,25 @@ start_background() {
     started+=("${last_pid}")
 }
 
-# A TCP port nothing on this host uses, below the ephemeral range (no
-# outgoing connection can take it between the check and its use).
-free_port() {
-    local port ephemeral_low
+# Distinct TCP ports nothing on this host listens on or connects from, into
+# `ports` (as many as `count`), below the ephemeral range: no outgoing
+# connection (a load tool's, a proxy's) can take one between the check and
+# its use, or between two rounds.
+declare -a ports=()
+pick_ports() {
+    local count="$1" port ephemeral_low
     read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range
-    for _ in $(seq 100); do
+    if ((ephemeral_low <= 10100)); then
+        echo "$0: the ephemeral port range starts at ${ephemeral_low}: no room for fixed ports below it" >&2
+        exit 1
+    fi
+    for _ in $(seq 1000); do
+        ((${#ports[@]} < count)) || return 0
         port=$((10000 + RANDOM % (ephemeral_low - 10000)))
-        [[ -z "$(ss -Htan "( sport = :${port} or dport = :${port} )")" ]] && { echo "${port}"; return 0; }
+        [[ " ${ports[*]} " == *" ${port} "* ]] && continue
+        [[ -z "$(ss -Htan "( sport = :${port} or dport = :${port} )")" ]] && ports+=("${port}")
     done
-    echo "$0: no free port found" >&2
+    echo "$0: no free ports found" >&2
     exit 1
 }
 
@@ -75,6 +204,26 @@ cpu_ticks() {
     done
     echo "${total}"
 }
+
+# jq definitions for a runner's summary of its rounds (each round an object
+# with `valid` and, when not valid, `why`); put them before its program:
+#   median         of an array of numbers: the middle one, or the mean of
+#                  the middle two; null when empty
+#   rounds_to_use  of an array of rounds: the valid ones, or all of them
+#                  when none is
+#   validity       of an array of rounds: {valid: true} when all are valid,
+#                  else {valid: false, why: "round N: why; ..."}
+# shellcheck disable=SC2016 # jq's $variables, not the shell's
+readonly jq_rounds_defs='
+    def median: sort | if length == 0 then null
+                       elif length % 2 == 1 then .[length / 2 | floor]
+                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def rounds_to_use: [.[] | select(.valid)] as $valid | if ($valid | length) > 0 then $valid else . end;
+    def validity:
+        (([.[] | select(.valid)] | length) == length) as $all_valid
+        | {valid: $all_valid}
+          + (if $all_valid then {}
+             else {why: ([.[] | select(.valid | not) | "round \(.round): \(.why)"] | join("; "))} end);'
 
 # The veth rig of the flood and attack parts:
 #   root namespace  host_if host_ip/24 <--veth--> peer_if peer_ip/24  namespace netns
@@ -103,6 +252,20 @@ veth_rig_up() {
     ethtool -K "${hif}" gro on >/dev/null
     ip netns exec "${ns}" ethtool -K "${pif}" tso off >/dev/null
     echo 1 >"/sys/class/net/${hif}/threaded"
+}
+
+# Undoes veth_rig_up and what a runner attached to it, whether this run or a
+# killed one made them: sluiced's XDP program pinned at `pin` detached (by
+# the sluiced with `config`, else the pins removed), the veth pair and the
+# namespace deleted. Anything not there is passed over.
+veth_rig_down() {
+    local ns="$1" hif="$2" pin="$3" config="$4"
+    # shellcheck disable=SC2154 # sluiced: the runner's
+    if [[ -d "${pin}" ]]; then
+        "${sluiced}" --config "${config}" --xdp-detach >/dev/null 2>&1 || rm -rf "${pin}"
+    fi
+    ip link del "${hif}" 2>/dev/null || true
+    ip netns del "${ns}" 2>/dev/null || true
 }
 
 # The pid of an interface's one NAPI kthread (napi/IF-N), pinned to `cpu`.

@@ -62,48 +62,21 @@ rounds=3
 duration_s=10
 parse_runner_args "$@"
 if ((duration_s < 10)); then duration_s=5; fi  # --quick: one round of 5 s (2 s is too short for a steady state)
-if ((EUID != 0)); then
-    echo "$0: needs root for network namespaces and XDP; not run" >&2
-    exit 77
-fi
-if (($(nproc) < 2)); then
-    echo "$0: needs 2 CPUs (the server on one, the clients on the other); this machine has $(nproc)" >&2
-    exit 77
-fi
-sluiced="$(cd "${build_dir}" && pwd)/sluiced"
+require_root "network namespaces and XDP"
+require_two_cpus "the server on one, the clients on the other"
+sluiced="$(sluiced_in "${build_dir}")"
 readonly sluiced
-[[ -x "${sluiced}" ]] || { echo "$0: no sluiced in ${build_dir} (build it first)" >&2; exit 1; }
-for tool in ip nft nginx haproxy ethtool taskset jq curl envsubst pgrep flock ss g++; do
-    command -v "${tool}" >/dev/null || { echo "$0: ${tool} is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
-done
+require_tools "scripts/install-deps.sh --bench" ip nft nginx haproxy ethtool taskset jq curl envsubst pgrep flock ss g++
 readonly python=/usr/bin/python3
 
-mkdir -p "$(dirname "${lock_file}")"
-exec 9>"${lock_file}"
-flock -n 9 || { echo "$0: another attack bench holds ${lock_file}" >&2; exit 1; }
+hold_lock "${lock_file}" "attack bench"
 
-run_dir="$(mktemp -d /tmp/sluice-attack-bench.XXXXXX)"
-chmod 755 "${run_dir}"  # nginx workers run as nobody
-readonly run_dir
-declare -a started=()
+make_run_dir attack remove_network
 
 remove_network() {
-    if [[ -d "${pin_path}" ]]; then
-        "${sluiced}" --config "${run_dir}/sluice-attack.json" --xdp-detach >/dev/null 2>&1 || rm -rf "${pin_path}"
-    fi
-    ip link del "${host_if}" 2>/dev/null || true
-    ip netns del "${netns}" 2>/dev/null || true
+    veth_rig_down "${netns}" "${host_if}" "${pin_path}" "${run_dir}/sluice-attack.json"
     ip route del "${abuser_net}" 2>/dev/null || true
 }
-
-cleanup() {
-    local pid
-    for pid in "${started[@]}"; do stop_pid "${pid}"; done
-    remove_network
-    if [[ -n "${SLUICE_BENCH_KEEP:-}" ]]; then echo "$0: kept ${run_dir}" >&2; else rm -rf "${run_dir}"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 in_netns() { ip netns exec "${netns}" "$@"; }
 
@@ -148,9 +121,10 @@ EOF
 
 # ---------------------------------------------------------------- configs
 
-proxy_port="$(free_port)"
-status_port="$(free_port)"
-upstream_port="$(free_port)"
+pick_ports 3
+proxy_port="${ports[0]}"
+status_port="${ports[1]}"
+upstream_port="${ports[2]}"
 export RUN_DIR="${run_dir}" HOST_IP="${host_ip}" PROXY_PORT="${proxy_port}" STATUS_PORT="${status_port}"
 export UPSTREAM_PORT="${upstream_port}" QUOTA_RPS="${quota_rps}" CONN_CAP="${conn_cap}" BLOCK_S="${block_s}"
 export HOST_IF="${host_if}" PIN_PATH="${pin_path}" XDP_RATE_PPS="${xdp_rate_pps}"
@@ -362,8 +336,8 @@ start_upstream
 raw="${run_dir}/rounds.jsonl"
 : >"${raw}"
 for ((round = 1; round <= rounds; round++)); do
-    for ((i = 0; i < ${#variants[@]}; i++)); do
-        variant="${variants[$(((i + round - 1) % ${#variants[@]}))]}"
+    round_order_of "${round}" "${variants[@]}"
+    for variant in "${round_order[@]}"; do
         echo "round ${round}/${rounds}: ${variant}" >&2
         measure "${variant}" "${round}" "${raw}"
     done

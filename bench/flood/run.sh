@@ -70,51 +70,24 @@ source "${here}/../runner_common.sh"
 rounds=3
 duration_s=5
 parse_runner_args "$@"
-if ((EUID != 0)); then
-    echo "$0: needs root for network namespaces, XDP and nftables; not run" >&2
-    exit 77
-fi
-if (($(nproc) < 2)); then
-    echo "$0: needs 2 CPUs (the receive path on one, the sender on the other); this machine has $(nproc)" >&2
-    exit 77
-fi
-sluiced="$(cd "${build_dir}" && pwd)/sluiced"
+require_root "network namespaces, XDP and nftables"
+require_two_cpus "the receive path on one, the sender on the other"
+sluiced="$(sluiced_in "${build_dir}")"
 readonly sluiced
-[[ -x "${sluiced}" ]] || { echo "$0: no sluiced in ${build_dir} (build it first)" >&2; exit 1; }
-for tool in ip nft wrk nginx ethtool taskset jq curl envsubst timeout pgrep flock ss clang gcc pkg-config; do
-    command -v "${tool}" >/dev/null || { echo "$0: ${tool} is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
-done
+require_tools "scripts/install-deps.sh --bench" \
+    ip nft wrk nginx ethtool taskset jq curl envsubst timeout pgrep flock ss clang gcc pkg-config
 
 # One run at a time: the names above are fixed.
-mkdir -p "$(dirname "${lock_file}")"
-exec 9>"${lock_file}"
-flock -n 9 || { echo "$0: another flood bench holds ${lock_file}" >&2; exit 1; }
+hold_lock "${lock_file}" "flood bench"
 
-run_dir="$(mktemp -d /tmp/sluice-flood-bench.XXXXXX)"
-# nginx workers run as nobody: they must reach their temp folders.
-chmod 755 "${run_dir}"
-readonly run_dir
-declare -a started=()  # pids of every background process this script started
+make_run_dir flood remove_network
 
 # Everything this bench creates, whether this run or a killed one made it.
 remove_network() {
-    if [[ -d "${pin_path}" ]]; then
-        "${sluiced}" --config "${run_dir}/sluice-flood.json" --xdp-detach >/dev/null 2>&1 || rm -rf "${pin_path}"
-    fi
     nft delete table inet "${nft_table}" 2>/dev/null || true
     nft delete table netdev "${nft_table}" 2>/dev/null || true
-    ip link del "${host_if}" 2>/dev/null || true
-    ip netns del "${netns}" 2>/dev/null || true
+    veth_rig_down "${netns}" "${host_if}" "${pin_path}" "${run_dir}/sluice-flood.json"
 }
-
-cleanup() {
-    local pid
-    for pid in "${started[@]}"; do stop_pid "${pid}"; done
-    remove_network
-    rm -rf "${run_dir}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 in_netns() { ip netns exec "${netns}" "$@"; }
 
@@ -153,8 +126,9 @@ pin_napi_thread() { napi_thread "${host_if}" "${receiver_cpu}"; }
 
 # ---------------------------------------------------------------- configs
 
-sluice_port="$(free_port)"
-http_port="$(free_port)"
+pick_ports 2
+sluice_port="${ports[0]}"
+http_port="${ports[1]}"
 export RUN_DIR="${run_dir}" HOST_IP="${host_ip}" HTTP_PORT="${http_port}" SLUICE_PORT="${sluice_port}"
 export HOST_IF="${host_if}" PIN_PATH="${pin_path}" RATE_PPS="${rate_pps}" BURST="${burst}" NFT_TABLE="${nft_table}"
 
@@ -395,8 +369,8 @@ raw="${run_dir}/rounds.jsonl"
 : >"${raw}"
 for ((round = 1; round <= rounds; round++)); do
     # Each round starts with the next filter: no filter always runs first.
-    for ((i = 0; i < ${#variants[@]}; i++)); do
-        variant="${variants[$(((i + round - 1) % ${#variants[@]}))]}"
+    round_order_of "${round}" "${variants[@]}"
+    for variant in "${round_order[@]}"; do
         echo "round ${round}/${rounds}: ${variant}" >&2
         measure "${variant}" "${round}" "${raw}"
     done
@@ -411,24 +385,19 @@ jq -s \
     --arg nft_hook "nftables_meter: inet input hook, priority filter; nftables_ingress: netdev ingress hook" \
     --argjson variants "$(printf '%s\n' "${variants[@]}" | jq -R . | jq -sc .)" \
     --arg legit "wrk 1 connection, a request every ${legit_delay_ms} ms, from ${peer_ip} (CPU ${sender_cpu}) to nginx on CPU ${receiver_cpu}" \
-    --argjson baseline "${baseline}" '
-    def median: sort | if length == 0 then null
-                       elif length % 2 == 1 then .[length / 2 | floor]
-                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    --argjson baseline "${baseline}" \
+    "${jq_rounds_defs}"'
     def med(rows; f): [rows[] | f | select(. != null)] | median;
     def legit_summary: {requests_per_s, p50_ms, p99_ms, p999_ms, errors};
     def summary:
         . as $rounds
-        | ([$rounds[] | select(.valid)]) as $valid
-        | (if ($valid | length) > 0 then $valid else $rounds end) as $use
+        | rounds_to_use as $use
         | reduce ("sent_pps", "received_pps", "dropped_pps", "passed_pps", "receiver_cpu_percent",
                   "receiver_ns_per_packet", "dropped_per_cpu_second") as $m
             ({}; .[$m] = med($use; .[$m]))
         + {legit: (reduce ("requests_per_s", "p50_ms", "p99_ms", "p999_ms", "errors") as $m
             ({}; .[$m] = med($use; .legit[$m])))}
-        + {valid: (($valid | length) == ($rounds | length))}
-        + (if ($valid | length) == ($rounds | length) then {}
-           else {why: ([$rounds[] | select(.valid | not) | "round \(.round): \(.why)"] | join("; "))} end)
+        + validity
         + {rounds: [$rounds[] | del(.variant)]};
     . as $all
     | {

@@ -41,76 +41,27 @@ source "${here}/../runner_common.sh"
 rounds=3
 duration_s=10
 baseline_dir=""
-rounds_wanted=""
 scenarios_wanted=""
 targets_wanted=""
 declare -a runner_args=()
 while (($# > 0)); do
     case "$1" in
         --baseline) baseline_dir="${2:?--baseline needs a build folder}"; shift 2 ;;
-        --rounds) rounds_wanted="${2:?--rounds needs a number}"; shift 2 ;;
         --scenarios) scenarios_wanted="${2:?--scenarios needs a list}"; shift 2 ;;
         --targets) targets_wanted="${2:?--targets needs a list}"; shift 2 ;;
         *) runner_args+=("$1"); shift ;;
     esac
 done
 parse_runner_args "${runner_args[@]}"
-if [[ -n "${rounds_wanted}" ]]; then
-    [[ "${rounds_wanted}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rounds ${rounds_wanted}: not a count" >&2; exit 2; }
-    rounds="${rounds_wanted}"
-fi
-sluiced="$(cd "${build_dir}" && pwd)/sluiced"
+sluiced="$(sluiced_in "${build_dir}")"
 readonly sluiced
-[[ -x "${sluiced}" ]] || { echo "$0: no sluiced in ${build_dir} (build it first)" >&2; exit 1; }
 baseline_sluiced=""
-if [[ -n "${baseline_dir}" ]]; then
-    baseline_sluiced="$(cd "${baseline_dir}" && pwd)/sluiced"
-    [[ -x "${baseline_sluiced}" ]] || { echo "$0: no sluiced in ${baseline_dir} (build it first)" >&2; exit 1; }
-fi
+if [[ -n "${baseline_dir}" ]]; then baseline_sluiced="$(sluiced_in "${baseline_dir}")"; fi
 readonly baseline_sluiced
-for tool in wrk nginx haproxy taskset jq curl envsubst ss; do
-    command -v "${tool}" >/dev/null || { echo "$0: ${tool} is missing (scripts/install-deps.sh)" >&2; exit 1; }
-done
-if (($(nproc) < 2)); then
-    echo "$0: needs 2 CPUs (the proxy pinned to one, the load to the other); this machine has $(nproc)" >&2
-    exit 77
-fi
+require_tools "scripts/install-deps.sh" wrk nginx haproxy taskset jq curl envsubst ss
+require_two_cpus "the proxy pinned to one, the load to the other"
 
-run_dir="$(mktemp -d /tmp/sluice-http-bench.XXXXXX)"
-# nginx workers run as nobody when started by root: they must reach their
-# temp folders.
-chmod 755 "${run_dir}"
-readonly run_dir
-declare -a started=()  # pids of every server this script started
-
-cleanup() {
-    local pid
-    for pid in "${started[@]}"; do stop_pid "${pid}"; done
-    rm -rf "${run_dir}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Distinct ports nothing listens on or connects from, into `ports`. Below
-# the ephemeral range, where no outgoing connection (wrk's, the proxies')
-# can take one between two runs.
-declare -a ports=()
-pick_ports() {
-    local count="$1" port ephemeral_low
-    read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range
-    if ((ephemeral_low <= 10100)); then
-        echo "$0: the ephemeral port range starts at ${ephemeral_low}: no room for fixed ports below it" >&2
-        exit 1
-    fi
-    for _ in $(seq 1000); do
-        ((${#ports[@]} < count)) || return 0
-        port=$((10000 + RANDOM % (ephemeral_low - 10000)))
-        [[ " ${ports[*]} " == *" ${port} "* ]] && continue
-        [[ -z "$(ss -Htan "( sport = :${port} or dport = :${port} )")" ]] && ports+=("${port}")
-    done
-    echo "$0: no free ports found" >&2
-    exit 1
-}
+make_run_dir http
 
 pick_ports 5
 upstream_port="${ports[0]}"
@@ -211,14 +162,6 @@ wrk_command() {
         "-s ${wrk_script} http://127.0.0.1:${port} -- ${keys[${scenario}]} ${paths[${scenario}]}"
 }
 
-# Runs a command line kept as one string (for the JSON), split on spaces: no
-# argument has any.
-run_line() {
-    local -a words
-    read -ra words <<<"$1"
-    "${words[@]}"
-}
-
 # Starts a server and waits until `port` accepts. Sets server_pid; called in
 # this shell, not a subshell, so that `wait` and the cleanup know the server.
 server_pid=""
@@ -317,14 +260,12 @@ upstream_pid="${server_pid}"
 
 raw="${run_dir}/rounds.jsonl"
 : >"${raw}"
-for ((round = 0; round < rounds; round++)); do
+for ((round = 1; round <= rounds; round++)); do
     for scenario in "${scenario_ids[@]}"; do
-        # Each round starts one target later, so no proxy always runs first
-        # (or right after the same neighbour).
-        for ((i = 0; i < ${#targets[@]}; i++)); do
-            target="${targets[$(((i + round) % ${#targets[@]}))]}"
-            echo "round $((round + 1))/${rounds}: ${scenario}: ${target}" >&2
-            measure "${target}" "${scenario}" "$((round + 1))" "${raw}"
+        round_order_of "${round}" "${targets[@]}"
+        for target in "${round_order[@]}"; do
+            echo "round ${round}/${rounds}: ${scenario}: ${target}" >&2
+            measure "${target}" "${scenario}" "${round}" "${raw}"
         done
     done
 done
@@ -358,20 +299,15 @@ jq -s \
     --arg cmd_sluice "taskset -c ${proxy_cpu} ${sluiced} --config ${run_dir}/sluice-<scenario>.json" \
     --arg cmd_nginx "$(proxy_command nginx x)" --arg cmd_haproxy "$(proxy_command haproxy x)" \
     --arg cmd_wrk "$(wrk_command '<port>' many_keys_no_refusals "${duration_s}" | sed 's/-- 100000 one$/-- <keys> <paths>/')" \
-    --arg cmd_warmup "$(wrk_command '<port>' many_keys_no_refusals "${warmup_s}" | sed 's/-- 100000 one$/-- <keys> <paths>/')" '
-    def median: sort | if length == 0 then null
-                       elif length % 2 == 1 then .[length / 2 | floor]
-                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    --arg cmd_warmup "$(wrk_command '<port>' many_keys_no_refusals "${warmup_s}" | sed 's/-- 100000 one$/-- <keys> <paths>/')" \
+    "${jq_rounds_defs}"'
     def summary:
         . as $rounds
-        | ([$rounds[] | select(.valid)]) as $valid
-        | (if ($valid | length) > 0 then $valid else $rounds end) as $use
+        | rounds_to_use as $use
         | reduce ("requests_per_s", "p50_ms", "p99_ms", "p999_ms", "refused_fraction", "errors",
                   "proxy_cpu_us_per_request") as $m
             ({}; .[$m] = ([$use[][$m] | select(. != null)] | median))
-        + {valid: (($valid | length) == ($rounds | length))}
-        + (if ($valid | length) == ($rounds | length) then {}
-           else {why: ([$rounds[] | select(.valid | not) | "round \(.round): \(.why)"] | join("; "))} end)
+        + validity
         + {rounds: [$rounds[] | del(.target, .scenario)]};
     . as $all
     | {

@@ -45,13 +45,11 @@ readonly warmup_s=2
 source "${here}/../runner_common.sh"
 rounds=3
 duration_s=10
-rounds_wanted=""
 out_given=""
 build_given=""
 declare -a runner_args=()
 while (($# > 0)); do
     case "$1" in
-        --rounds) rounds_wanted="${2:?--rounds needs a number}"; shift 2 ;;
         --rate) rate="${2:?--rate needs requests/s}"; shift 2 ;;
         --out) out_given="${2:?--out needs a file}"; runner_args+=("$1" "$2"); shift 2 ;;
         --build) build_given="${2:?--build needs a folder}"; runner_args+=("$1" "$2"); shift 2 ;;
@@ -60,49 +58,16 @@ while (($# > 0)); do
 done
 if [[ -z "${out_given}" && -n "${build_given}" ]]; then runner_args+=(--out "${build_given}/bench-redis.json"); fi
 parse_runner_args "${runner_args[@]}"
-if [[ -n "${rounds_wanted}" ]]; then
-    [[ "${rounds_wanted}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rounds ${rounds_wanted}: not a count" >&2; exit 2; }
-    rounds="${rounds_wanted}"
-fi
 [[ "${rate}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rate ${rate}: not requests/s" >&2; exit 2; }
 readonly rate rounds duration_s
-sluiced="$(cd "${build_dir}" && pwd)/sluiced"
+sluiced="$(sluiced_in "${build_dir}")"
 readonly sluiced
-[[ -x "${sluiced}" ]] || { echo "$0: no sluiced in ${build_dir} (build it first)" >&2; exit 1; }
-for tool in redis-server redis-cli nginx taskset jq curl envsubst ss g++; do
-    command -v "${tool}" >/dev/null || { echo "$0: ${tool} is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
-done
-if (($(nproc) < 2)); then
-    echo "$0: needs 2 CPUs (sluiced pinned to one, Redis and the load to the other); this machine has $(nproc)" >&2
-    exit 77
-fi
+require_tools "scripts/install-deps.sh --bench" redis-server redis-cli nginx taskset jq curl envsubst ss g++
+require_two_cpus "sluiced pinned to one, Redis and the load to the other"
 
-run_dir="$(mktemp -d /tmp/sluice-redis-bench.XXXXXX)"
-# nginx workers run as nobody when started by root: they must reach their
-# temp folders.
-chmod 755 "${run_dir}"
-readonly run_dir
-declare -a started=()  # pids of every process this script started
+make_run_dir redis
 
-cleanup() {
-    local pid
-    for pid in "${started[@]}"; do stop_pid "${pid}"; done
-    if [[ -n "${SLUICE_BENCH_KEEP:-}" ]]; then
-        echo "$0: kept ${run_dir}" >&2
-    else
-        rm -rf "${run_dir}"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Distinct free ports below the ephemeral range (no outgoing connection can
-# take one between the check and its use).
-declare -a ports=()
-while ((${#ports[@]} < 4)); do
-    port="$(free_port)"
-    [[ " ${ports[*]} " == *" ${port} "* ]] || ports+=("${port}")
-done
+pick_ports 4
 readonly upstream_port="${ports[0]}" sluice_port="${ports[1]}" admin_port="${ports[2]}" redis_port="${ports[3]}"
 
 # The load tool, built for this run.
@@ -255,12 +220,6 @@ run_loads() {
         stop_pid "${driver_pid}"  # forgets it (it has ended)
     fi
     return "${status}"
-}
-
-run_line() {
-    local -a words
-    read -ra words <<<"$1"
-    "${words[@]}"
 }
 
 status_of() {
@@ -417,14 +376,13 @@ done
 
 raw="${run_dir}/rounds.jsonl"
 : >"${raw}"
-for ((round = 0; round < rounds; round++)); do
+for ((round = 1; round <= rounds; round++)); do
     for scenario in "${scenario_ids[@]}"; do
         read -ra targets <<<"${targets_of[${scenario}]}"
-        # Each round starts one target later: none always runs first.
-        for ((i = 0; i < ${#targets[@]}; i++)); do
-            target="${targets[$(((i + round) % ${#targets[@]}))]}"
-            echo "round $((round + 1))/${rounds}: ${scenario}: ${target}" >&2
-            measure "${target}" "${scenario}" "$((round + 1))" "${raw}"
+        round_order_of "${round}" "${targets[@]}"
+        for target in "${round_order[@]}"; do
+            echo "round ${round}/${rounds}: ${scenario}: ${target}" >&2
+            measure "${target}" "${scenario}" "${round}" "${raw}"
         done
     done
 done
@@ -451,16 +409,13 @@ jq -s \
     --arg cmd_token_bucket "$(driver_command token_bucket half_refused "${duration_s}" | sed "s|${run_dir}|<run>|g")" \
     --arg cmd_fixed_window "$(driver_command fixed_window half_refused "${duration_s}" | sed "s|${run_dir}|<run>|g")" \
     --arg cmd_redis "taskset -c ${load_cpu} redis-server --port <port> --bind 127.0.0.1 --save \"\" --appendonly no" \
-    --arg cmd_sluiced "taskset -c ${proxy_cpu} ${sluiced} --config <run>/sluice-<scenario>-<local|redis>.json" '
-    def median: sort | if length == 0 then null
-                       elif length % 2 == 1 then .[length / 2 | floor]
-                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    --arg cmd_sluiced "taskset -c ${proxy_cpu} ${sluiced} --config <run>/sluice-<scenario>-<local|redis>.json" \
+    "${jq_rounds_defs}"'
     def med(f): [.[] | f | select(. != null)] | median;
     def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
     def summary:
         . as $rounds
-        | ([$rounds[] | select(.valid)]) as $valid
-        | (if ($valid | length) > 0 then $valid else $rounds end) as $use
+        | rounds_to_use as $use
         | {requests: ($use | med(.requests)), requests_per_s: ($use | med(.requests_per_s)),
            p50_ms: ($use | med(.p50_ms)), p90_ms: ($use | med(.p90_ms)), p99_ms: ($use | med(.p99_ms)),
            p999_ms: ($use | med(.p999_ms)), refused_fraction: ($use | med(.refused_fraction)),
@@ -478,9 +433,7 @@ jq -s \
                       script_calls_per_refused: ($use | med(.redis.script_calls_per_refused))}} end)
         + (if ($use | map(.sluice_redis) | all(. == null)) then {} else
              {sluice_redis_call_mean_ms: ($use | med(.sluice_redis.call_mean_ms))} end)
-        + {valid: (($valid | length) == ($rounds | length))}
-        + (if ($valid | length) == ($rounds | length) then {} else
-             {why: ([$rounds[] | select(.valid | not) | "round \(.round): \(.why)"] | join("; "))} end);
+        + validity;
     . as $all
     | def rounds_of(s; t): [$all[] | select(.scenario == s and .target == t)];
       def result(s; t): rounds_of(s; t) | summary;
