@@ -1,7 +1,11 @@
 #include "sluicectl/prometheus.h"
 #include "sluicectl/stats.h"
+#include "sluicectl/table.h"
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace sluice::ctl {
 namespace {
@@ -27,6 +31,18 @@ sluice_xdp_packets_total{interface="eth0",reason="rate_ok"} 100
 sluice_xdp_packets_total{interface="eth0",reason="rate"} 7
 sluice_xdp_bytes_total{interface="eth0",reason="rate"} 700
 )";
+
+// What render_stats prints for metrics without quotas and without the
+// tracked-key and block figures: "no quotas", then the COUNTER table (laid
+// out by Table, as SummaryForPeople shows) with those four as "-" and
+// `rows` after them.
+std::string without_quotas_then_counters(const std::vector<std::vector<std::string>>& rows) {
+    Table counters({"COUNTER", "VALUE"});
+    for (const char* name : {"tracked keys", "tracked keys limit", "key evictions", "blocks"})
+        counters.add_row({name, "-"});
+    for (const std::vector<std::string>& row : rows) counters.add_row(row);
+    return "no quotas\n\n" + counters.render();
+}
 
 TEST(SluicectlStats, SummaryForPeople) {
     EXPECT_EQ(render_stats(summarize(parse_prometheus_text(kMetricsText))),
@@ -63,15 +79,7 @@ TEST(SluicectlStats, SummaryAsJson) {
 
 TEST(SluicectlStats, XdpSectionOnlyWhenThereAreXdpCountersAndMissingFiguresShowAsDashes) {
     const Stats stats = summarize(parse_prometheus_text("sluice_proxy_requests_total{result=\"forwarded\"} 2\n"));
-    EXPECT_EQ(render_stats(stats),
-              "no quotas\n"
-              "\n"
-              "COUNTER             VALUE\n"
-              "tracked keys        -\n"
-              "tracked keys limit  -\n"
-              "key evictions       -\n"
-              "blocks              -\n"
-              "requests forwarded  2\n");
+    EXPECT_EQ(render_stats(stats), without_quotas_then_counters({{"requests forwarded", "2"}}));
     EXPECT_EQ(stats_json(stats).dump(),
               R"({"quotas":[],"tracked_keys":null,"tracked_keys_limit":null,"key_evictions":null,"blocks":null,)"
               R"("requests":{"forwarded":2},"upstream_errors":{},"redis":null,"xdp":[]})");
@@ -86,20 +94,12 @@ TEST(SluicectlStats, TheRedisStoresCallsWhenItIsOn) {
                                         "sluice_redis_cache_refusals_total 800\n"
                                         "sluice_redis_breaker_open 1\n"
                                         "sluice_redis_call_duration_seconds_count 115\n"));
-    EXPECT_EQ(render_stats(stats),
-              "no quotas\n"
-              "\n"
-              "COUNTER                        VALUE\n"
-              "tracked keys                   -\n"
-              "tracked keys limit             -\n"
-              "key evictions                  -\n"
-              "blocks                         -\n"
-              "redis calls                    120\n"
-              "redis unanswered error         1\n"
-              "redis unanswered timeout       4\n"
-              "redis unanswered breaker open  30\n"
-              "redis cache refusals           800\n"
-              "redis breaker open             1\n");
+    EXPECT_EQ(render_stats(stats), without_quotas_then_counters({{"redis calls", "120"},
+                                                                 {"redis unanswered error", "1"},
+                                                                 {"redis unanswered timeout", "4"},
+                                                                 {"redis unanswered breaker open", "30"},
+                                                                 {"redis cache refusals", "800"},
+                                                                 {"redis breaker open", "1"}}));
     EXPECT_EQ(stats_json(stats)["redis"].dump(),
               R"({"calls":120,"unanswered_error":1,"unanswered_timeout":4,"unanswered_breaker_open":30,)"
               R"("cache_refusals":800,"breaker_open":1})");
