@@ -1,5 +1,6 @@
 #include "admin/token.h"
 
+#include "tests/support/file_mode.h"
 #include "tests/support/temp_folder.h"
 
 #include <gmock/gmock.h>
@@ -16,12 +17,7 @@ namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
-
-mode_t mode_of(const fs::path& file) {
-    struct stat st {};
-    EXPECT_EQ(::stat(file.c_str(), &st), 0);
-    return st.st_mode & 07777;
-}
+using testing::mode_of;
 
 TEST(AdminToken, AMissingFileIsCreatedWithARandom256BitTokenAndMode0600) {
     const testing::TempFolder folder;

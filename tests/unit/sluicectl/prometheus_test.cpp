@@ -1,5 +1,7 @@
 #include "sluicectl/prometheus.h"
 
+#include "tests/support/error_of.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -49,12 +51,7 @@ TEST(SluicectlPrometheus, EscapesInLabelValuesAndSpecialValues) {
 }
 
 std::string parse_error(const std::string& text) {
-    try {
-        parse_prometheus_text(text);
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "(no error)";
+    return testing::error_of<std::invalid_argument>([&] { parse_prometheus_text(text); });
 }
 
 TEST(SluicectlPrometheus, AMalformedLineIsReportedWithItsNumber) {

@@ -1,5 +1,7 @@
 #include "sluiced/fleet_key.h"
 
+#include "tests/support/error_of.h"
+#include "tests/support/file_mode.h"
 #include "tests/support/temp_folder.h"
 
 #include <gmock/gmock.h>
@@ -16,12 +18,7 @@ namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
-
-mode_t mode_of(const fs::path& file) {
-    struct stat st {};
-    EXPECT_EQ(::stat(file.c_str(), &st), 0);
-    return st.st_mode & 07777;
-}
+using testing::mode_of;
 
 fs::path write_key(const testing::TempFolder& folder, const std::string& name, const std::string& text,
                    fs::perms mode = fs::perms(0600)) {
@@ -31,12 +28,7 @@ fs::path write_key(const testing::TempFolder& folder, const std::string& name, c
 }
 
 std::string error_of(const fs::path& file) {
-    try {
-        load_fleet_key(file);
-    } catch (const std::runtime_error& e) {
-        return e.what();
-    }
-    return "no error";
+    return testing::error_of([&] { load_fleet_key(file); });
 }
 
 TEST(FleetKey, AMissingFileIsCreatedWith32RandomBytesAndMode0600) {

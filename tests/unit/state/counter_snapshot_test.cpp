@@ -1,12 +1,12 @@
 #include "state/counter_snapshot.h"
 #include "store/local_store.h"
 
+#include "tests/support/error_of.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/file_mode.h"
 #include "tests/support/temp_folder.h"
 
 #include <gtest/gtest.h>
-
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
@@ -49,12 +49,7 @@ CounterSnapshot sample() {
 }
 
 std::string reason(const std::string& bytes) {
-    try {
-        decode_counters(bytes);
-    } catch (const std::runtime_error& e) {
-        return e.what();
-    }
-    return "(no error)";
+    return testing::error_of([&] { decode_counters(bytes); });
 }
 
 TEST(CounterSnapshot, RoundTripKeepsKeyClocksAndExactStates) {
@@ -149,9 +144,7 @@ TEST_F(CounterFileTest, SaveThenLoadContinuesEveryCounterAsAContinuousRunWould) 
     }
     const KeyedHasher hasher(0x1111, 0x2222);
     EXPECT_EQ(save_counters(dir.path(), hasher, before, at(clock.now(), 0s)), 2u);
-    struct stat st {};
-    ASSERT_EQ(::stat(counters_file(dir.path()).c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 07777, 0600u) << "the file holds the hasher key";
+    EXPECT_EQ(testing::mode_of(counters_file(dir.path())), 0600u) << "the file holds the hasher key";
 
     // Restarted 90 s later on a new boot, its steady clock at 20 s.
     LocalStore after(1000);
