@@ -11,11 +11,11 @@
 #include "tests/support/deferred_store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/redis_cluster.h"
+#include "tests/support/redis_store_fixture.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -59,7 +59,7 @@ struct DeferredStoreSubject {
 // emptied for each test.
 struct OneRedis {
     testing::RedisServer server;
-    void configure(RedisStoreSettings& s) const { s.endpoint = server.endpoint(); }
+    void configure(RedisStoreSettings& s) const { testing::connect_to(s, server); }
     std::vector<std::uint16_t> ports() const { return {server.port()}; }
 };
 
@@ -67,12 +67,13 @@ struct SharedRedisCluster {
     SharedRedisCluster() {
         for (std::uint16_t port : ports()) testing::redis_call(port, {"FLUSHALL"});
     }
-    void configure(RedisStoreSettings& s) const {
-        for (std::uint16_t port : ports()) s.cluster.push_back({"127.0.0.1", port, "", 0});
-    }
-    static const std::vector<std::uint16_t>& ports() {
-        static testing::RedisCluster cluster(3);
-        return cluster.ports();
+    void configure(RedisStoreSettings& s) const { testing::connect_to(s, cluster()); }
+    static const std::vector<std::uint16_t>& ports() { return cluster().ports(); }
+
+private:
+    static const testing::RedisCluster& cluster() {
+        static const testing::RedisCluster cluster(3);
+        return cluster;
     }
 };
 
@@ -95,8 +96,7 @@ struct RedisStoreSubject {
     }
     void settle() {
         Loop& loop = this_threads_loop();
-        loop.io.restart();
-        while (loop.handle->in_flight() > 0) loop.io.run_one();
+        testing::run_until_answered(loop.io, *loop.handle);
     }
     static constexpr bool kCanBeUnavailable = true;
     // Redis refuses the script to the store's user: an error reply, not a
@@ -111,12 +111,10 @@ struct RedisStoreSubject {
 
 private:
     static RedisStoreSettings settings(const Redis& redis) {
-        RedisStoreSettings s;
+        // The refusal cache on, as sluiced runs the store: the contract holds with it.
+        RedisStoreSettings s = testing::exact_replay_settings(testing::RefusalCache::on);
         redis.configure(s);
         s.key_prefix = "contract:";
-        s.timeout = std::chrono::nanoseconds(5s).count();  // slow CI machines, sanitizers
-        s.clock = RedisClock::caller;
-        s.failures_to_open = std::numeric_limits<int>::max();  // the breaker has tests of its own
         return s;
     }
     struct Loop {

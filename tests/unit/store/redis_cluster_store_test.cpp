@@ -6,13 +6,11 @@
 #include "store/redis_quota_call.h"
 #include "store/redis_store.h"
 
-#include "tests/support/deferred_store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/redis_cluster.h"
+#include "tests/support/redis_store_fixture.h"
 
 #include <gtest/gtest.h>
-
-#include <limits>
 
 using namespace std::chrono_literals;
 
@@ -30,43 +28,21 @@ std::uint64_t identity_on(std::size_t node, std::uint64_t not_this = 0) {
         if (identity != not_this && node_of(state_key_slot(identity)) == node) return identity;
 }
 
-class RedisClusterStore : public testing::RedisServerTest {
+class RedisClusterStore : public testing::RedisStoreTest<testing::RedisCluster> {
 protected:
     void SetUp() override {
         testing::RedisServerTest::SetUp();
         if (IsSkipped()) return;
-        cluster_.emplace(kNodes);
-        RedisStoreSettings settings;
-        for (std::uint16_t port : cluster_->ports()) settings.cluster.push_back({"127.0.0.1", port, "", 0});
-        settings.timeout = std::chrono::nanoseconds(5s).count();
-        settings.clock = RedisClock::caller;
-        settings.refusal_cache_keys = 0;  // every answer from Redis
-        settings.failures_to_open = std::numeric_limits<int>::max();
-        store_.emplace(settings, clock_);
-        handle_ = store_->handle_for(io_);
-    }
-
-    StoreReply ask(std::span<const QuotaCheck> checks, std::span<CheckResult> results) {
-        testing::ReplyCatcher waiter;
-        EXPECT_FALSE(handle_->acquire(checks, clock_.now(), results, waiter)) << "Redis answers later";
-        io_.restart();
-        while (handle_->in_flight() > 0) io_.run_one();
-        return waiter.reply.value_or(StoreReply::unavailable);
+        start(testing::RefusalCache::off, kNodes);
     }
 
     std::string node_id(std::size_t node) const {
-        return std::string(reply_text(*testing::redis_call(cluster_->ports()[node], {"CLUSTER", "MYID"})));
+        return std::string(reply_text(*testing::redis_call(redis_->ports()[node], {"CLUSTER", "MYID"})));
     }
     void on_node(std::size_t node, std::initializer_list<std::string_view> command) const {
-        const RedisReplyPtr reply = testing::redis_call(cluster_->ports()[node], command);
+        const RedisReplyPtr reply = testing::redis_call(redis_->ports()[node], command);
         ASSERT_FALSE(is_error(*reply)) << *command.begin() << ": " << reply_text(*reply);
     }
-
-    testing::FakeClock clock_;
-    std::optional<testing::RedisCluster> cluster_;
-    std::optional<RedisStore> store_;
-    boost::asio::io_context io_;
-    std::shared_ptr<RedisHandle> handle_;  // gone before io_
 };
 
 LimitParams fixed_window(double rate) {
@@ -114,9 +90,9 @@ TEST_F(RedisClusterStore, ASlotThatMovesWhileRequestsComeCostsNoRequestAndNoCoun
     on_node(1, {"CLUSTER", "SETSLOT", slot, "IMPORTING", from});
     on_node(0, {"CLUSTER", "SETSLOT", slot, "MIGRATING", to});
     requests(20);  // every key still on the old node
-    const RedisReplyPtr names = testing::redis_call(cluster_->ports()[0], {"CLUSTER", "GETKEYSINSLOT", slot, "10"});
+    const RedisReplyPtr names = testing::redis_call(redis_->ports()[0], {"CLUSTER", "GETKEYSINSLOT", slot, "10"});
     ASSERT_EQ(names->elements, 4u);
-    const std::string port = std::to_string(cluster_->ports()[1]);
+    const std::string port = std::to_string(redis_->ports()[1]);
     // Two keys go first: a request for one of them is redirected (ASK).
     on_node(0, {"MIGRATE", "127.0.0.1", port, "", "0", "5000", "KEYS", reply_text(*names->element[0]),
                 reply_text(*names->element[1])});
@@ -124,7 +100,7 @@ TEST_F(RedisClusterStore, ASlotThatMovesWhileRequestsComeCostsNoRequestAndNoCoun
     on_node(0, {"MIGRATE", "127.0.0.1", port, "", "0", "5000", "KEYS", reply_text(*names->element[2]),
                 reply_text(*names->element[3])});
     requests(20);
-    EXPECT_NE(std::string(reply_text(*testing::redis_call(cluster_->ports()[1], {"INFO", "commandstats"})))
+    EXPECT_NE(std::string(reply_text(*testing::redis_call(redis_->ports()[1], {"INFO", "commandstats"})))
                   .find("cmdstat_asking:calls="),
               std::string::npos)
         << "the migrated keys were asked for on the importing node (ASK)";

@@ -5,9 +5,9 @@
 #include "store/redis_handle.h"
 #include "store/redis_store.h"
 
-#include "tests/support/deferred_store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/redis_store_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -18,35 +18,14 @@ using namespace std::chrono_literals;
 namespace sluice {
 namespace {
 
-class RedisMatchesLocal : public testing::RedisServerTest {
+class RedisMatchesLocal : public testing::RedisStoreTest<testing::RedisServer> {
 protected:
     void SetUp() override {
         testing::RedisServerTest::SetUp();
         if (IsSkipped()) return;
-        server_.emplace();
-        RedisStoreSettings settings;
-        settings.endpoint = server_->endpoint();
-        settings.timeout = std::chrono::nanoseconds(5s).count();
-        settings.clock = RedisClock::caller;
-        settings.refusal_cache_keys = 0;  // every answer from the script
-        settings.failures_to_open = std::numeric_limits<int>::max();
-        redis_.emplace(settings, clock_);
-        handle_ = redis_->handle_for(io_);
+        start(testing::RefusalCache::off);
     }
 
-    StoreReply ask_redis(std::span<const QuotaCheck> checks, std::span<CheckResult> results) {
-        testing::ReplyCatcher waiter;
-        EXPECT_FALSE(handle_->acquire(checks, clock_.now(), results, waiter)) << "Redis answers later";
-        io_.restart();
-        while (handle_->in_flight() > 0) io_.run_one();
-        return waiter.reply.value_or(StoreReply::unavailable);
-    }
-
-    testing::FakeClock clock_;
-    std::optional<testing::RedisServer> server_;
-    std::optional<RedisStore> redis_;
-    boost::asio::io_context io_;
-    std::shared_ptr<RedisHandle> handle_;  // before io_ goes
     LocalStore local_{100'000};
 };
 
@@ -102,7 +81,7 @@ TEST_F(RedisMatchesLocal, EveryAnswerOfManyRandomRequestsIsTheLocalStoresToTheNa
             }
             std::vector<CheckResult> expected(count), got(count);
             const StoreReply local = local_.acquire(checks, clock_.now(), expected);
-            const StoreReply redis = ask_redis(checks, got);
+            const StoreReply redis = ask(checks, got);
             const std::string where = "seed " + std::to_string(seed) + ", request " + std::to_string(request);
             ASSERT_EQ(redis, local) << where;
             for (std::size_t i = 0; i < count; ++i) {
@@ -117,7 +96,7 @@ TEST_F(RedisMatchesLocal, EveryAnswerOfManyRandomRequestsIsTheLocalStoresToTheNa
             }
             for (const QuotaCheck& c : checks) {
                 const Usage u = usage(*c.params, local_.peek(c.key), clock_.now());
-                const Usage r = usage(*c.params, redis_->peek(c.key, c.identity), clock_.now());
+                const Usage r = usage(*c.params, store_->peek(c.key, c.identity), clock_.now());
                 ASSERT_EQ(r.used, u.used) << where;
                 ASSERT_EQ(r.remaining, u.remaining) << where;
                 ASSERT_EQ(r.reset, u.reset) << where;
