@@ -71,6 +71,7 @@ AdminResponse change_response(const Change& change) {
     case Change::Status::applied: return no_content();
     case Change::Status::invalid: return admin_error(400, change.message);
     case Change::Status::failed: return admin_error(500, change.message);
+    case Change::Status::unavailable: return admin_error(503, change.message);
     }
     return admin_error(500, change.message);
 }

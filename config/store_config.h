@@ -19,6 +19,7 @@ struct RedisStoreConfig {
     std::filesystem::path password_file;    // empty: no AUTH
     std::filesystem::path key_secret_file;  // the fleet's identity hashing key
     StoreErrorPolicy on_error = StoreErrorPolicy::local;
+    std::string node;  // this host's name in the fleet; empty: the host name
 };
 
 }  // namespace sluice

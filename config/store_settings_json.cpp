@@ -1,6 +1,7 @@
 #include "config/store_settings_json.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace sluice {
 namespace {
@@ -45,6 +46,18 @@ std::optional<std::string> parse_key_prefix(const JsonField& field) {
     return prefix;
 }
 
+// A host's name in the fleet: shown by `sluicectl nodes`, and its heartbeat's key.
+std::optional<std::string> parse_node_name(const JsonField& field) {
+    std::optional<std::string> name = field.string();
+    if (!name) return std::nullopt;
+    const bool valid = !name->empty() && name->size() <= 64 && std::all_of(name->begin(), name->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+    });
+    if (valid) return name;
+    field.error("must be 1 to 64 letters, digits, \".\", \"-\" or \"_\"");
+    return std::nullopt;
+}
+
 std::optional<StoreErrorPolicy> parse_on_error(const JsonField& field) {
     const std::optional<std::string> text = field.string();
     if (!text) return std::nullopt;
@@ -83,6 +96,8 @@ std::optional<RedisStoreConfig> parse_store_settings(const JsonField& section, c
             if (auto timeout = value.duration(false, kMaxTimeout)) config.settings.timeout = timeout->count();
         } else if (name == "on_error") {
             if (auto policy = parse_on_error(value)) config.on_error = *policy;
+        } else if (name == "node") {
+            if (auto node = parse_node_name(value)) config.node = std::move(*node);
         } else {
             return false;
         }

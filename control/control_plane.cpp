@@ -67,6 +67,21 @@ const QuotaRecord* find_record(const std::vector<QuotaRecord>& records, const st
     return it == records.end() ? nullptr : &*it;
 }
 
+const Quota* at_name(const std::vector<QuotaRecord>& records, const std::string& name) {
+    const QuotaRecord* record = find_record(records, name);
+    return record ? &record->quota : nullptr;
+}
+
+void sort_by_name(std::vector<QuotaRecord>& records) {
+    std::sort(records.begin(), records.end(),
+              [](const QuotaRecord& a, const QuotaRecord& b) { return a.quota.name < b.quota.name; });
+}
+
+bool same_quotas(const std::vector<QuotaRecord>& a, const std::vector<QuotaRecord>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const QuotaRecord& x, const QuotaRecord& y) { return x.quota == y.quota; });
+}
+
 std::vector<QuotaRecord> file_records(const Config& config) {
     std::vector<QuotaRecord> records;
     for (std::size_t i = 0; i < config.quotas.size(); ++i)
@@ -121,8 +136,7 @@ void ControlPlane::start(const Config& config) {
         if (ec) throw std::runtime_error("state_dir " + state_dir_->string() + ": " + ec.message());
         SavedQuotas saved = load_saved_quotas(*state_dir_ / kQuotasFile);
         for (Quota& quota : saved.quotas) api_quotas_.push_back({std::move(quota), std::string(kDefinedByApi)});
-        std::sort(api_quotas_.begin(), api_quotas_.end(),
-                  [](const QuotaRecord& a, const QuotaRecord& b) { return a.quota.name < b.quota.name; });
+        sort_by_name(api_quotas_);
         settings_ = std::move(saved.settings);
         if (const std::optional<std::string> why = first_clash(file_quotas_, api_quotas_))
             throw std::runtime_error(*why);
@@ -154,6 +168,7 @@ void ControlPlane::count_failed_reload() {
 }
 
 Change ControlPlane::put_quota(Quota quota) {
+    const std::string name = quota.name;
     const std::lock_guard lock(mutex_);
     if (const QuotaRecord* file = find_record(file_quotas_, quota.name))
         return {Change::Status::invalid, "quota " + in_quotes(quota.name) + " is defined in " + file->defined_in +
@@ -171,6 +186,9 @@ Change ControlPlane::put_quota(Quota quota) {
         api_quotas.insert(at, {std::move(quota), std::string(kDefinedByApi)});
     if (const std::optional<std::string> why = first_clash(file_quotas_, api_quotas))
         return {Change::Status::invalid, *why};
+    if (fleet_) {
+        if (Change written = fleet_->put_quota(*at_name(api_quotas, name)); !written.ok()) return written;
+    }
     return apply_and_save(std::move(api_quotas), settings_);
 }
 
@@ -180,6 +198,9 @@ Change ControlPlane::delete_quota(const std::string& name) {
         return {Change::Status::invalid, "quota " + in_quotes(name) + " is defined in " + file->defined_in +
                                              ": change it there and reload (SIGHUP)"};
     if (!find_record(api_quotas_, name)) return {};
+    if (fleet_) {
+        if (Change written = fleet_->delete_quota(name); !written.ok()) return written;
+    }
     std::vector<QuotaRecord> api_quotas = api_quotas_;
     std::erase_if(api_quotas, [&](const QuotaRecord& r) { return r.quota.name == name; });
     return apply_and_save(std::move(api_quotas), settings_);
@@ -211,6 +232,9 @@ Change ControlPlane::set_settings(QuotaSettings settings) {
     for (std::size_t i = 0; i < settings.exempt_paths.size(); ++i) {
         if (std::string why = exempt_path_error(settings.exempt_paths[i]); !why.empty())
             return {Change::Status::invalid, "rate_limit_exempt_paths[" + std::to_string(i) + "]: " + why};
+    }
+    if (fleet_) {
+        if (Change written = fleet_->set_settings(settings); !written.ok()) return written;
     }
     return apply_and_save(api_quotas_, std::move(settings));
 }
@@ -263,16 +287,20 @@ Change ControlPlane::block(std::string_view client, std::chrono::nanoseconds dur
 Change ControlPlane::unblock(std::string_view client) {
     const std::optional<IpAddress> ip = parse_ip(client);
     if (!ip) return {Change::Status::invalid, in_quotes(std::string(client)) + " is not an IP address"};
-    blocks_.client_unblocked(*ip);  // XDP lifts the block of the client's whole IPv6 prefix
-    if (xdp_ && !ip->is_v4()) {
+    lift_block(*ip);
+    const std::lock_guard lock(mutex_);
+    ++counters_.api_changes;
+    return save_blocks();
+}
+
+void ControlPlane::lift_block(const IpAddress& client) {
+    blocks_.client_unblocked(client);  // XDP lifts the block of the client's whole IPv6 prefix
+    if (xdp_ && !client.is_v4()) {
         // Other listed clients in that prefix get theirs back.
         for (const BlockEntry& entry : blocks_.entries(clock_.now()))
             if (!entry.client.is_v4()) xdp_->client_blocked(entry.client, entry.until, entry.origin);
     }
-    limiter_.forgive(ip->to_string());
-    const std::lock_guard lock(mutex_);
-    ++counters_.api_changes;
-    return save_blocks();
+    limiter_.forgive(client.to_string());
 }
 
 void ControlPlane::tick() {
@@ -284,6 +312,75 @@ void ControlPlane::tick() {
         ++counters_.saves_failed;
         log(LogLevel::error, "%s", saved.message.c_str());
     }
+}
+
+void ControlPlane::set_fleet(QuotaFleet* fleet) {
+    const std::lock_guard lock(mutex_);
+    fleet_ = fleet;
+}
+
+void ControlPlane::apply_fleet_quota(const std::string& name, std::optional<Quota> quota) {
+    const std::lock_guard lock(mutex_);
+    std::vector<QuotaRecord> api_quotas = api_quotas_;
+    std::erase_if(api_quotas, [&](const QuotaRecord& r) { return r.quota.name == name; });
+    if (quota) api_quotas.push_back({std::move(*quota), std::string(kDefinedByApi)});
+    sort_by_name(api_quotas);
+    take_fleet_state(std::move(api_quotas), settings_);
+}
+
+void ControlPlane::apply_fleet_settings(QuotaSettings settings) {
+    const std::lock_guard lock(mutex_);
+    take_fleet_state(api_quotas_, std::move(settings));
+}
+
+void ControlPlane::replace_fleet_quotas(std::vector<Quota> quotas, QuotaSettings settings) {
+    std::vector<QuotaRecord> api_quotas;
+    for (Quota& quota : quotas) api_quotas.push_back({std::move(quota), std::string(kDefinedByApi)});
+    sort_by_name(api_quotas);
+    const std::lock_guard lock(mutex_);
+    take_fleet_state(std::move(api_quotas), std::move(settings));
+}
+
+std::vector<Quota> ControlPlane::api_quotas() const {
+    const std::lock_guard lock(mutex_);
+    std::vector<Quota> quotas;
+    for (const QuotaRecord& record : api_quotas_) quotas.push_back(record.quota);
+    return quotas;
+}
+
+std::vector<std::pair<std::string, std::string>> ControlPlane::file_quotas() const {
+    const std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::string, std::string>> quotas;
+    for (const QuotaRecord& record : file_quotas_) quotas.emplace_back(record.quota.name, record.defined_in);
+    return quotas;
+}
+
+void ControlPlane::take_fleet_state(std::vector<QuotaRecord> api_quotas, QuotaSettings settings) {
+    // A host whose file defined the name while the fleet's writer did not see
+    // it (it was away) keeps its own quota; the operator resolves it.
+    std::vector<QuotaRecord> kept;
+    for (QuotaRecord& record : api_quotas) {
+        std::vector<QuotaRecord> candidate = kept;
+        candidate.push_back(record);
+        if (const std::optional<std::string> why = first_clash(file_quotas_, candidate)) {
+            log(LogLevel::error, "fleet: quota \"%s\" made through the admin API is not in force here: %s",
+                record.quota.name.c_str(), why->c_str());
+            continue;
+        }
+        kept.push_back(std::move(record));
+    }
+    if (same_quotas(kept, api_quotas_) && settings == settings_) return;
+    if (state_dir_) {
+        // state_dir holds the last state synced, for a start while Redis is down.
+        try {
+            write_file_atomically(*state_dir_ / kQuotasFile, saved_quotas_text(kept, settings));
+        } catch (const std::exception& e) {
+            log(LogLevel::error, "fleet: %s; the fleet's quotas are in force but not saved", e.what());
+        }
+    }
+    api_quotas_ = std::move(kept);
+    settings_ = std::move(settings);
+    apply_policy();
 }
 
 ControlPlaneCounters ControlPlane::counters() const {

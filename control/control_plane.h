@@ -54,9 +54,21 @@ struct BlockRecord {
 
 // The result of a change through the API.
 struct Change {
-    enum class Status { applied, invalid, failed } status = Status::applied;
-    std::string message;  // invalid: what is wrong with the request (400); failed: why it was not saved (500)
+    enum class Status { applied, invalid, failed, unavailable } status = Status::applied;
+    // invalid: what is wrong with the request (400); failed: why it was not
+    // saved (500); unavailable: why the fleet could not take it (503)
+    std::string message;
     bool ok() const { return status == Status::applied; }
+};
+
+// Where the API's quota changes go first when a fleet shares them
+// (fleet/fleet_sync.h); they apply here once the fleet holds them.
+class QuotaFleet {
+public:
+    virtual ~QuotaFleet() = default;
+    virtual Change put_quota(const Quota& quota) = 0;
+    virtual Change delete_quota(const std::string& name) = 0;
+    virtual Change set_settings(const QuotaSettings& settings) = 0;
 };
 
 struct ControlPlaneCounters {
@@ -101,9 +113,25 @@ public:
     // Removes the client's blocks everywhere: block list, quota states, XDP.
     // Applied also when it was not blocked.
     Change unblock(std::string_view client);
+    // As unblock(), for a block the fleet lifted: not an API change here.
+    void lift_block(const IpAddress& client);
 
     // Once a second: expires blocks and saves the block list if it changed.
     void tick();
+
+    // With a fleet (set before serving): the API's quota changes are written
+    // to it first, and refused when it cannot take them.
+    void set_fleet(QuotaFleet* fleet);
+    // The fleet's API quotas and settings, as the fleet sync reads them: in
+    // force here (and saved to state_dir), but for a quota that clashes with
+    // one of this host's files, which is logged and left out.
+    void apply_fleet_quota(const std::string& name, std::optional<Quota> quota);
+    void apply_fleet_settings(QuotaSettings settings);
+    void replace_fleet_quotas(std::vector<Quota> quotas, QuotaSettings settings);
+    // What this host brings to a fleet: its API quotas and settings, and the
+    // quotas of its files (name, file).
+    std::vector<Quota> api_quotas() const;
+    std::vector<std::pair<std::string, std::string>> file_quotas() const;
 
     ControlPlaneCounters counters() const;
 
@@ -112,6 +140,9 @@ private:
     Change apply_and_save(std::vector<QuotaRecord> api_quotas, QuotaSettings settings);
     void apply_policy();  // file quotas, then API quotas, into a new Policy
     Change save_blocks();
+    // Callers hold mutex_: takes `api_quotas` (sorted) without those that
+    // clash with a file quota, saves and applies them if they changed.
+    void take_fleet_state(std::vector<QuotaRecord> api_quotas, QuotaSettings settings);
 
     Limiter& limiter_;
     BlockList& blocks_;
@@ -128,6 +159,7 @@ private:
     QuotaSettings settings_;
     std::uint64_t saved_blocks_version_ = 0;
     ControlPlaneCounters counters_;
+    QuotaFleet* fleet_ = nullptr;
 };
 
 }  // namespace sluice

@@ -42,12 +42,12 @@ struct FleetInterface {
 
 // A host's heartbeat record, as every host reads it from Redis.
 struct FleetNode {
-    std::string name;                    // store.node, or the host name
-    std::string version;                 // sluiced's
-    std::vector<std::string> addresses;  // the proxy's listen addresses, "host:port"
-    std::vector<std::string> quotas;     // the names of the quotas in force there, sorted
+    std::string name;                                              // store.node, or the host name
+    std::string version;                                           // sluiced's
+    std::vector<std::string> addresses;                            // the proxy's listen addresses, "host:port"
+    std::vector<std::string> quotas;                               // the names of the quotas in force there, sorted
     std::vector<std::pair<std::string, std::string>> file_quotas;  // name, file: quotas of its config files
-    std::vector<FleetInterface> xdp;     // empty: XDP off
+    std::vector<FleetInterface> xdp;                               // empty: XDP off
     FleetSyncState sync = FleetSyncState::disconnected;
     std::uint64_t lag = 0;
     WallClockTime seen;  // its last heartbeat

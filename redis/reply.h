@@ -19,4 +19,10 @@ inline std::string_view reply_text(const redisReply& reply) { return {reply.str,
 
 inline bool is_error(const redisReply& reply) { return reply.type == REDIS_REPLY_ERROR; }
 
+// Redis does not hold the script EVALSHA named (it restarted, or its scripts
+// were flushed): EVAL sends the text.
+inline bool is_noscript(const redisReply& reply) {
+    return is_error(reply) && reply_text(reply).starts_with("NOSCRIPT");
+}
+
 }  // namespace sluice

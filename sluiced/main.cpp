@@ -5,6 +5,7 @@
 #include "admin/token.h"
 #include "config/config.h"
 #include "control/control_plane.h"
+#include "sluiced/fleet_setup.h"
 #include "sluiced/store_setup.h"
 #include "state/counter_snapshot.h"
 #include "metrics/metrics.h"
@@ -344,9 +345,10 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     BlockList blocks(config.max_blocks);
     limiter.set_block_list(&blocks);
     const std::unique_ptr<XdpController> xdp = start_xdp(config);
-    if (xdp) blocks.set_listener(xdp.get());
+    FleetSetup fleet = set_up_fleet_blocks(config, blocks, xdp.get(), clock);
     ControlPlane control(limiter, blocks, xdp.get(), clock);
     control.start(config);
+    if (stores.redis) start_fleet(fleet, config, *stores.redis, kVersion, control, blocks, xdp.get(), clock);
     ProxyServer server(config.proxy, limiter, stores.handles());
     server.set_block_listener(blocks, clock);
     server.start();
@@ -374,6 +376,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     service.notify("STOPPING=1\nSTATUS=stopping");
     log(LogLevel::info, "stopping");
     if (admin) admin->stop();
+    if (fleet.sync) fleet.sync->stop();
     server.stop_accepting();
     log(LogLevel::info, "stopping: listeners closed; waiting up to %lld ms for the requests in flight",
         static_cast<long long>(config.proxy.drain_timeout.count()));

@@ -44,10 +44,10 @@ std::int64_t script_algorithm(Algorithm a) {
 // and the clock; `values` arguments follow.
 void append_head(std::string& out, ScriptBy by, std::string_view key_prefix, std::span<const QuotaCheck> checks,
                  std::size_t values, std::string_view operation, RedisClock clock, Nanos now) {
-    const QuotaScript& script = quota_script();
+    const RedisScript& script = quota_script();
     append_array_header(out, 3 + checks.size() + 2 + values);
     append_bulk_string(out, by == ScriptBy::digest ? "EVALSHA" : "EVAL");
-    append_bulk_string(out, by == ScriptBy::digest ? script.digest : script.text);
+    append_bulk_string(out, by == ScriptBy::digest ? script.digest() : script.text());
     append_number(out, static_cast<std::int64_t>(checks.size()));
     for (const QuotaCheck& c : checks) append_state_key(out, key_prefix, c.identity, c.key);
     append_bulk_string(out, operation);
@@ -151,10 +151,6 @@ Checked<LimitState> read_peek_reply(const redisReply& reply, Nanos now) {
     s.previous = static_cast<std::uint32_t>(reply.element[3]->integer) & 0x7fffffff;
     s.blocked = reply.element[4]->integer != 0;
     return s;
-}
-
-bool is_noscript(const redisReply& reply) {
-    return reply.type == REDIS_REPLY_ERROR && std::string_view(reply.str, reply.len).starts_with("NOSCRIPT");
 }
 
 }  // namespace sluice

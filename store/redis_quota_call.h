@@ -51,8 +51,4 @@ Checked<StoreReply> read_quota_reply(const redisReply& reply, std::span<CheckRes
 // The peek reply as a state on the caller's clock (`now`: when it was asked).
 Checked<LimitState> read_peek_reply(const redisReply& reply, Nanos now);
 
-// Whether Redis answered that it does not hold the script (after a restart
-// or SCRIPT FLUSH): the call is sent again with the script's text.
-bool is_noscript(const redisReply& reply);
-
 }  // namespace sluice

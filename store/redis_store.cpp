@@ -11,11 +11,9 @@
 namespace sluice {
 namespace {
 
-// The admin thread's calls may wait longer than a request's: nothing queues
-// behind them, and a usage query that fails is worse than a slow one.
+// A usage query that fails is worse than a slow one.
 constexpr int kQueryTimeoutFactor = 20;
 constexpr Nanos kMinQueryTimeout = 100'000'000;
-constexpr int kMaxRedirects = 5;
 
 // The fleet key's fingerprint stays in Redis this long after the last start
 // of a host, like every other key it is not kept forever.
@@ -40,9 +38,19 @@ std::string describe(const RedisStoreSettings& settings) {
     return "Redis Cluster (" + seeds + ")";
 }
 
+std::vector<RedisEndpoint> seeds(const RedisStoreSettings& settings) {
+    return settings.cluster.empty() ? std::vector<RedisEndpoint>{settings.endpoint} : settings.cluster;
+}
+
+std::chrono::milliseconds query_timeout(const RedisStoreSettings& settings) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(std::max(settings.timeout * kQueryTimeoutFactor, kMinQueryTimeout)));
+}
+
 RedisStore::RedisStore(RedisStoreSettings settings, const Clock& clock)
     : settings_(std::move(settings)),
-      clock_(clock) {}
+      clock_(clock),
+      router_(seeds(settings_), settings_.password, query_timeout(settings_)) {}
 
 RedisStore::~RedisStore() = default;
 
@@ -54,48 +62,15 @@ std::shared_ptr<RedisHandle> RedisStore::handle_for(boost::asio::io_context& io)
     return handle;
 }
 
-RedisBlockingClient& RedisStore::client(const RedisEndpoint& node) const {
-    std::unique_ptr<RedisBlockingClient>& client = clients_[{node.host, node.port}];
-    if (!client)
-        client = std::make_unique<RedisBlockingClient>(node, settings_.password, std::chrono::milliseconds(query_ms()));
-    return *client;
-}
-
-std::int64_t RedisStore::query_ms() const {
-    return std::max(settings_.timeout * kQueryTimeoutFactor, kMinQueryTimeout) / 1'000'000;
-}
-
 RedisReplyPtr RedisStore::call(std::string_view name, std::string_view command) const {
-    const std::chrono::milliseconds timeout(query_ms());
-    std::lock_guard lock(mutex_);
-    // One Redis, or the cluster's seeds in turn; a redirect names the node to ask.
-    const std::vector<RedisEndpoint> seeds =
-        settings_.cluster.empty() ? std::vector<RedisEndpoint>{settings_.endpoint} : settings_.cluster;
-    std::string unreachable;
-    for (const RedisEndpoint& seed : seeds) {
-        RedisEndpoint node = seed;
-        for (int redirects = 0;; ++redirects) {
-            RedisReplyPtr reply;
-            try {
-                reply = client(node).call_command(name, command, timeout);
-            } catch (const std::runtime_error& e) {
-                unreachable = e.what();
-                break;
-            }
-            const std::optional<Redirect> redirect =
-                is_error(*reply) ? parse_redirect(reply_text(*reply)) : std::nullopt;
-            if (redirect && redirects < kMaxRedirects) {
-                if (!redirect->host.empty()) node.host = redirect->host;
-                node.port = redirect->port;
-                if (redirect->kind == Redirect::Kind::ask) client(node).call({"ASKING"}, timeout);
-                continue;
-            }
-            if (is_error(*reply) && !is_noscript(*reply))
-                throw std::runtime_error(describe(node) + ": " + std::string(reply_text(*reply)));
-            return reply;
-        }
+    try {
+        RoutedReply routed = router_.call(name, command, query_timeout(settings_));
+        if (is_error(*routed.reply) && !is_noscript(*routed.reply))
+            throw std::runtime_error(describe(routed.node) + ": " + std::string(reply_text(*routed.reply)));
+        return std::move(routed.reply);
+    } catch (const RedisNoAnswer& e) {
+        throw RedisUnreachable(e.what());
     }
-    throw RedisUnreachable(unreachable);
 }
 
 void RedisStore::ping() const {

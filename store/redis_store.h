@@ -6,7 +6,7 @@
 #pragma once
 
 #include "limit/quota_store.h"
-#include "redis/blocking_client.h"
+#include "redis/blocking_router.h"
 #include "redis/redis_url.h"
 #include "redis/reply.h"
 #include "store/redis_quota_call.h"
@@ -53,6 +53,13 @@ constexpr Nanos kRedisMaxSpan = Nanos{1} << 52;
 // "Redis host:port" or "Redis Cluster (seed, seed)", for messages.
 std::string describe(const RedisStoreSettings& settings);
 
+// The one Redis, or the cluster's seed nodes.
+std::vector<RedisEndpoint> seeds(const RedisStoreSettings& settings);
+
+// How long a call that may wait (the admin thread's, the fleet sync's) waits
+// for Redis: longer than a request does, as nothing queues behind it.
+std::chrono::milliseconds query_timeout(const RedisStoreSettings& settings);
+
 // "" when the Redis script counts `params` exactly, else the reason.
 std::string redis_span_error(const LimitParams& params);
 
@@ -87,14 +94,11 @@ private:
     // a Redis Cluster's redirects. Throws RedisUnreachable when no node
     // answers, std::runtime_error for an error reply (but NOSCRIPT).
     RedisReplyPtr call(std::string_view name, std::string_view command) const;
-    RedisBlockingClient& client(const RedisEndpoint& node) const;  // under mutex_
-    std::int64_t query_ms() const;
 
     RedisStoreSettings settings_;
     const Clock& clock_;
     RedisStoreStats stats_;
-    mutable std::mutex mutex_;  // the admin thread's clients, one per node
-    mutable std::map<std::pair<std::string, std::uint16_t>, std::unique_ptr<RedisBlockingClient>> clients_;
+    mutable RedisBlockingRouter router_;  // the admin thread's
     // Every loop's handle, to clear a forgotten key from its refusal cache.
     // The loops run until after the last forget() (the admin API stops first).
     struct LoopHandle {
