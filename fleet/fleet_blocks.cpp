@@ -13,6 +13,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kOutboxFile = "fleet-outbox.json";
 constexpr int kOutboxVersion = 1;
+constexpr std::int64_t kClockSlackNs = 10'000'000;
 
 // fleet-outbox.json: {"version": 1, "pending": [{"client": "203.0.113.7",
 // "expires_unix_ns": 1795434005000000000, "origin": "api"}, {"client": "198.51.100.2", "unblock": true}]}
@@ -100,7 +101,8 @@ std::int64_t FleetBlocks::to_unix_ns(Nanos until) const {
 
 Nanos FleetBlocks::to_steady(std::int64_t unix_ns) const {
     const ClockReading now = ClockReading::now(clock_);
-    return now.steady + (unix_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(now.wall.time_since_epoch()).count());
+    return now.steady +
+           (unix_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(now.wall.time_since_epoch()).count());
 }
 
 void FleetBlocks::client_blocked(const IpAddress& client, Nanos until, std::string_view origin) {
@@ -109,7 +111,10 @@ void FleetBlocks::client_blocked(const IpAddress& client, Nanos until, std::stri
     const std::lock_guard lock(mutex_);
     if (!publishing_) return;
     // The fleet's own block coming back through the list, or one no longer.
-    if (const auto held = view_.find(block.client); held != view_.end() && held->second >= block.expiry_unix_ns)
+    // Each trip between the clocks may add a few microseconds: without the
+    // slack, hosts would send one block back and forth for ever.
+    if (const auto held = view_.find(block.client);
+        held != view_.end() && held->second >= block.expiry_unix_ns - kClockSlackNs)
         return;
     owe({block.client, std::move(block)});
 }

@@ -15,7 +15,6 @@ std::string node_record_json(const FleetNode& node);
 
 // nullopt when `json` is not a record (a host of another version may add
 // fields; those are ignored).
-std::optional<FleetNode> parse_node_record(const std::string& name, const std::string& json,
-                                           std::int64_t seen_unix_ms);
+std::optional<FleetNode> parse_node_record(const std::string& name, const std::string& json, std::int64_t seen_unix_ms);
 
 }  // namespace sluice

@@ -15,8 +15,8 @@ const RedisScript& fleet_script() {
 }
 
 // The script's keys, in its KEYS order.
-constexpr std::string_view kKeyNames[] = {"blocks", "block-expiries", "quotas", "settings",
-                                          "events", "seq",            "nodes",  "node-heartbeats"};
+constexpr std::string_view kKeyNames[] = {"blocks", "block-expiries", "quotas",         "settings", "events",
+                                          "seq",    "nodes",          "node-heartbeats"};
 constexpr std::size_t kEventsKey = 4;
 
 [[noreturn]] void unexpected(std::string_view what) {
@@ -65,9 +65,8 @@ FleetEvent parse_event(const redisReply& entry) {
     FleetEvent event;
     event.stream_id = text(element(entry, 0));
     std::map<std::string, std::string> fields;
-    for_each_pair(element(entry, 1), [&](std::string field, std::string value) {
-        fields.emplace(std::move(field), std::move(value));
-    });
+    for_each_pair(element(entry, 1),
+                  [&](std::string field, std::string value) { fields.emplace(std::move(field), std::move(value)); });
     const auto field = [&](const char* name) -> const std::string& {
         const auto it = fields.find(name);
         if (it == fields.end()) unexpected("change " + event.stream_id + " has no " + name);
@@ -106,7 +105,9 @@ std::string milliseconds(std::chrono::milliseconds ms) { return std::to_string(m
 
 }  // namespace
 
-std::string fleet_key(const std::string& prefix, std::string_view name) { return prefix + "{fleet}" + std::string(name); }
+std::string fleet_key(const std::string& prefix, std::string_view name) {
+    return prefix + "{fleet}" + std::string(name);
+}
 
 FleetRedis::FleetRedis(const RedisStoreSettings& settings)
     : timeout_(query_timeout(settings)),
@@ -115,14 +116,13 @@ FleetRedis::FleetRedis(const RedisStoreSettings& settings)
 
 RedisReplyPtr FleetRedis::eval(const std::vector<std::string>& args) {
     RoutedReply routed = router_.eval(fleet_script(), keys_, args, timeout_);
-    if (is_error(*routed.reply))
-        throw std::runtime_error(std::string(reply_text(*routed.reply)));
+    if (is_error(*routed.reply)) throw std::runtime_error(std::string(reply_text(*routed.reply)));
     return std::move(routed.reply);
 }
 
 std::uint64_t FleetRedis::block(const FleetBlock& b) {
-    return count(*eval({"block", std::to_string(kFleetStreamLength), b.client, std::to_string(b.expiry_unix_ns),
-                        b.origin}));
+    return count(
+        *eval({"block", std::to_string(kFleetStreamLength), b.client, std::to_string(b.expiry_unix_ns), b.origin}));
 }
 
 std::uint64_t FleetRedis::unblock(const std::string& client) {
@@ -130,8 +130,8 @@ std::uint64_t FleetRedis::unblock(const std::string& client) {
 }
 
 std::uint64_t FleetRedis::put_quota(const std::string& name, const std::string& json, const std::string& writer) {
-    return count(*eval({"quota", std::to_string(kFleetStreamLength), name, json, writer,
-                        milliseconds(kFleetNodeLifetime)}));
+    return count(
+        *eval({"quota", std::to_string(kFleetStreamLength), name, json, writer, milliseconds(kFleetNodeLifetime)}));
 }
 
 std::uint64_t FleetRedis::set_settings(const std::string& json) {
@@ -154,8 +154,9 @@ FleetSnapshot FleetRedis::snapshot() {
     for_each_pair(element(*reply, 2), [&](std::string client, std::string held) {
         snapshot.blocks.push_back(parse_block(std::move(client), held));
     });
-    for_each_pair(element(*reply, 3),
-                  [&](std::string name, std::string json) { snapshot.quotas.emplace(std::move(name), std::move(json)); });
+    for_each_pair(element(*reply, 3), [&](std::string name, std::string json) {
+        snapshot.quotas.emplace(std::move(name), std::move(json));
+    });
     if (const redisReply& settings = element(*reply, 4); settings.type != REDIS_REPLY_NIL)
         snapshot.settings = text(settings);
     return snapshot;
@@ -163,8 +164,8 @@ FleetSnapshot FleetRedis::snapshot() {
 
 std::vector<FleetEvent> FleetRedis::read_events(const std::string& stream_id, std::chrono::milliseconds wait) {
     std::string command;
-    append_command(command, {"XREAD", "COUNT", "1000", "BLOCK", milliseconds(wait), "STREAMS", keys_[kEventsKey],
-                             stream_id});
+    append_command(command,
+                   {"XREAD", "COUNT", "1000", "BLOCK", milliseconds(wait), "STREAMS", keys_[kEventsKey], stream_id});
     RoutedReply routed = router_.call("XREAD", command, wait + timeout_);
     const redisReply& reply = *routed.reply;
     if (is_error(reply)) throw std::runtime_error(std::string(reply_text(reply)));
@@ -183,8 +184,8 @@ FleetHeartbeatReply FleetRedis::heartbeat(const std::string& name, const std::st
     beat.seq = count(element(*reply, 0));
     if (reply->elements % 3 != 1) unexpected("not name/record/heartbeat triples");
     for (std::size_t i = 1; i < reply->elements; i += 3)
-        beat.nodes.push_back({text(element(*reply, i)), text(element(*reply, i + 1)),
-                              number(text(element(*reply, i + 2)))});
+        beat.nodes.push_back(
+            {text(element(*reply, i)), text(element(*reply, i + 1)), number(text(element(*reply, i + 2)))});
     return beat;
 }
 

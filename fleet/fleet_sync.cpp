@@ -15,10 +15,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kStreamWait = 500ms;       // a read of the stream returns at least this often (stop, reconcile)
-constexpr auto kRetryAfter = 250ms;       // after Redis did not answer
-constexpr auto kReconcileEvery = 60s;     // a full snapshot, whatever the stream said
-constexpr auto kXdpBlocksEvery = 250ms;   // the XDP program's own blocks are picked up this often
+constexpr auto kStreamWait = 500ms;      // a read of the stream returns at least this often (stop, reconcile)
+constexpr auto kRetryAfter = 250ms;      // after Redis did not answer
+constexpr auto kReconcileEvery = 60s;    // a full snapshot, whatever the stream said
+constexpr auto kXdpBlocksEvery = 250ms;  // the XDP program's own blocks are picked up this often
 
 std::optional<IpAddress> client_address(const std::string& client) {
     // The XDP side names IPv6 blocks by their prefix ("2001:db8::/64").
@@ -165,6 +165,7 @@ void FleetSync::read_snapshot(FleetRedis& redis, std::string& stream_id) {
         const std::string client = entry.client.to_string();
         if (!held.contains(client) && !fleet_blocks_.owed(client)) control_.lift_block(entry.client);
     }
+    control_.tick();  // in state_dir at once, as an API block is
     stream_id = snapshot.stream_id;
     seen_seq(snapshot.seq);
     applied_seq(snapshot.seq);
@@ -173,7 +174,8 @@ void FleetSync::read_snapshot(FleetRedis& redis, std::string& stream_id) {
 }
 
 bool FleetSync::sync_once(FleetRedis& redis, std::string& stream_id) {
-    for (const FleetEvent& event : redis.read_events(stream_id, kStreamWait)) {
+    const std::vector<FleetEvent> events = redis.read_events(stream_id, kStreamWait);
+    for (const FleetEvent& event : events) {
         seen_seq(event.seq);
         const std::uint64_t applied = status().applied_seq;
         if (event.seq <= applied) {  // already in the snapshot
@@ -188,6 +190,7 @@ bool FleetSync::sync_once(FleetRedis& redis, std::string& stream_id) {
         const std::lock_guard lock(status_mutex_);
         ++status_.events_applied;
     }
+    if (!events.empty()) control_.tick();  // in state_dir at once, as an API block is
     return true;
 }
 
@@ -241,7 +244,9 @@ void FleetSync::publish() {
         }
         try {
             if (now >= retry_at) deliver_owed();
-            if (now >= heartbeat_at) {
+            // A reload that changed this host's file quotas is told at once:
+            // the other hosts' API checks their names against them.
+            if (now >= heartbeat_at || control_.file_quotas() != sent_file_quotas_) {
                 heartbeat_at = now + kFleetHeartbeat;
                 heartbeat();
             }
@@ -296,7 +301,7 @@ void FleetSync::heartbeat() {
     self.version = host_.version;
     self.addresses = host_.addresses;
     self.quotas = control_.quota_names();
-    self.file_quotas = control_.file_quotas();
+    self.file_quotas = sent_file_quotas_ = control_.file_quotas();
     self.xdp = host_.xdp;
     const FleetSyncStatus now = status();
     self.sync = now.state;
@@ -330,7 +335,8 @@ Change FleetSync::write(const std::function<std::uint64_t(FleetRedis&)>& change)
 }
 
 Change FleetSync::put_quota(const Quota& quota) {
-    return write([&](FleetRedis& redis) { return redis.put_quota(quota.name, quota_to_json(quota).dump(), host_.name); });
+    return write(
+        [&](FleetRedis& redis) { return redis.put_quota(quota.name, quota_to_json(quota).dump(), host_.name); });
 }
 
 Change FleetSync::delete_quota(const std::string& name) {
@@ -386,8 +392,9 @@ void FleetSync::reachable(bool answered, const std::string& why) {
 
 void FleetSync::update_state() {
     status_.lag = latest_seq_ > status_.applied_seq ? latest_seq_ - status_.applied_seq : 0;
-    const FleetSyncState state =
-        !answered_ ? FleetSyncState::disconnected : status_.lag > 0 ? FleetSyncState::lagging : FleetSyncState::in_sync;
+    const FleetSyncState state = !answered_        ? FleetSyncState::disconnected
+                                 : status_.lag > 0 ? FleetSyncState::lagging
+                                                   : FleetSyncState::in_sync;
     if (state == status_.state) return;
     status_.state = state;
     status_.since = std::chrono::system_clock::now();

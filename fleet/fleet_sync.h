@@ -71,7 +71,7 @@ private:
     void seen_seq(std::uint64_t seq);
     void applied_seq(std::uint64_t seq);
     void reachable(bool answered, const std::string& why = {});
-    void update_state();  // under status_mutex_
+    void update_state();                             // under status_mutex_
     bool sleep(std::chrono::milliseconds duration);  // false: stopping
 
     const RedisStoreSettings settings_;
@@ -89,6 +89,7 @@ private:
     bool ever_answered_ = false;
     std::uint64_t latest_seq_ = 0;
     std::vector<FleetNode> nodes_;
+    std::vector<std::pair<std::string, std::string>> sent_file_quotas_;  // the publisher's
 
     std::mutex stop_mutex_;
     std::condition_variable stop_;

@@ -228,5 +228,67 @@ TEST_F(ControlPlaneTest, BlockErrors) {
     EXPECT_EQ(control->unblock("x").message, "\"x\" is not an IP address");
 }
 
+// A fleet that takes changes or answers as told, and records what it took.
+class FakeQuotaFleet final : public QuotaFleet {
+public:
+    Change answer;
+    std::vector<std::string> taken;
+    Change put_quota(const Quota& quota) override { return take("put " + quota.name); }
+    Change delete_quota(const std::string& name) override { return take("delete " + name); }
+    Change set_settings(const QuotaSettings&) override { return take("settings"); }
+
+private:
+    Change take(std::string what) {
+        if (answer.ok()) taken.push_back(std::move(what));
+        return answer;
+    }
+};
+
+class ControlPlaneFleetTest : public ControlPlaneTest {
+protected:
+    ControlPlaneFleetTest() { control->set_fleet(&fleet); }
+    FakeQuotaFleet fleet;
+};
+
+TEST_F(ControlPlaneFleetTest, ApiChangesGoToTheFleetFirst) {
+    ASSERT_TRUE(control->put_quota(testing::make_quota("api-quota", "/api", 1, 1min)).ok());
+    ASSERT_TRUE(control->set_settings(QuotaSettings{}).ok());
+    ASSERT_TRUE(control->delete_quota("api-quota").ok());
+    EXPECT_THAT(fleet.taken, ElementsAre("put api-quota", "settings", "delete api-quota"));
+}
+
+TEST_F(ControlPlaneFleetTest, AChangeTheFleetCannotTakeIsNotApplied) {
+    fleet.answer = {Change::Status::unavailable, "the fleet's Redis does not answer"};
+    const Change change = control->put_quota(testing::make_quota("api-quota", "/api", 1, 1min));
+    EXPECT_EQ(change.status, Change::Status::unavailable);
+    EXPECT_EQ(change.message, "the fleet's Redis does not answer");
+    EXPECT_THAT(control->quota_names(), ElementsAre("file-quota"));
+    // A change refused here never reaches the fleet.
+    fleet.answer = {};
+    EXPECT_EQ(control->put_quota(testing::make_quota("file-quota", "/x", 1, 1min)).status, Change::Status::invalid);
+    EXPECT_TRUE(fleet.taken.empty());
+}
+
+TEST_F(ControlPlaneFleetTest, TheFleetsQuotasApplyAndAreSavedForAStartWithoutRedis) {
+    control->apply_fleet_quota("fleet-quota", testing::make_quota("fleet-quota", "/fleet", 1, 1min));
+    EXPECT_TRUE(request("/fleet").allowed);
+    EXPECT_FALSE(request("/fleet").allowed);
+    EXPECT_EQ(control->quota("fleet-quota")->defined_in, "api");
+    start();  // Redis is down: the last synced state
+    EXPECT_THAT(control->quota_names(), ElementsAre("file-quota", "fleet-quota"));
+    control->replace_fleet_quotas({}, QuotaSettings{});
+    EXPECT_THAT(control->quota_names(), ElementsAre("file-quota"));
+}
+
+TEST_F(ControlPlaneFleetTest, AFleetQuotaWithTheNameOfAFileQuotaHereIsLeftOut) {
+    control->replace_fleet_quotas(
+        {testing::make_quota("file-quota", "/other", 9, 1min), testing::make_quota("fleet-quota", "/fleet", 1, 1min)},
+        QuotaSettings{});
+    EXPECT_THAT(control->quota_names(), ElementsAre("file-quota", "fleet-quota"));
+    EXPECT_EQ(control->quota("file-quota")->quota, testing::make_quota("file-quota", "/file", 2, 1min));
+    EXPECT_THAT(control->file_quotas(),
+                ElementsAre(std::pair<std::string, std::string>{"file-quota", "/etc/sluice/sluice.json"}));
+}
+
 }  // namespace
 }  // namespace sluice
