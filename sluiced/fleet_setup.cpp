@@ -35,8 +35,8 @@ void start_fleet(FleetSetup& fleet, const Config& config, const RedisStore& redi
     for (const ListenAddress& address : config.proxy.listen) host.addresses.push_back(host_port(address));
     for (const XdpAttachment& a : xdp ? xdp->attachments() : std::vector<XdpAttachment>{})
         host.xdp.push_back({a.interface, a.mode});
-    fleet.sync = std::make_unique<FleetSync>(redis.settings(), std::move(host), control, blocks, *fleet.blocks, xdp,
-                                             clock);
+    fleet.sync =
+        std::make_unique<FleetSync>(redis.settings(), std::move(host), control, blocks, *fleet.blocks, xdp, clock);
     control.set_fleet(fleet.sync.get());
     fleet.sync->start();
 }
