@@ -3,6 +3,7 @@
 // and state_dir, as hosts of a fleet have. The kernel side (XDP maps on
 // every host) is tested in tests/netns/fleet_end_to_end_test.cpp.
 #include "harness.h"
+#include "redis_fleet_fixture.h"
 
 #include "tests/support/redis_server.h"
 
@@ -55,15 +56,8 @@ struct Host {
     }
 };
 
-class FleetSync : public sluice::testing::RedisServerTest {
+class FleetSync : public RedisFleetTest {
 protected:
-    void SetUp() override {
-        RedisServerTest::SetUp();
-        if (IsSkipped()) return;
-        redis_.emplace();
-        upstream_ = start_demo_upstream(upstream_port_);
-    }
-
     nlohmann::json config(const Host& host, const nlohmann::json& quotas = kFileQuotas) const {
         return {{"listen", nlohmann::json::array()},
                 {"upstream", ""},
@@ -90,10 +84,6 @@ protected:
         host.token = token.substr(0, token.find('\n'));
     }
 
-    std::optional<sluice::testing::RedisServer> redis_;
-    sluice::testing::TempFolder shared_;
-    std::uint16_t upstream_port_ = free_port();
-    std::unique_ptr<ChildProcess> upstream_;
     std::vector<std::unique_ptr<Host>> hosts_;
 };
 
@@ -155,10 +145,9 @@ TEST_F(FleetSync, FileQuotasStayTheirHostsAndNamesAreCheckedAcrossTheFleet) {
     const HttpResponse taken = a.admin("POST", "/v1/sys/quotas/rate-limit/per-ip", R"({"rate": 1})");
     EXPECT_EQ(taken.result_int(), 400);
     EXPECT_THAT(taken.body(), HasSubstr("is defined in"));
-    nlohmann::json only_on_b = config(b, nlohmann::json::array({kFileQuotas[0], {{"name", "b-only"},
-                                                                                  {"path", "/v1/b"},
-                                                                                  {"rate", 1},
-                                                                                  {"interval", "1h"}}}));
+    nlohmann::json only_on_b =
+        config(b, nlohmann::json::array(
+                      {kFileQuotas[0], {{"name", "b-only"}, {"path", "/v1/b"}, {"rate", 1}, {"interval", "1h"}}}));
     b.deployment->write_config(only_on_b);
     b.deployment->sluiced().send_signal(SIGHUP);
     ASSERT_TRUE(within(5s, [&] { return b.get("/v1/sys/quotas/rate-limit/b-only").result_int() == 200; }));
@@ -174,10 +163,9 @@ TEST_F(FleetSync, FileQuotasStayTheirHostsAndNamesAreCheckedAcrossTheFleet) {
     ASSERT_EQ(a.admin("POST", "/v1/sys/quotas/rate-limit/api-made", R"({"path": "/v1/api", "rate": 1})").result_int(),
               204);
     ASSERT_TRUE(within(kPropagation, [&] { return b.get("/v1/sys/quotas/rate-limit/api-made").result_int() == 200; }));
-    nlohmann::json clash = config(b, nlohmann::json::array({kFileQuotas[0], {{"name", "api-made"},
-                                                                              {"path", "/v1/other"},
-                                                                              {"rate", 5},
-                                                                              {"interval", "1h"}}}));
+    nlohmann::json clash = config(
+        b, nlohmann::json::array(
+               {kFileQuotas[0], {{"name", "api-made"}, {"path", "/v1/other"}, {"rate", 5}, {"interval", "1h"}}}));
     b.deployment->write_config(clash);
     b.deployment->sluiced().send_signal(SIGHUP);
     EXPECT_TRUE(within(5s, [&] {

@@ -2,6 +2,7 @@
 // process in front of one upstream: a quota counts once for the whole fleet,
 // and a fleet whose Redis fails answers as store.on_error says.
 #include "harness.h"
+#include "redis_fleet_fixture.h"
 
 #include "redis/blocking_client.h"
 #include "redis/cluster_slots.h"
@@ -23,15 +24,8 @@ using ::testing::HasSubstr;
 namespace sluice::test {
 namespace {
 
-class RedisFleet : public sluice::testing::RedisServerTest {
+class RedisFleet : public RedisFleetTest {
 protected:
-    void SetUp() override {
-        RedisServerTest::SetUp();
-        if (IsSkipped()) return;
-        redis_.emplace();
-        upstream_ = start_demo_upstream(upstream_port_);
-    }
-
     // A config for one host of the fleet: the same Redis and key file for all.
     nlohmann::json config(nlohmann::json quotas, std::string_view on_error = "local",
                           std::string_view timeout = "1s") const {
@@ -59,10 +53,6 @@ protected:
         return keys;
     }
 
-    std::optional<sluice::testing::RedisServer> redis_;
-    sluice::testing::TempFolder shared_;
-    std::uint16_t upstream_port_ = free_port();
-    std::unique_ptr<ChildProcess> upstream_;
     std::vector<std::unique_ptr<Deployment>> hosts_;
 };
 
