@@ -3,6 +3,7 @@
 #include "fleet/fleet_redis.h"
 
 #include "tests/support/error_of.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 #include <gtest/gtest.h>
@@ -59,8 +60,8 @@ TEST_F(FleetRedisTest, EveryChangeIsNumberedInTheStreamInOrder) {
     EXPECT_EQ(redis_->set_settings(R"({"x":1})"), 4u);
     EXPECT_EQ(redis_->put_quota("q", "", "host-a"), 5u);
     EXPECT_EQ(events_after("0-0"),
-              (std::vector<std::string>{"1 block 203.0.113.7 api", R"(2 quota q {"name":"q"})",
-                                        "3 unblock 203.0.113.7", R"(4 settings {"x":1})", "5 quota q "}));
+              (std::vector<std::string>{"1 block 203.0.113.7 api", R"(2 quota q {"name":"q"})", "3 unblock 203.0.113.7",
+                                        R"(4 settings {"x":1})", "5 quota q "}));
     const FleetSnapshot snapshot = redis_->snapshot();
     EXPECT_EQ(snapshot.seq, 5u);
     EXPECT_TRUE(snapshot.blocks.empty());
@@ -101,8 +102,9 @@ TEST_F(FleetRedisTest, TheFirstHostSeedsTheFleetAndNoOtherDoes) {
 
 TEST_F(FleetRedisTest, AnApiQuotaMayNotTakeTheNameOfAnotherLiveHostsFileQuota) {
     redis_->heartbeat("host-b", R"({"file_quotas":{"per-ip":"/etc/sluice/quotas.d/b.json"}})");
-    EXPECT_EQ(testing::error_of([&] { redis_->put_quota("per-ip", R"({"name":"per-ip"})", "host-a"); }),
-              R"(quota "per-ip" is defined in /etc/sluice/quotas.d/b.json on host host-b: change it there and reload (SIGHUP))");
+    EXPECT_EQ(
+        testing::error_of([&] { redis_->put_quota("per-ip", R"({"name":"per-ip"})", "host-a"); }),
+        R"(quota "per-ip" is defined in /etc/sluice/quotas.d/b.json on host host-b: change it there and reload (SIGHUP))");
     // The writer's own files are its to check; deleting is always allowed.
     EXPECT_EQ(redis_->put_quota("per-ip", R"({"name":"per-ip"})", "host-b"), 1u);
     EXPECT_EQ(redis_->put_quota("per-ip", "", "host-a"), 2u);
@@ -120,8 +122,8 @@ TEST_F(FleetRedisTest, HeartbeatsListLiveHostsAndDropGoneOnes) {
     EXPECT_EQ(beat.nodes[0].name, "host-a");
     EXPECT_EQ(beat.nodes[0].json, R"({"version":"1"})");
     EXPECT_EQ(beat.nodes[1].name, "host-b");
-    EXPECT_NEAR(static_cast<double>(beat.nodes[1].seen_unix_ms),
-                static_cast<double>(unix_ns_from_now(0s) / 1'000'000), 5'000.0);
+    EXPECT_NEAR(static_cast<double>(beat.nodes[1].seen_unix_ms), static_cast<double>(unix_ns_from_now(0s) / 1'000'000),
+                5'000.0);
     redis_->leave("host-a");
     EXPECT_EQ(redis_->heartbeat("host-b", "{}").nodes.size(), 1u);
 }
@@ -135,6 +137,22 @@ TEST_F(FleetRedisTest, ScriptsFlushedFromRedisAreSentAgain) {
 TEST_F(FleetRedisTest, NoAnswerIsRedisNoAnswer) {
     server_->kill(SIGKILL);
     EXPECT_NE(testing::error_of<RedisNoAnswer>([&] { redis_->snapshot(); }), "(no error)");
+}
+
+// All of the fleet's keys share the hash tag {fleet}: whichever seed is
+// asked, the calls and the stream reads reach the slot's node.
+TEST(FleetRedisCluster, ChangesAndTheStreamFollowTheSlotsNode) {
+    if (testing::redis_server_program().empty()) GTEST_SKIP() << testing::kRedisServerMissing;
+    testing::RedisCluster cluster(3);
+    RedisStoreSettings settings;
+    for (std::uint16_t port : cluster.ports()) settings.cluster.push_back({"127.0.0.1", port, "", 0});
+    FleetRedis redis(settings);
+    const std::int64_t expiry = unix_ns_from_now(60s);
+    EXPECT_EQ(redis.block({"203.0.113.7", expiry, "api"}), 1u);
+    EXPECT_EQ(redis.snapshot().blocks, (std::vector<FleetBlock>{{"203.0.113.7", expiry, "api"}}));
+    const std::vector<FleetEvent> events = redis.read_events("0-0", 10ms);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(describe(events[0]), "1 block 203.0.113.7 api");
 }
 
 }  // namespace
