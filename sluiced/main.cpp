@@ -180,6 +180,7 @@ struct Running {
     AdminServer* admin;  // nullptr without an admin section
     const BlockList& blocks;
     XdpController* xdp;
+    const FleetMonitor* fleet;  // nullptr without a Redis store
 };
 
 // The one-line STATUS= summary `systemctl status sluice` shows.
@@ -195,6 +196,12 @@ std::string status_line(const Running& run, bool last_reload_failed) {
     const ProxyStatsSnapshot stats = run.server.stats();
     line += "; " + std::to_string(stats.forwarded) + " forwarded, " + std::to_string(stats.limited) + " limited, " +
             std::to_string(run.blocks.size()) + " clients blocked";
+    if (run.fleet) {
+        const FleetSyncStatus fleet = run.fleet->status();
+        line += std::string("; fleet ") + to_string(fleet.state);
+        if (fleet.state == FleetSyncState::lagging) line += " by " + std::to_string(fleet.lag);
+        if (fleet.pending > 0) line += ", " + std::to_string(fleet.pending) + " blocks to send";
+    }
     if (last_reload_failed) line += "; last reload failed (config kept, see the journal)";
     return line;
 }
@@ -370,7 +377,7 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
     }
 
     // Listeners bound, XDP attached, state loaded: only now is it ready.
-    const Running running{config, store, limiter, control, server, admin.get(), blocks, xdp.get()};
+    const Running running{config, store, limiter, control, server, admin.get(), blocks, xdp.get(), fleet.monitor()};
     service.notify("READY=1\nSTATUS=" + status_line(running, false));
     serve_until_stopped(config_file, running, service, clock);
     service.notify("STOPPING=1\nSTATUS=stopping");
