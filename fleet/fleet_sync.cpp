@@ -134,18 +134,11 @@ void FleetSync::follow() {
 }
 
 void FleetSync::read_snapshot(FleetRedis& redis, std::string& stream_id) {
-    // The first host of a fleet (or the first after Redis lost its data)
-    // brings its state; for every other this changes nothing.
-    std::map<std::string, std::string> quotas;
-    for (const Quota& quota : control_.api_quotas()) quotas.emplace(quota.name, quota_to_json(quota).dump());
-    std::vector<FleetBlock> blocks;
-    for (const BlockEntry& entry : blocks_.entries(clock_.now()))
-        blocks.push_back({entry.client.to_string(), fleet_blocks_.to_unix_ns(entry.until), entry.origin});
-    if (redis.seed(settings_json(control_.settings()), quotas, blocks))
-        log(LogLevel::notice, "fleet: this host's %zu API quotas, settings and %zu blocks are the fleet's first state",
-            quotas.size(), blocks.size());
-
-    const FleetSnapshot snapshot = redis.snapshot();
+    FleetSnapshot snapshot = redis.snapshot();
+    if (!snapshot.settings) {
+        seed(redis);
+        snapshot = redis.snapshot();
+    }
     std::vector<Quota> fleet_quotas;
     for (const auto& [name, json] : snapshot.quotas)
         if (std::optional<Quota> quota = parse_fleet_quota(name, json)) fleet_quotas.push_back(std::move(*quota));
@@ -171,6 +164,19 @@ void FleetSync::read_snapshot(FleetRedis& redis, std::string& stream_id) {
     applied_seq(snapshot.seq);
     const std::lock_guard lock(status_mutex_);
     ++status_.snapshots;
+}
+
+// The first host of a fleet (or the first after Redis lost its data)
+// brings its state; when another host was first, this changes nothing.
+void FleetSync::seed(FleetRedis& redis) {
+    std::map<std::string, std::string> quotas;
+    for (const Quota& quota : control_.api_quotas()) quotas.emplace(quota.name, quota_to_json(quota).dump());
+    std::vector<FleetBlock> blocks;
+    for (const BlockEntry& entry : blocks_.entries(clock_.now()))
+        blocks.push_back({entry.client.to_string(), fleet_blocks_.to_unix_ns(entry.until), entry.origin});
+    if (redis.seed(settings_json(control_.settings()), quotas, blocks))
+        log(LogLevel::notice, "fleet: this host's %zu API quotas, settings and %zu blocks are the fleet's first state",
+            quotas.size(), blocks.size());
 }
 
 bool FleetSync::sync_once(FleetRedis& redis, std::string& stream_id) {

@@ -58,6 +58,7 @@ private:
     void publish();
     bool sync_once(FleetRedis& redis, std::string& stream_id);  // false: read a snapshot next
     void read_snapshot(FleetRedis& redis, std::string& stream_id);
+    void seed(FleetRedis& redis);
     void apply(const FleetEvent& event);
     void apply_quota(const std::string& name, const std::string& json);
     void apply_settings(const std::string& json);
