@@ -34,7 +34,8 @@ Commands:
                                  (with store.type "redis"): NAME VERSION SYNC LAG SEEN
                                  ADDRESSES QUOTAS XDP
   stats                          requests per quota and outcome, tracked keys, blocks,
-                                 what the proxy did, upstream errors, XDP packets
+                                 what the proxy did, upstream errors, the Redis store
+                                 and the fleet sync, XDP packets
   help                           this text
 
 Options:
