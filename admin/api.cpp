@@ -22,6 +22,7 @@ constexpr std::string_view kMetricsPath = "/metrics";
 constexpr std::string_view kSettingsPath = "/v1/sys/quotas/config";
 constexpr std::string_view kQuotasPath = "/v1/sys/quotas/rate-limit";
 constexpr std::string_view kBlocksPath = "/v1/sys/blocks";
+constexpr std::string_view kNodesPath = "/v1/sys/nodes";
 constexpr std::string_view kUsageSuffix = "/usage";
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
@@ -163,6 +164,35 @@ bool is_list_path(const std::string& path, std::string_view base) {
     return path == base || (path.size() == base.size() + 1 && path.starts_with(base) && path.back() == '/');
 }
 
+Json sync_status_json(const FleetSyncStatus& status) {
+    Json sync = Json::object();
+    sync["state"] = to_string(status.state);
+    sync["lag"] = status.lag;
+    sync["since"] = rfc3339(status.since);
+    sync["applied_seq"] = status.applied_seq;
+    sync["pending"] = status.pending;
+    return sync;
+}
+
+Json node_json(const FleetNode& node) {
+    Json file_quotas = Json::object();
+    for (const auto& [quota, file] : node.file_quotas) file_quotas[quota] = file;
+    Json xdp = Json::array();
+    for (const FleetInterface& interface : node.xdp)
+        xdp.push_back(Json{{"interface", interface.name}, {"mode", interface.mode}});
+    Json entry = Json::object();
+    entry["name"] = node.name;
+    entry["version"] = node.version;
+    entry["addresses"] = node.addresses;
+    entry["quotas"] = node.quotas;
+    entry["file_quotas"] = std::move(file_quotas);
+    entry["xdp"] = std::move(xdp);
+    entry["sync"] = to_string(node.sync);
+    entry["lag"] = node.lag;
+    entry["seen"] = rfc3339(node.seen);
+    return entry;
+}
+
 }  // namespace
 
 AdminResponse admin_error(unsigned status, const std::string& message) { return errors_response(status, {message}); }
@@ -198,11 +228,13 @@ struct AdminApi::Target {
     }
 };
 
-AdminApi::AdminApi(ControlPlane& control, AdminAuth auth, MetricsRenderer metrics, std::string version)
+AdminApi::AdminApi(ControlPlane& control, AdminAuth auth, MetricsRenderer metrics, std::string version,
+                   const FleetMonitor* fleet)
     : control_(control),
       auth_(std::move(auth)),
       metrics_(std::move(metrics)),
-      version_(std::move(version)) {}
+      version_(std::move(version)),
+      fleet_(fleet) {}
 
 AdminResponse AdminApi::handle(const AdminRequest& request) {
     const std::string_view target = request.target;
@@ -255,6 +287,7 @@ AdminResponse AdminApi::route(const AdminRequest& request, const Target& target)
         return request.method == "GET" || request.method == "LIST" ? list_blocks() : method_not_allowed("GET, LIST");
     // XDP blocks IPv6 prefixes: their client ("2001:db8::/64") has a slash.
     if (std::optional<std::string> client = after(path, std::string(kBlocksPath) + "/")) return block(request, *client);
+    if (path == kNodesPath) return request.method == "GET" ? nodes() : method_not_allowed("GET");
     return not_found();
 }
 
@@ -369,6 +402,15 @@ AdminResponse AdminApi::block(const AdminRequest& request, const std::string& cl
     });
     if (!errors.empty()) return invalid_fields(errors, field_message);
     return change_response(control_.block(client, duration));
+}
+
+AdminResponse AdminApi::nodes() const {
+    if (!fleet_)
+        return admin_error(404,
+                           "no fleet: this host's store is not Redis (store.type \"redis\" shares blocks and quotas)");
+    Json nodes = Json::array();
+    for (const FleetNode& node : fleet_->nodes()) nodes.push_back(node_json(node));
+    return envelope(Json{{"sync", sync_status_json(fleet_->status())}, {"nodes", std::move(nodes)}});
 }
 
 AdminResponse AdminApi::health() const {

@@ -5,6 +5,7 @@
 
 #include "admin/auth.h"
 #include "control/control_plane.h"
+#include "fleet/fleet_status.h"
 
 #include <functional>
 #include <string>
@@ -35,8 +36,10 @@ using MetricsRenderer = std::function<std::string()>;
 
 class AdminApi {
 public:
-    // `version` is sluiced's, for /v1/sys/health.
-    AdminApi(ControlPlane& control, AdminAuth auth, MetricsRenderer metrics, std::string version);
+    // `version` is sluiced's, for /v1/sys/health. `fleet` is nullptr unless
+    // the store is Redis: /v1/sys/nodes then answers 404.
+    AdminApi(ControlPlane& control, AdminAuth auth, MetricsRenderer metrics, std::string version,
+             const FleetMonitor* fleet = nullptr);
 
     AdminResponse handle(const AdminRequest& request);
 
@@ -54,11 +57,13 @@ private:
     AdminResponse list_blocks();
     AdminResponse block(const AdminRequest& request, const std::string& client);
     AdminResponse health() const;
+    AdminResponse nodes() const;
 
     ControlPlane& control_;
     AdminAuth auth_;
     MetricsRenderer metrics_;
     std::string version_;
+    const FleetMonitor* fleet_;
 };
 
 }  // namespace sluice

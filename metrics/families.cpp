@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <string>
 #include <utility>
 
 namespace sluice {
@@ -131,6 +133,34 @@ void write_redis_metrics(PrometheusText& out, const RedisStoreStats& stats) {
     RedisLatency::Snapshot latency;
     stats.latency.add_to(latency);
     out.histogram(kRedisLatencyBounds, latency.buckets, static_cast<double>(latency.sum) / 1e9);
+}
+
+void write_fleet_metrics(PrometheusText& out, const FleetSyncStatus& status, std::size_t live_nodes) {
+    out.family("sluice_fleet_sync_state", kGauge,
+               "The fleet sync's state, 1 for the current one and 0 for the others: in_sync (every change of the "
+               "fleet's stream applied), lagging (changes not applied yet) or disconnected (Redis does not answer).");
+    for (const FleetSyncState state : {FleetSyncState::in_sync, FleetSyncState::lagging, FleetSyncState::disconnected})
+        out.sample({{"state", to_string(state)}}, state == status.state ? 1 : 0);
+    out.single("sluice_fleet_lag_events", kGauge, "Changes in the fleet's stream not applied here yet.", status.lag);
+    // The sample is unsigned: a time before 1970 reads as 0.
+    const auto since = std::chrono::floor<std::chrono::seconds>(status.since.time_since_epoch()).count();
+    out.single("sluice_fleet_state_since_seconds", kGauge, "When the fleet sync's state began, in Unix time.",
+               static_cast<std::uint64_t>(std::max<std::int64_t>(since, 0)));
+    out.single("sluice_fleet_pending_events", kGauge, "Changes made here waiting to reach the fleet (the outbox).",
+               status.pending);
+    out.single("sluice_fleet_events_applied_total", kCounter, "Changes from the fleet's stream applied here.",
+               status.events_applied);
+    out.single("sluice_fleet_events_published_total", kCounter, "Changes this host wrote to the fleet's stream.",
+               status.events_published);
+    out.single("sluice_fleet_snapshots_total", kCounter,
+               "Full reads of the fleet's state: at start, after a gap in the stream, and to reconcile.",
+               status.snapshots);
+    out.single("sluice_fleet_pending_lost_total", kCounter,
+               "Changes made here dropped because the outbox was full: the fleet never saw them.", status.pending_lost);
+    out.single("sluice_fleet_nodes", kGauge,
+               "Hosts of the fleet alive (a heartbeat within the last " + std::to_string(kFleetNodeLifetime.count()) +
+                   "s), this one included.",
+               live_nodes);
 }
 
 void write_block_metrics(PrometheusText& out, const BlockList& blocks) {

@@ -3,12 +3,14 @@
 // writes them all, in this order, from the running daemon's parts.
 #pragma once
 
+#include "fleet/fleet_status.h"
 #include "metrics/prometheus_text.h"
 #include "xdp/controller.h"
 #include "proxy/connection_limits.h"
 #include "proxy/stats.h"
 #include "store/redis_store_stats.h"
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -34,6 +36,10 @@ void write_store_metrics(PrometheusText& out, const KeptCounters& store);
 // sluice_redis_cache_refusals_total, sluice_redis_breaker_open,
 // sluice_redis_breaker_opens_total, sluice_redis_call_duration_seconds.
 void write_redis_metrics(PrometheusText& out, const RedisStoreStats& stats);
+// sluice_fleet_sync_state{state}, sluice_fleet_lag_events, sluice_fleet_state_since_seconds,
+// sluice_fleet_pending_events, sluice_fleet_events_applied_total, sluice_fleet_events_published_total,
+// sluice_fleet_snapshots_total, sluice_fleet_pending_lost_total, sluice_fleet_nodes.
+void write_fleet_metrics(PrometheusText& out, const FleetSyncStatus& status, std::size_t live_nodes);
 // sluice_blocks, sluice_blocks_limit, sluice_blocks_lost_total.
 void write_block_metrics(PrometheusText& out, const BlockList& blocks);
 // sluice_config_reloads_total{result}, sluice_admin_changes_total.

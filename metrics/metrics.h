@@ -10,6 +10,7 @@ namespace sluice {
 
 class BlockList;
 class ControlPlane;
+class FleetMonitor;
 class Limiter;
 class KeptCounters;
 class ProxyServer;
@@ -25,6 +26,7 @@ struct MetricsSources {
     const XdpController* xdp;                // nullptr when XDP is off
     std::string_view version = {};           // sluiced's SLUICE_VERSION; empty reads "unknown"
     const RedisStoreStats* redis = nullptr;  // nullptr with the local store
+    const FleetMonitor* fleet = nullptr;     // nullptr with the local store
 };
 
 std::string render_metrics(const MetricsSources& sources);

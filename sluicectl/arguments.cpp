@@ -29,6 +29,7 @@ constexpr CommandSpec kCommands[] = {
     {"block list", CommandKind::block_list, 0, 0, ""},
     {"block add", CommandKind::block_add, 1, 1, "IP"},
     {"block remove", CommandKind::block_remove, 1, 1, "IP"},
+    {"nodes", CommandKind::nodes, 0, 0, ""},
     {"stats", CommandKind::stats, 0, 0, ""},
 };
 

@@ -29,6 +29,7 @@ enum class CommandKind {
     block_list,
     block_add,
     block_remove,
+    nodes,
     stats,
 };
 

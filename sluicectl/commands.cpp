@@ -2,6 +2,7 @@
 
 #include "sluicectl/failure.h"
 #include "sluicectl/format.h"
+#include "sluicectl/nodes.h"
 #include "sluicectl/prometheus.h"
 #include "sluicectl/quota_fields.h"
 #include "sluicectl/stats.h"
@@ -19,6 +20,7 @@ using Json = nlohmann::ordered_json;  // the server's order of fields, for `quot
 
 const std::string kQuotasPath = "/v1/sys/quotas/rate-limit";
 const std::string kBlocksPath = "/v1/sys/blocks";
+const std::string kNodesPath = "/v1/sys/nodes";
 
 std::string quota_path(const std::string& name) { return kQuotasPath + "/" + percent_encode(name); }
 std::string block_path(const std::string& ip) { return kBlocksPath + "/" + percent_encode(ip); }
@@ -76,9 +78,6 @@ AdminResponse call(AdminClient& client, std::string_view method, const std::stri
 std::string no_quota_named(const std::string& name) { return "no quota named \"" + name + "\""; }
 
 void print_json(std::ostream& out, const Json& value) { out << value.dump(2) << '\n'; }
-
-// A member, or null when the server did not send it.
-Json member(const Json& object, const char* name) { return object.contains(name) ? object[name] : Json(); }
 
 std::string seconds_cell(const Json& value) {
     return value.is_number() ? format_seconds(value.get<double>()) : format_cell(value);
@@ -177,6 +176,12 @@ void block_remove(const Invocation& invocation, AdminClient& client, std::ostrea
     if (!invocation.json) out << "unblocked " << invocation.target << '\n';
 }
 
+void nodes(const Invocation& invocation, AdminClient& client, std::ostream& out) {
+    const Json data = parse_json(call(client, "GET", kNodesPath))["data"];
+    if (invocation.json) return print_json(out, data);
+    out << render_nodes(data);
+}
+
 void stats(const Invocation& invocation, AdminClient& client, std::ostream& out) {
     const AdminResponse metrics = call(client, "GET", "/metrics");
     std::vector<Sample> samples;
@@ -202,6 +207,7 @@ void run_command(const Invocation& invocation, AdminClient& client, std::ostream
     case CommandKind::block_list: return block_list(invocation, client, out);
     case CommandKind::block_add: return block_add(invocation, client, out);
     case CommandKind::block_remove: return block_remove(invocation, client, out);
+    case CommandKind::nodes: return nodes(invocation, client, out);
     case CommandKind::stats: return stats(invocation, client, out);
     case CommandKind::help:
     case CommandKind::version: break;

@@ -38,4 +38,8 @@ std::string format_cell(const nlohmann::json& value) {
     return value.dump();
 }
 
+nlohmann::ordered_json member(const nlohmann::ordered_json& object, const char* name) {
+    return object.contains(name) ? object[name] : nlohmann::ordered_json();
+}
+
 }  // namespace sluice::ctl

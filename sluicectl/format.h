@@ -22,4 +22,7 @@ std::string format_seconds(double seconds);
 // numbers as format_number, null as "-", objects and arrays as compact JSON.
 std::string format_cell(const nlohmann::json& value);
 
+// A member of an answer's object, or null when the server did not send it.
+nlohmann::ordered_json member(const nlohmann::ordered_json& object, const char* name);
+
 }  // namespace sluice::ctl

@@ -30,8 +30,12 @@ Commands:
   block list                     the blocked clients (HTTP and XDP)
   block add IP [--duration D]    block a client for D (default 1h)
   block remove IP
+  nodes                          the fleet's live hosts and this host's fleet sync
+                                 (with store.type "redis"): NAME VERSION SYNC LAG SEEN
+                                 ADDRESSES QUOTAS XDP
   stats                          requests per quota and outcome, tracked keys, blocks,
-                                 what the proxy did, upstream errors, XDP packets
+                                 what the proxy did, upstream errors, the Redis store
+                                 and the fleet sync, XDP packets
   help                           this text
 
 Options:
@@ -40,7 +44,7 @@ Options:
   --token-file F       a file holding the admin token
   --config F           sluiced's config, for admin.listen and admin.token_file
   --json               JSON for scripts: quota list and block list give an array,
-                       quota get and usage the server's data, stats its summary
+                       quota get, usage and nodes the server's data, stats its summary
   --help, --version
 
 The address and the token each come from the first of: the options;

@@ -4,10 +4,29 @@
 #include "sluicectl/table.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace sluice::ctl {
 
 namespace {
+
+// The fleet sync's figures (sluice_fleet_sync_state aside) and the names
+// sluicectl gives them.
+constexpr std::pair<std::string_view, std::string_view> kFleetFigures[] = {
+    {"sluice_fleet_lag_events", "lag"},
+    {"sluice_fleet_pending_events", "pending"},
+    {"sluice_fleet_events_applied_total", "applied"},
+    {"sluice_fleet_events_published_total", "published"},
+    {"sluice_fleet_snapshots_total", "snapshots"},
+    {"sluice_fleet_pending_lost_total", "pending_lost"},
+    {"sluice_fleet_nodes", "nodes"},
+};
+
+const std::string_view* fleet_figure(const std::string& metric) {
+    for (const auto& [name, figure] : kFleetFigures)
+        if (name == metric) return &figure;
+    return nullptr;
+}
 
 void add(LabeledCounts& counts, const std::string& label, double value) {
     const auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& count) { return count.first == label; });
@@ -48,7 +67,25 @@ nlohmann::ordered_json counts_json(const LabeledCounts& counts) {
     return object;
 }
 
+bool has_fleet(const Stats& stats) { return stats.fleet_sync || !stats.fleet.empty(); }
+
+// {"sync": state, then the figures}, or null without the fleet sync.
+nlohmann::ordered_json fleet_json(const Stats& stats) {
+    if (!has_fleet(stats)) return nullptr;
+    nlohmann::ordered_json fleet = {{"sync", stats.fleet_sync ? nlohmann::ordered_json(*stats.fleet_sync) : nullptr}};
+    fleet.update(counts_json(stats.fleet));
+    return fleet;
+}
+
 std::string optional_cell(const std::optional<double>& value) { return value ? format_number(*value) : "-"; }
+
+// A row per count: "redis unanswered error", from "unanswered_error".
+void add_rows(Table& table, const std::string& prefix, const LabeledCounts& counts) {
+    for (auto [what, count] : counts) {
+        std::replace(what.begin(), what.end(), '_', ' ');
+        table.add_row({prefix + what, format_number(count)});
+    }
+}
 
 }  // namespace
 
@@ -84,6 +121,10 @@ Stats summarize(const std::vector<Sample>& samples) {
             add(stats.redis, "cache_refusals", sample.value);
         } else if (name == "sluice_redis_breaker_open") {
             add(stats.redis, "breaker_open", sample.value);
+        } else if (name == "sluice_fleet_sync_state") {
+            if (sample.value == 1) stats.fleet_sync = sample.label("state");  // the others are 0
+        } else if (const std::string_view* figure = fleet_figure(name)) {
+            add(stats.fleet, std::string(*figure), sample.value);
         }
     }
     return stats;
@@ -110,6 +151,7 @@ nlohmann::ordered_json stats_json(const Stats& stats) {
             {"requests", counts_json(stats.requests)},
             {"upstream_errors", counts_json(stats.upstream_errors)},
             {"redis", stats.redis.empty() ? nlohmann::ordered_json(nullptr) : counts_json(stats.redis)},
+            {"fleet", fleet_json(stats)},
             {"xdp", std::move(xdp)}};
 }
 
@@ -128,10 +170,9 @@ std::string render_stats(const Stats& stats) {
     for (const auto& [result, count] : stats.requests) counters.add_row({"requests " + result, format_number(count)});
     for (const auto& [kind, count] : stats.upstream_errors)
         counters.add_row({"upstream errors " + kind, format_number(count)});
-    for (auto [what, count] : stats.redis) {
-        std::replace(what.begin(), what.end(), '_', ' ');
-        counters.add_row({"redis " + what, format_number(count)});
-    }
+    add_rows(counters, "redis ", stats.redis);
+    if (has_fleet(stats)) counters.add_row({"fleet sync", stats.fleet_sync.value_or("-")});
+    add_rows(counters, "fleet ", stats.fleet);
 
     std::string text = (stats.quotas.empty() ? "no quotas\n" : quotas.render()) + "\n" + counters.render();
     if (!stats.xdp.empty()) {

@@ -1,7 +1,7 @@
 // `sluicectl stats`: what sluiced's /metrics says, summed up for people (or
 // as JSON): requests per quota and outcome, tracked keys, evictions, blocks,
 // what the proxy did with requests, upstream errors, the Redis store's calls
-// when it is on, and the XDP packet counters when XDP is on.
+// and the fleet sync when it is on, and the XDP packet counters when XDP is on.
 #pragma once
 
 #include "sluicectl/prometheus.h"
@@ -43,6 +43,11 @@ struct Stats {
     // The Redis store's, empty without it: calls, what went unanswered by
     // reason, refusals from the cache, event loops with an open breaker.
     LabeledCounts redis;
+    // The fleet sync's, empty without it: its state (in_sync, lagging,
+    // disconnected), then lag, pending, applied, published, snapshots,
+    // pending_lost and nodes.
+    std::optional<std::string> fleet_sync;
+    LabeledCounts fleet;
 };
 
 Stats summarize(const std::vector<Sample>& samples);

@@ -177,6 +177,16 @@ TEST_F(Sluicectl, TheServersRefusalsAreExit1WithItsErrors) {
     EXPECT_EQ(no_quota.err, "sluicectl: no quota named \"absent\"\n");
 }
 
+// This sluiced's store is the local one: no fleet to show.
+TEST_F(Sluicectl, NodesWithoutAFleetIsExit1WithTheServersReason) {
+    const CtlRun run = ctl({"nodes"});
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_EQ(run.err,
+              "sluicectl: 404: no fleet: this host's store is not Redis (store.type \"redis\" shares blocks and "
+              "quotas)\n");
+    EXPECT_EQ(run.out, "");
+}
+
 TEST_F(Sluicectl, UsageAfterProxyRequestsShowsExactCounts) {
     HttpClient client = sluice_.client();
     for (int i = 0; i < 3; ++i) ASSERT_EQ(client.get("/v1/things").result_int(), 200);

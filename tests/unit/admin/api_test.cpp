@@ -6,6 +6,8 @@
 #include "config/quota_json.h"
 
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_fleet_monitor.h"
+#include "tests/support/fleet_nodes_data.h"
 #include "tests/support/temp_folder.h"
 
 #include <gmock/gmock.h>
@@ -47,6 +49,10 @@ protected:
 
     AdminResponse call(const std::string& method, const std::string& target, const std::string& body = "") {
         return api.handle({method, target, {.vault_token = kToken}, body});
+    }
+    // As a host whose store is Redis answers: with `fleet`.
+    AdminResponse call_in_fleet(const std::string& method, const std::string& target) {
+        return fleet_api.handle({method, target, {.vault_token = kToken}, ""});
     }
     Decision request(std::string_view path, std::string_view ip = "192.0.2.1", const HeaderLookup* headers = nullptr) {
         return limiter.decide({"GET", path, ip, headers}, store);
@@ -104,6 +110,8 @@ protected:
     BlockList blocks{3};
     ControlPlane control{limiter, blocks, nullptr, clock};
     AdminApi api{control, AdminAuth(kToken), [] { return std::string("sluice_up 1\n"); }, "1.2.3"};
+    testing::FakeFleetMonitor fleet;
+    AdminApi fleet_api{control, AdminAuth(kToken), [] { return std::string("sluice_up 1\n"); }, "1.2.3", &fleet};
 };
 
 // --- auth ---
@@ -117,7 +125,7 @@ TEST_F(AdminApiTest, EachOfTheThreeTokenHeadersIsAccepted) {
 
 TEST_F(AdminApiTest, NoTokenIs401AndAWrongOne403OnEveryPathButHealth) {
     for (const char* target : {"/v1/sys/quotas/config", "/v1/sys/quotas/rate-limit/file-quota", "/metrics",
-                               "/v1/sys/blocks", "/no/such/path"}) {
+                               "/v1/sys/blocks", "/v1/sys/nodes", "/no/such/path"}) {
         SCOPED_TRACE(target);
         expect_error(api.handle({"GET", target, {}, ""}), 401, "missing client token");
         expect_error(api.handle({"GET", target, {.vault_token = "wrong"}, ""}), 403, "permission denied");
@@ -507,6 +515,69 @@ TEST_F(AdminApiTest, BadBlocksAre400) {
     expect_error(call("PUT", "/v1/sys/blocks/192.0.2.4", ""), 400, "the block list is full (limits.max_blocks 3)");
     expect_not_allowed(call("GET", "/v1/sys/blocks/192.0.2.1"), "PUT, POST, DELETE");
     expect_not_allowed(call("DELETE", "/v1/sys/blocks"), "GET, LIST");
+}
+
+// --- fleet nodes ---
+
+// 2026-12-05T21:49:25Z and the seconds after it.
+std::chrono::system_clock::time_point at(std::chrono::seconds later) {
+    using namespace std::chrono;
+    return sys_days{year{2026} / December / 5} + 21h + 49min + 25s + later;
+}
+
+TEST_F(AdminApiTest, NodesWithoutAFleetAre404SayingWhy) {
+    expect_error(call("GET", "/v1/sys/nodes"), 404,
+                 R"(no fleet: this host's store is not Redis (store.type "redis" shares blocks and quotas))");
+    expect_not_allowed(call("POST", "/v1/sys/nodes"), "GET");
+}
+
+TEST_F(AdminApiTest, NodesGiveTheSyncStateAndEveryLiveHostWithWhatItRuns) {
+    fleet.sync = {.state = FleetSyncState::lagging,
+                  .lag = 3,
+                  .since = at(0s),
+                  .applied_seq = 41,
+                  .pending = 2,
+                  .events_applied = 40,
+                  .events_published = 7,
+                  .snapshots = 1,
+                  .pending_lost = 0};
+    fleet.live = {{.name = "edge-1",
+                   .version = "0.1.0",
+                   .addresses = {"0.0.0.0:8080", "[::]:8080"},
+                   .quotas = {"api-keys", "per-ip"},
+                   .file_quotas = {{"per-ip", "/etc/sluice/sluice.json"}},
+                   .xdp = {{"eth0", "native"}, {"eth1", "generic"}},
+                   .sync = FleetSyncState::lagging,
+                   .lag = 3,
+                   .seen = at(4s)},
+                  {.name = "edge-2",
+                   .version = "0.2.0",
+                   .addresses = {"10.0.0.2:80"},
+                   .quotas = {},
+                   .file_quotas = {},
+                   .xdp = {},
+                   .sync = FleetSyncState::in_sync,
+                   .lag = 0,
+                   .seen = at(3s)}};
+    expect_envelope(call_in_fleet("GET", "/v1/sys/nodes"), testing::kTwoNodesData);
+}
+
+// Before the first heartbeat is read, or with Redis gone: no host listed.
+TEST_F(AdminApiTest, NodesOfAFleetNotReachedYetAreAnEmptyList) {
+    fleet.sync.since = at(0s);
+    expect_envelope(
+        call_in_fleet("GET", "/v1/sys/nodes"),
+        R"({"sync":{"state":"disconnected","lag":0,"since":"2026-12-05T21:49:25Z","applied_seq":0,"pending":0},)"
+        R"("nodes":[]})");
+}
+
+TEST_F(AdminApiTest, NodesAreOnlyRead) {
+    for (const char* method : {"POST", "PUT", "DELETE", "LIST"}) {
+        SCOPED_TRACE(method);
+        expect_not_allowed(call_in_fleet(method, "/v1/sys/nodes"), "GET");
+    }
+    expect_not_allowed(call_in_fleet("GET", "/v1/sys/nodes?list=true"), "GET");
+    expect_json(call_in_fleet("GET", "/v1/sys/nodes/edge-1"), 404, R"({"errors":[]})");
 }
 
 }  // namespace

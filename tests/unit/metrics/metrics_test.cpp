@@ -5,6 +5,7 @@
 #include "proxy/proxy_server.h"
 
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_fleet_monitor.h"
 #include "tests/support/prometheus_check.h"
 
 #include <gmock/gmock.h>
@@ -176,11 +177,27 @@ TEST_F(MetricsTest, EveryFamilyInOrderWithTheDaemonsFigures) {
               "sluice_state_save_failures_total 0\n");
 }
 
-TEST_F(MetricsTest, OutputParsesAndHasNoXdpFamiliesWithoutXdp) {
+TEST_F(MetricsTest, OutputParsesAndHasNoXdpOrFleetFamiliesWithoutThem) {
     request("/v1/a");
     const std::string text = render("1.2.3");
     EXPECT_THAT(exposition_problems(text), IsEmpty()) << text;
     EXPECT_EQ(text.find("sluice_xdp_"), std::string::npos);
+    EXPECT_EQ(text.find("sluice_fleet_"), std::string::npos);
+}
+
+// A Redis host's: the fleet families come after the store's, before the blocks'.
+TEST_F(MetricsTest, TheFleetFamiliesWithAFleet) {
+    testing::FakeFleetMonitor fleet;
+    fleet.sync.state = FleetSyncState::in_sync;
+    fleet.live.resize(3);
+    const std::string text =
+        render_metrics({limiter, store, proxy, blocks, control, nullptr, "1.2.3", nullptr, &fleet});
+    EXPECT_THAT(exposition_problems(text), IsEmpty()) << text;
+    EXPECT_THAT(text, ::testing::HasSubstr("\nsluice_key_evictions_total 0\n"
+                                           "# HELP sluice_fleet_sync_state "));
+    EXPECT_THAT(text, ::testing::HasSubstr("\nsluice_fleet_sync_state{state=\"in_sync\"} 1\n"));
+    EXPECT_THAT(text, ::testing::HasSubstr("\nsluice_fleet_nodes 3\n"
+                                           "# HELP sluice_blocks "));
 }
 
 TEST_F(MetricsTest, KeyEvictionsCountWhenTheKeyTableIsFull) {
@@ -260,6 +277,76 @@ TEST(RedisMetrics, CallsWhatWentUnansweredAndWhyTheCacheTheBreakerAndCallLatency
               "sluice_redis_call_duration_seconds_sum 2.00034\n"
               "sluice_redis_call_duration_seconds_count 3\n");
     EXPECT_THAT(exposition_problems(out.text()), IsEmpty());
+}
+
+TEST(FleetMetrics, TheSyncStateItsLagSinceWhenThePendingChangesTheCountersAndTheLiveHosts) {
+    FleetSyncStatus status;
+    status.state = FleetSyncState::lagging;
+    status.lag = 12;
+    status.since = std::chrono::system_clock::time_point(1'796'506'165s + 900ms);
+    status.applied_seq = 5000;  // the stream's change number: not a metric
+    status.pending = 4;
+    status.events_applied = 4990;
+    status.events_published = 37;
+    status.snapshots = 2;
+    status.pending_lost = 1;
+
+    PrometheusText out;
+    write_fleet_metrics(out, status, 3);
+    EXPECT_EQ(out.text(),
+              "# HELP sluice_fleet_sync_state The fleet sync's state, 1 for the current one and 0 for the others: "
+              "in_sync (every change of the fleet's stream applied), lagging (changes not applied yet) or "
+              "disconnected (Redis does not answer).\n"
+              "# TYPE sluice_fleet_sync_state gauge\n"
+              "sluice_fleet_sync_state{state=\"in_sync\"} 0\n"
+              "sluice_fleet_sync_state{state=\"lagging\"} 1\n"
+              "sluice_fleet_sync_state{state=\"disconnected\"} 0\n"
+              "# HELP sluice_fleet_lag_events Changes in the fleet's stream not applied here yet.\n"
+              "# TYPE sluice_fleet_lag_events gauge\n"
+              "sluice_fleet_lag_events 12\n"
+              "# HELP sluice_fleet_state_since_seconds When the fleet sync's state began, in Unix time.\n"
+              "# TYPE sluice_fleet_state_since_seconds gauge\n"
+              "sluice_fleet_state_since_seconds 1796506165\n"
+              "# HELP sluice_fleet_pending_events Changes made here waiting to reach the fleet (the outbox).\n"
+              "# TYPE sluice_fleet_pending_events gauge\n"
+              "sluice_fleet_pending_events 4\n"
+              "# HELP sluice_fleet_events_applied_total Changes from the fleet's stream applied here.\n"
+              "# TYPE sluice_fleet_events_applied_total counter\n"
+              "sluice_fleet_events_applied_total 4990\n"
+              "# HELP sluice_fleet_events_published_total Changes this host wrote to the fleet's stream.\n"
+              "# TYPE sluice_fleet_events_published_total counter\n"
+              "sluice_fleet_events_published_total 37\n"
+              "# HELP sluice_fleet_snapshots_total Full reads of the fleet's state: at start, after a gap in the "
+              "stream, and to reconcile.\n"
+              "# TYPE sluice_fleet_snapshots_total counter\n"
+              "sluice_fleet_snapshots_total 2\n"
+              "# HELP sluice_fleet_pending_lost_total Changes made here dropped because the outbox was full: the "
+              "fleet never saw them.\n"
+              "# TYPE sluice_fleet_pending_lost_total counter\n"
+              "sluice_fleet_pending_lost_total 1\n"
+              "# HELP sluice_fleet_nodes Hosts of the fleet alive (a heartbeat within the last 10s), this one "
+              "included.\n"
+              "# TYPE sluice_fleet_nodes gauge\n"
+              "sluice_fleet_nodes 3\n");
+    EXPECT_THAT(exposition_problems(out.text()), IsEmpty());
+}
+
+// Before the fleet sync starts: disconnected, since a time never set.
+TEST(FleetMetrics, AStatusNeverSetReadsAsDisconnectedSince0) {
+    PrometheusText out;
+    write_fleet_metrics(out, FleetSyncStatus{}, 0);
+    EXPECT_EQ(samples(out.text()),
+              "sluice_fleet_sync_state{state=\"in_sync\"} 0\n"
+              "sluice_fleet_sync_state{state=\"lagging\"} 0\n"
+              "sluice_fleet_sync_state{state=\"disconnected\"} 1\n"
+              "sluice_fleet_lag_events 0\n"
+              "sluice_fleet_state_since_seconds 0\n"
+              "sluice_fleet_pending_events 0\n"
+              "sluice_fleet_events_applied_total 0\n"
+              "sluice_fleet_events_published_total 0\n"
+              "sluice_fleet_snapshots_total 0\n"
+              "sluice_fleet_pending_lost_total 0\n"
+              "sluice_fleet_nodes 0\n");
 }
 
 TEST(ProxyMetrics, ResultsUpstreamErrorsAndCumulativeLatencyInSeconds) {
@@ -380,6 +467,7 @@ TEST_F(MetricsTest, PromtoolAcceptsEveryFamily) {
     write_proxy_metrics(out, proxy.stats());
     write_connection_metrics(out, {3, 100, 2, 1});
     write_store_metrics(out, store);
+    write_fleet_metrics(out, FleetSyncStatus{}, 1);
     write_block_metrics(out, blocks);
     write_control_plane_metrics(out, control.counters());
     write_xdp_metrics(out, two_interfaces());

@@ -62,6 +62,13 @@ TEST(SluicectlArguments, BlockCommands) {
     EXPECT_EQ(parse({"stats"}).command, CommandKind::stats);
 }
 
+TEST(SluicectlArguments, NodesTakesNoOperand) {
+    const Invocation nodes = parse({"nodes", "--json"});
+    EXPECT_EQ(nodes.command, CommandKind::nodes);
+    EXPECT_TRUE(nodes.json);
+    EXPECT_EQ(usage_error({"nodes", "edge-1"}), "nodes: unexpected \"edge-1\"");
+}
+
 TEST(SluicectlArguments, HelpAndVersion) {
     EXPECT_EQ(parse({"help"}).command, CommandKind::help);
     EXPECT_EQ(parse({"--help"}).command, CommandKind::help);

@@ -72,7 +72,7 @@ TEST(SluicectlStats, SummaryAsJson) {
               R"({"quota":"scans","allowed":1000000,"limited":0,"dry_run":4}],)"
               R"("tracked_keys":5,"tracked_keys_limit":1000000,"key_evictions":0,"blocks":1,)"
               R"("requests":{"forwarded":12,"limited":3,"blocked":1},)"
-              R"("upstream_errors":{"timeout":0,"failure":2},"redis":null,)"
+              R"("upstream_errors":{"timeout":0,"failure":2},"redis":null,"fleet":null,)"
               R"("xdp":[{"interface":"eth0","reason":"rate_ok","packets":100},)"
               R"({"interface":"eth0","reason":"rate","packets":7}]})");
 }
@@ -82,7 +82,7 @@ TEST(SluicectlStats, XdpSectionOnlyWhenThereAreXdpCountersAndMissingFiguresShowA
     EXPECT_EQ(render_stats(stats), without_quotas_then_counters({{"requests forwarded", "2"}}));
     EXPECT_EQ(stats_json(stats).dump(),
               R"({"quotas":[],"tracked_keys":null,"tracked_keys_limit":null,"key_evictions":null,"blocks":null,)"
-              R"("requests":{"forwarded":2},"upstream_errors":{},"redis":null,"xdp":[]})");
+              R"("requests":{"forwarded":2},"upstream_errors":{},"redis":null,"fleet":null,"xdp":[]})");
 }
 
 TEST(SluicectlStats, TheRedisStoresCallsWhenItIsOn) {
@@ -103,6 +103,32 @@ TEST(SluicectlStats, TheRedisStoresCallsWhenItIsOn) {
     EXPECT_EQ(stats_json(stats)["redis"].dump(),
               R"({"calls":120,"unanswered_error":1,"unanswered_timeout":4,"unanswered_breaker_open":30,)"
               R"("cache_refusals":800,"breaker_open":1})");
+}
+
+TEST(SluicectlStats, TheFleetSyncWhenItIsOn) {
+    const Stats stats =
+        summarize(parse_prometheus_text("sluice_fleet_sync_state{state=\"in_sync\"} 0\n"
+                                        "sluice_fleet_sync_state{state=\"lagging\"} 1\n"
+                                        "sluice_fleet_sync_state{state=\"disconnected\"} 0\n"
+                                        "sluice_fleet_lag_events 12\n"
+                                        "sluice_fleet_state_since_seconds 1796506165\n"
+                                        "sluice_fleet_pending_events 4\n"
+                                        "sluice_fleet_events_applied_total 4990\n"
+                                        "sluice_fleet_events_published_total 37\n"
+                                        "sluice_fleet_snapshots_total 2\n"
+                                        "sluice_fleet_pending_lost_total 1\n"
+                                        "sluice_fleet_nodes 3\n"));
+    EXPECT_EQ(render_stats(stats), without_quotas_then_counters({{"fleet sync", "lagging"},
+                                                                 {"fleet lag", "12"},
+                                                                 {"fleet pending", "4"},
+                                                                 {"fleet applied", "4990"},
+                                                                 {"fleet published", "37"},
+                                                                 {"fleet snapshots", "2"},
+                                                                 {"fleet pending lost", "1"},
+                                                                 {"fleet nodes", "3"}}));
+    EXPECT_EQ(stats_json(stats)["fleet"].dump(),
+              R"({"sync":"lagging","lag":12,"pending":4,"applied":4990,"published":37,"snapshots":2,)"
+              R"("pending_lost":1,"nodes":3})");
 }
 
 TEST(SluicectlStats, XdpCountersSplitByOtherLabelsAreSummedPerInterfaceAndReason) {
