@@ -249,10 +249,13 @@ void FleetSync::publish() {
             xdp_at = now + kXdpBlocksEvery;
         }
         try {
+            // While Redis is away, nothing is tried before the retry.
             if (now >= retry_at) deliver_owed();
-            // A reload that changed this host's file quotas is told at once:
-            // the other hosts' API checks their names against them.
-            if (now >= heartbeat_at || control_.file_quotas() != sent_file_quotas_) {
+            // A reload that changed this host's file quotas is told at once
+            // (the other hosts' API checks their names against them), and so
+            // is a change of its sync state.
+            if (now >= retry_at &&
+                (now >= heartbeat_at || control_.file_quotas() != sent_file_quotas_ || status().state != sent_state_)) {
                 heartbeat_at = now + kFleetHeartbeat;
                 heartbeat();
             }
@@ -310,7 +313,7 @@ void FleetSync::heartbeat() {
     self.file_quotas = sent_file_quotas_ = control_.file_quotas();
     self.xdp = host_.xdp;
     const FleetSyncStatus now = status();
-    self.sync = now.state;
+    self.sync = sent_state_ = now.state;
     self.lag = now.lag;
     const FleetHeartbeatReply beat = writer_.heartbeat(host_.name, node_record_json(self));
     std::vector<FleetNode> nodes;

@@ -90,7 +90,9 @@ private:
     bool ever_answered_ = false;
     std::uint64_t latest_seq_ = 0;
     std::vector<FleetNode> nodes_;
-    std::vector<std::pair<std::string, std::string>> sent_file_quotas_;  // the publisher's
+    // What the last heartbeat said (the publisher's).
+    std::vector<std::pair<std::string, std::string>> sent_file_quotas_;
+    FleetSyncState sent_state_ = FleetSyncState::disconnected;
 
     std::mutex stop_mutex_;
     std::condition_variable stop_;

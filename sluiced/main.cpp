@@ -366,10 +366,12 @@ int serve(const std::string& config_file, const Config& config, ServiceReporter&
         for (const std::string& note : loaded.notes) log(LogLevel::notice, "%s", note.c_str());
         token = std::move(loaded.value);
     }
-    const MetricsSources metrics{limiter, store,     server,   blocks,
-                                 control, xdp.get(), kVersion, stores.redis ? &stores.redis->stats() : nullptr};
+    const MetricsSources metrics{limiter,        store,     server,   blocks,
+                                 control,        xdp.get(), kVersion, stores.redis ? &stores.redis->stats() : nullptr,
+                                 fleet.monitor()};
     AdminApi api(
-        control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); }, std::string(kVersion));
+        control, AdminAuth(std::move(token)), [&metrics] { return render_metrics(metrics); }, std::string(kVersion),
+        fleet.monitor());
     const std::unique_ptr<AdminServer> admin = start_admin(config, api);
     for (const ListenAddress& address : config.proxy.listen) {
         log(LogLevel::info, "listening on %s, upstream %s, %zu quotas", host_port(address).c_str(),

@@ -223,5 +223,42 @@ TEST_F(FleetSync, AHostRestartedWhileRedisIsDownStartsFromStateDirAndCatchesUp) 
     EXPECT_TRUE(b.lists_block_of("127.0.0.6"));
 }
 
+TEST_F(FleetSync, EveryHostListsTheLiveHostsAndItsSyncState) {
+    Host& a = start_host("host-a");
+    Host& b = start_host("host-b");
+    const auto names = [&] {
+        std::vector<std::string> listed;
+        const nlohmann::json answer = nlohmann::json::parse(a.get("/v1/sys/nodes").body());
+        for (const nlohmann::json& node : answer["data"]["nodes"]) listed.push_back(node["name"]);
+        return listed;
+    };
+    // Within a heartbeat (2 s) of B's start.
+    ASSERT_TRUE(within(3s, [&] {
+        return names() == std::vector<std::string>{"host-a", "host-b"};
+    })) << a.get("/v1/sys/nodes").body();
+    const nlohmann::json data = nlohmann::json::parse(a.get("/v1/sys/nodes").body())["data"];
+    EXPECT_EQ(data["sync"]["state"], "in_sync");
+    const nlohmann::json& node_b = data["nodes"][1];
+    EXPECT_EQ(node_b["addresses"], nlohmann::json({"127.0.0.1:" + std::to_string(b.deployment->port())}));
+    EXPECT_EQ(node_b["file_quotas"],
+              nlohmann::json({{"per-ip", (b.deployment->dir().path() / "sluiced.json").string()}}));
+    EXPECT_EQ(node_b["quotas"], nlohmann::json({"per-ip"}));
+    EXPECT_EQ(node_b["xdp"], nlohmann::json::array());
+    EXPECT_THAT(a.get("/metrics").body(), HasSubstr("sluice_fleet_sync_state{state=\"in_sync\"} 1\n"));
+
+    // A host that stops leaves the list at once (the others' next heartbeat).
+    ASSERT_EQ(b.deployment->stop_sluiced(), 0);
+    EXPECT_TRUE(within(3s, [&] { return names() == std::vector<std::string>{"host-a"}; }));
+
+    redis_->kill(SIGSTOP);
+    EXPECT_TRUE(within(4s, [&] {
+        return nlohmann::json::parse(a.get("/v1/sys/nodes").body())["data"]["sync"]["state"] == "disconnected";
+    }));
+    redis_->kill(SIGCONT);
+    EXPECT_TRUE(within(5s, [&] {
+        return nlohmann::json::parse(a.get("/v1/sys/nodes").body())["data"]["sync"]["state"] == "in_sync";
+    }));
+}
+
 }  // namespace
 }  // namespace sluice::test

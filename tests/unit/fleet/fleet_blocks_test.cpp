@@ -29,7 +29,8 @@ IpAddress ip(const char* text) { return *parse_ip(text); }
 std::vector<std::string> owed(FleetBlocks& blocks) {
     std::vector<std::string> out;
     for (const FleetPending& change : blocks.take())
-        out.push_back(change.block ? "block " + change.client + " " + change.block->origin : "unblock " + change.client);
+        out.push_back(change.block ? "block " + change.client + " " + change.block->origin
+                                   : "unblock " + change.client);
     return out;
 }
 
@@ -145,8 +146,9 @@ TEST(FleetOutbox, AnInvalidFileIsRefusedWithItsPlace) {
     testing::FakeClock clock;
     write_file_atomically(state_dir.path() / "fleet-outbox.json",
                           R"({"version": 1, "pending": [{"client": "not-an-ip", "unblock": true}]})");
-    EXPECT_EQ(testing::error_of([&] { FleetBlocks(clock, 10, state_dir.path()); }),
-              (state_dir.path() / "fleet-outbox.json").string() + R"(: pending[0].client: "not-an-ip" is not an IP address)");
+    EXPECT_EQ(
+        testing::error_of([&] { FleetBlocks(clock, 10, state_dir.path()); }),
+        (state_dir.path() / "fleet-outbox.json").string() + R"(: pending[0].client: "not-an-ip" is not an IP address)");
 }
 
 }  // namespace
