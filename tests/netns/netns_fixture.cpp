@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <charconv>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -23,82 +21,11 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kStartTimeout = 10s;
-constexpr const char* kNetnsPrefix = "slc";         // slc<pid>n<k>
-constexpr const char* kVethPrefix = "slv";          // slv<pid>s<k> (server), slv<pid>c<k> (client)
-constexpr const char* kPinPrefix = "sluice-test-";  // /sys/fs/bpf/sluice-test-<pid>-<k>
-
-// An absolute path for a system tool: ChildProcess uses execv, no PATH search.
-std::string tool(const std::string& name) {
-    for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
-        const fs::path candidate = fs::path(dir) / name;
-        if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
-    }
-    throw std::runtime_error("cannot find " + name);
-}
-
-// The pid in "<prefix><pid>..." or 0.
-pid_t pid_in(std::string_view name, std::string_view prefix) {
-    if (!name.starts_with(prefix)) return 0;
-    name.remove_prefix(prefix.size());
-    pid_t pid = 0;
-    std::from_chars(name.data(), name.data() + name.size(), pid);
-    return pid;
-}
-
-bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
-
-// What an earlier run that was killed (a ctest timeout, SIGKILL) left behind:
-// namespaces, veths and pins of test processes that no longer exist.
-void remove_leftovers() {
-    const std::string ip = tool("ip");
-    std::istringstream namespaces(run_command(ip, {"netns", "list"}).out);
-    for (std::string line; std::getline(namespaces, line);) {
-        const std::string name = line.substr(0, line.find(' '));
-        if (const pid_t pid = pid_in(name, kNetnsPrefix); pid > 0 && !alive(pid))
-            run_command(ip, {"netns", "del", name});
-    }
-    for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
-        const std::string name = entry.path().filename().string();
-        if (const pid_t pid = pid_in(name, kVethPrefix); pid > 0 && !alive(pid)) run_command(ip, {"link", "del", name});
-    }
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator("/sys/fs/bpf", error)) {
-        const std::string name = entry.path().filename().string();
-        if (const pid_t pid = pid_in(name, kPinPrefix); pid > 0 && !alive(pid)) remove_xdp_pins(entry.path().string());
-    }
-}
-
-// A /24 under 10.213.0.0/16 that no interface uses: a leftover or another
-// test run must not own the same route.
-std::string free_subnet(unsigned start) {
-    const std::string used = run_command(tool("ip"), {"-4", "-o", "addr", "show"}).out;
-    for (unsigned i = 0; i < 250; ++i) {
-        const std::string subnet = "10.213." + std::to_string((start + i) % 250 + 1);
-        if (used.find(" " + subnet + ".") == std::string::npos) return subnet;
-    }
-    throw std::runtime_error("no free /24 in 10.213.0.0/16");
-}
-
-void must(const CommandResult& result, const std::string& what) {
-    if (result.exit_code != 0)
-        throw std::runtime_error(what + " failed (exit " + std::to_string(result.exit_code) + "): " + result.err);
-}
 
 }  // namespace
 
-CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
-                          std::chrono::milliseconds timeout) {
-    ChildProcess child(program, args);
-    CommandResult result;
-    result.exit_code = child.wait_exit(timeout);
-    result.out = child.stdout_text();
-    result.err = child.stderr_text();
-    return result;
-}
-
 void NetnsTest::SetUp() {
-    if (geteuid() != 0)
-        GTEST_SKIP() << "these tests need root for network namespaces and XDP (run them as root); not run";
+    if (geteuid() != 0) GTEST_SKIP() << kNeedsRoot;
     static unsigned instance = 0;  // several tests in one process (gtest_filter=*) need distinct names
     const unsigned k = instance++;
     const std::string pid = std::to_string(getpid());
@@ -129,7 +56,7 @@ void NetnsTest::SetUp() {
 
 void NetnsTest::create_network() {
     const std::string ip = tool("ip");
-    const std::string subnet = free_subnet(static_cast<unsigned>(getpid()));
+    const std::string subnet = free_subnet("10.213", static_cast<unsigned>(getpid()));
     server_ip_ = subnet + ".1";
     abuser_ip_ = subnet + ".2";
     good_ip_ = subnet + ".3";
@@ -229,15 +156,7 @@ CommandResult NetnsTest::sluiced_command(const std::vector<std::string>& args) {
 
 CurlResult NetnsTest::curl(const std::string& source, std::uint16_t port, std::chrono::seconds connect_timeout) {
     const std::string url = "http://" + server_ip_ + ":" + std::to_string(port ? port : port_) + "/v1/things";
-    const CommandResult result =
-        run_command(tool("ip"),
-                    {"netns", "exec", netns_, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface",
-                     source, "--connect-timeout", std::to_string(connect_timeout.count()), "--max-time",
-                     std::to_string(connect_timeout.count() + 4), url},
-                    connect_timeout + 10s);
-    CurlResult curl{result.exit_code, 0};
-    std::from_chars(result.out.data(), result.out.data() + result.out.size(), curl.status);
-    return curl;
+    return curl_in(netns_, {"-o", "/dev/null", "--interface", source}, url, connect_timeout);
 }
 
 std::unique_ptr<ChildProcess> NetnsTest::start_flood(const std::string& source, unsigned long count, std::size_t size) {
@@ -258,22 +177,10 @@ FloodResult NetnsTest::flood_result(ChildProcess& flood) {
     return result;
 }
 
-XdpCounters NetnsTest::counters() const {
-    const Checked<XdpMaps> maps = XdpMaps::open_pinned(pin_path_);
-    if (!maps.ok()) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + maps.error());
-    return maps.value().read_stats().slots[0];
-}
+XdpCounters NetnsTest::counters() const { return xdp_counters(pin_path_); }
 
 std::optional<sluice_block_entry> NetnsTest::block_entry(const std::string& ip) const {
-    const Checked<XdpMaps> maps = XdpMaps::open_pinned(pin_path_);
-    if (!maps.ok()) throw std::runtime_error("no XDP maps pinned under " + pin_path_ + ": " + maps.error());
-    // The program keys IPv4 sources IPv4-mapped.
-    const std::optional<IpAddress> mapped = parse_ip("::ffff:" + ip);
-    if (!mapped) throw std::runtime_error("not an IPv4 address: " + ip);
-    for (const BlockedSource& blocked : maps.value().blocked()) {
-        if (address_of(blocked.key) == *mapped) return blocked.entry;
-    }
-    return std::nullopt;
+    return xdp_block_entry(pin_path_, ip);
 }
 
 bool NetnsTest::xdp_attached() const {

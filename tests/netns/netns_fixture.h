@@ -12,6 +12,7 @@
 #pragma once
 
 #include "harness.h"
+#include "netns_tools.h"
 #include "process.h"
 
 #include "xdp/maps.h"
@@ -27,21 +28,6 @@
 #include <vector>
 
 namespace sluice::test {
-
-struct CommandResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-// Runs `program` (an absolute path) to completion; killed after `timeout`.
-CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
-
-struct CurlResult {
-    int exit_code = -1;  // curl's: 0 ok, 7 refused, 28 timed out
-    int status = 0;      // HTTP status, 0 without a response
-};
 
 struct FloodResult {
     unsigned long sent = 0;

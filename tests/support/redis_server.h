@@ -1,7 +1,9 @@
-// A real redis-server for a test: a child process on a free loopback port,
-// with its files in a temporary folder, nothing saved to disk, stopped when
-// the test ends; and redis_call(), the tests' way to send one a command. Tests that need one derive their fixture from
-// RedisServerTest, which skips them where redis-server is not installed.
+// A real redis-server for a test: a child process on a free loopback port
+// (or on an address of the test's choice), with its files in a temporary
+// folder, nothing saved to disk, stopped when the test ends; and
+// redis_call(), the tests' way to send one a command. Tests that need one
+// derive their fixture from RedisServerTest, which skips them where
+// redis-server is not installed.
 #pragma once
 
 #include "common/fd.h"
@@ -75,24 +77,31 @@ inline std::vector<std::uint16_t> free_loopback_ports(std::size_t count) {
 
 inline std::uint16_t free_loopback_port() { return free_loopback_ports(1).front(); }
 
-// Sends the command made of `args` to the Redis server at 127.0.0.1:`port`,
-// on a connection of its own, and returns the reply (error replies too);
-// throws std::runtime_error when no reply comes within `timeout`.
+// Sends the command made of `args` to the Redis server at `endpoint` (or at
+// 127.0.0.1:`port`), on a connection of its own, and returns the reply (error
+// replies too); throws std::runtime_error when no reply comes within `timeout`.
+inline RedisReplyPtr redis_call(const RedisEndpoint& endpoint, std::initializer_list<std::string_view> args,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    RedisBlockingClient client(endpoint, "", timeout);
+    return client.call(args, timeout);
+}
 inline RedisReplyPtr redis_call(std::uint16_t port, std::initializer_list<std::string_view> args,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    RedisBlockingClient client(RedisEndpoint{"127.0.0.1", port, "", 0}, "", timeout);
-    return client.call(args, timeout);
+    return redis_call(RedisEndpoint{"127.0.0.1", port, "", 0}, args, timeout);
 }
 
 class RedisServer {
 public:
     // `extra_args` as on redis-server's command line: {"--requirepass", "x"};
-    // on `port` if given, else on a free one.
-    explicit RedisServer(std::vector<std::string> extra_args = {}, std::uint16_t port = 0)
+    // on `port` if given, else on a free one; bound to `address` (an
+    // interface's IPv4 address; the port is picked free on loopback).
+    explicit RedisServer(std::vector<std::string> extra_args = {}, std::uint16_t port = 0,
+                         std::string address = "127.0.0.1")
         : program_(redis_server_program()),
+          address_(std::move(address)),
           port_(port != 0 ? port : free_loopback_port()) {
         if (program_.empty()) throw std::runtime_error(std::string(kRedisServerMissing));
-        args_ = {program_, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", folder_.path().string()};
+        args_ = {program_, "--port", std::to_string(port_), "--bind", address_, "--dir", folder_.path().string()};
         // Nothing on disk. --hz 100: a SIGTERM is acted on at the next tick
         // of the server's timer, within 10 ms instead of 100.
         for (const char* arg : {"--save", "", "--appendonly", "no", "--daemonize", "no", "--hz", "100"})
@@ -105,9 +114,9 @@ public:
     RedisServer& operator=(const RedisServer&) = delete;
 
     std::uint16_t port() const { return port_; }
-    RedisEndpoint endpoint() const { return RedisEndpoint{"127.0.0.1", port_, "", 0}; }
+    RedisEndpoint endpoint() const { return RedisEndpoint{address_, port_, "", 0}; }
     // redis_call() to this server.
-    RedisReplyPtr call(std::initializer_list<std::string_view> args) const { return redis_call(port_, args); }
+    RedisReplyPtr call(std::initializer_list<std::string_view> args) const { return redis_call(endpoint(), args); }
     // What it wrote to its standard output and error.
     std::string log() const { return TempFolder::read(folder_ / "redis.log"); }
 
@@ -173,7 +182,7 @@ private:
     // Any reply to PING (-NOAUTH too) means it is serving.
     bool answers_ping() const {
         try {
-            redis_call(port_, {"PING"}, std::chrono::milliseconds(500));
+            redis_call(endpoint(), {"PING"}, std::chrono::milliseconds(500));
             return true;
         } catch (const std::runtime_error&) {
             return false;
@@ -182,6 +191,7 @@ private:
 
     TempFolder folder_;
     std::string program_;
+    std::string address_;
     std::uint16_t port_;
     std::vector<std::string> args_;
     pid_t pid_ = -1;
