@@ -2,7 +2,8 @@
 # Installs the Debian packages the build and the tests need, only those missing,
 # so `make run` and `make test` work on a fresh machine. The tests run real
 # upstream stacks (Python's servers, Flask, Node, nginx) behind sluiced, and the
-# Redis store's tests a real redis-server (and Redis Cluster). With --bench, also the
+# Redis store's tests a real redis-server (and Redis Cluster); the fleet's netns
+# tests cut a host off from Redis with nftables. With --bench, also the
 # peers and tools `make bench` runs (load generator, proxies, nftables, plots);
 # with --vm, what `make vm-test` needs (debootstrap, qemu). `make package`
 # needs dpkg-dev, which build-essential brings. With --fuzz, clang 14 and its
@@ -16,10 +17,10 @@ packages=(
   curl
   libhiredis-dev libssl-dev redis-server redis-tools
   python3 python3-flask nodejs nginx-light
-  clang clang-format-14 llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2
+  clang clang-format-14 llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2 nftables
 )
 case "${1:-}" in
-  --bench) packages+=(wrk haproxy nftables ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;
+  --bench) packages+=(wrk haproxy ethtool jq gettext-base procps gnuplot-nox python3 util-linux) ;;
   --vm) packages+=(debootstrap qemu-system-x86 qemu-utils e2fsprogs) ;;
   --fuzz) packages+=(clang-14 libclang-rt-14-dev ccache) ;;
 esac

@@ -208,16 +208,20 @@ std::string status_line(const Running& run, bool last_reload_failed) {
 
 // Runs until SIGINT or SIGTERM. The signals were blocked before any thread
 // started, so only this thread ever sees them; waiting with a timeout lets it
-// also expire idle quota state and XDP blocks once a second, and ping the
-// watchdog while every event loop (proxy and admin) answers its heartbeats.
+// also expire idle quota state and XDP blocks once a second (XDP blocks it
+// wrote as they end), and ping the watchdog while every event loop (proxy
+// and admin) answers its heartbeats.
 void serve_until_stopped(const std::string& config_file, const Running& run, ServiceReporter& service,
                          const Clock& clock) {
     const sigset_t signals = handled_signals();
     constexpr Nanos second = 1'000'000'000;
     const Nanos watchdog = service.manager().watchdog_interval();
     // Three heartbeats per watchdog interval: one late answer is no restart.
-    const Nanos wake_every = watchdog > 0 ? std::min(second, watchdog / 3) : second;
+    const Nanos beat_every = watchdog > 0 ? std::min(second, watchdog / 3) : second;
+    // Four times a second at least: a block ending leaves the XDP map within 250 ms.
+    const Nanos wake_every = std::min(second / 4, beat_every);
     Nanos next_tick = clock.now() + second;
+    Nanos next_beat = clock.now();
     bool last_reload_failed = false;
     for (;;) {
         const timespec wait{wake_every / second, wake_every % second};
@@ -227,11 +231,13 @@ void serve_until_stopped(const std::string& config_file, const Running& run, Ser
             service.notify("RELOADING=1");
             last_reload_failed = !reload(config_file, run.started, run.control, run.server, run.xdp);
         }
-        if (watchdog > 0) {
+        if (watchdog > 0 && clock.now() >= next_beat) {
+            next_beat = clock.now() + beat_every;
             const bool proxy_answered = run.server.heartbeat();  // both beat, whatever the other says
             const bool admin_answered = !run.admin || run.admin->heartbeat();
             if (proxy_answered && admin_answered) service.notify("WATCHDOG=1");
         }
+        if (run.xdp) run.xdp->remove_due_blocks();
         const bool tick_due = clock.now() >= next_tick;
         if (signal == SIGHUP || tick_due)
             service.notify((signal == SIGHUP ? "READY=1\nSTATUS=" : "STATUS=") + status_line(run, last_reload_failed));

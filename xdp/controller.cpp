@@ -79,7 +79,13 @@ void XdpController::client_blocked(const IpAddress& client, Nanos until, std::st
     }
     const sluice_block_origin by = origin == kApiOrigin ? SLUICE_BLOCKED_BY_API : SLUICE_BLOCKED_BY_HTTP;
     // The limiter's clock and the program's are both CLOCK_MONOTONIC.
-    if (!program_.maps().block(source_key(client, ipv6_prefix), static_cast<std::uint64_t>(until), by)) ++blocks_lost_;
+    const auto expiry = static_cast<std::uint64_t>(until);
+    if (!program_.maps().block(source_key(client, ipv6_prefix), expiry, by)) {
+        ++blocks_lost_;
+        return;
+    }
+    std::uint64_t next = next_expiry_.load();
+    while (expiry < next && !next_expiry_.compare_exchange_weak(next, expiry)) {}
 }
 
 void XdpController::client_unblocked(const IpAddress& client) {
@@ -112,8 +118,17 @@ std::vector<XdpInterfaceCounters> XdpController::interface_counters() const {
     return out;
 }
 
+void XdpController::remove_expired_blocks() {
+    // A block written during the sweep may be missed here: tick() catches it.
+    next_expiry_ = program_.maps().remove_expired_blocks(xdp_now_ns()).next_expiry;
+}
+
+void XdpController::remove_due_blocks() {
+    if (xdp_now_ns() >= next_expiry_.load()) remove_expired_blocks();
+}
+
 void XdpController::tick() {
-    program_.maps().remove_expired_blocks(xdp_now_ns());
+    remove_expired_blocks();
     if (const std::uint64_t lost = blocks_lost_.exchange(0))
         log(LogLevel::warning,
             "XDP block map full (xdp.max_blocked %u): %llu blocks of the block list were enforced by the proxy only",

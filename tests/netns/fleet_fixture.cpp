@@ -187,7 +187,10 @@ nlohmann::json FleetTest::host_config(std::size_t host, const nlohmann::json& qu
         {"admin",
          {{"listen", "127.0.0.1:" + std::to_string(kAdminPort)}, {"token_file", (h.dir / "admin.token").string()}}},
         {"state_dir", (h.dir / "state").string()}};
-    if (!store.is_null()) config["store"] = store;
+    if (!store.is_null()) {
+        config["store"] = store;
+        config["store"]["node"] = "host-" + h.name;  // the machine's host name is all three's
+    }
     return config;
 }
 
@@ -240,9 +243,8 @@ void FleetRedisTest::TearDown() {
 }
 
 nlohmann::json FleetRedisTest::redis_store() const {
-    // No "node": every host goes by the machine's host name, which is all
-    // one for blocks. Timeout 250 ms: the default 5 ms is for a quiet
-    // network, not for five namespaces on two busy cores.
+    // Timeout 250 ms: the default 5 ms is for a quiet network, not for five
+    // namespaces on two busy cores. host_config() names each host.
     return {{"type", "redis"},
             {"url", "redis://" + bridge_ip() + ":" + std::to_string(redis_->port())},
             {"key_secret_file", (dir() / "fleet.key").string()},
