@@ -24,7 +24,8 @@
 //
 // Prints one JSON line: per host and for all hosts (the last one to have
 // it), the propagation times' percentiles (ms) and every sample (with the
-// pause before each block); A's answer time; the polling's actual spacing
+// pause before each block, and its wall-clock start, to find it in the
+// hosts' logs); A's answer time; the polling's actual spacing
 // (the largest); the HTTP figure; errors.
 #include "common/cidr.h"
 #include "xdp/abi.h"
@@ -345,9 +346,11 @@ Json measure_xdp(Fleet& fleet) {
     std::vector<std::vector<std::optional<double>>> hosts(fleet.maps.size());
     std::vector<std::optional<double>> all;
     std::vector<std::optional<double>> pauses;
+    Json at = Json::array();
     double max_gap_us = 0;
     for (int i = 0; i < options.blocks; ++i) {
         pauses.push_back(fleet.pause());
+        at.push_back(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
         const XdpSample sample = block_into_maps(fleet, client("198.18", i), max_gap_us);
         answers.push_back(sample.answer_ms);
         std::optional<double> last = 0.0;
@@ -369,7 +372,8 @@ Json measure_xdp(Fleet& fleet) {
             {"all_hosts", summary(all)},
             {"answer", summary(answers)},
             {"max_poll_gap_us", max_gap_us},
-            {"samples_ms", {{"answer", rounded(answers)}, {"hosts", host_samples}, {"pause_before", rounded(pauses)}}}};
+            {"samples_ms", {{"answer", rounded(answers)}, {"hosts", host_samples}, {"pause_before", rounded(pauses)}}},
+            {"started_unix_s", at}};
 }
 
 Json measure_http(Fleet& fleet) {

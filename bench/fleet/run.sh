@@ -64,11 +64,12 @@ source "${here}/../runner_common.sh"
 duration_s=30
 blocks=1000
 http_blocks=100
+blocks_given=""
 idle_given=""
 declare -a runner_args=()
 while (($# > 0)); do
     case "$1" in
-        --blocks) blocks="${2:?--blocks needs a count}"; shift 2 ;;
+        --blocks) blocks_given="${2:?--blocks needs a count}"; shift 2 ;;
         --idle-seconds) idle_given="${2:?--idle-seconds needs seconds}"; shift 2 ;;
         --rounds) echo "$0: one round only (--blocks sets its size)" >&2; exit 2 ;;
         *) runner_args+=("$1"); shift ;;
@@ -81,6 +82,7 @@ if [[ -n "${quick}" ]]; then
     blocks=100
     http_blocks=20
 fi
+[[ -z "${blocks_given}" ]] || blocks="${blocks_given}"
 [[ -z "${idle_given}" ]] || idle_s="${idle_given}"
 [[ "${blocks}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --blocks ${blocks}: not a count" >&2; exit 2; }
 [[ "${idle_s}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --idle-seconds ${idle_s}: not seconds" >&2; exit 2; }
@@ -311,6 +313,7 @@ jq -n \
                      note: "whole fleet, the idle traffic during the run included"} end),
             samples_ms: {host_b: $p.xdp.samples_ms.hosts[0], host_c: $p.xdp.samples_ms.hosts[1],
                          answer: $p.xdp.samples_ms.answer, pause_before: $p.xdp.samples_ms.pause_before,
+                         started_unix_s: $p.xdp.started_unix_s,
                          http_listed_by_b: $p.http.samples_ms}},
         idle: {no_blocks: per_host($idle_empty),
                blocks_held: (per_host($idle_held) | if . == null then null
