@@ -201,7 +201,8 @@ overhead='{"in":0,"out":0,"calls":{}}'
 idle_window() {
     local seconds="$1" before after
     before="$(redis_traffic)"
-    sleep "${seconds}"
+    sleep "${seconds}" &
+    wait $!  # a signal ends the wait at once, not only the sleep
     after="$(redis_traffic)"
     jq -cn --argjson a "${before}" --argjson b "${after}" --argjson o "${overhead}" --argjson s "${seconds}" '
         {seconds: $s, in: ($b.in - $a.in - $o.in), out: ($b.out - $a.out - $o.out),
@@ -226,12 +227,18 @@ idle_empty="$(idle_window "${idle_s}")"
 
 echo "propagation: ${blocks} blocks timed into XDP, ${http_blocks} through B's admin API" >&2
 propagation_before="$(redis_traffic)"
+# In the background, waited for: a signal to the runner stops it at once
+# (the cleanup on exit stops what `started` holds).
 driver_status=0
 "${driver}" --admin-port "$(admin_port_of 0)" --token-file "$(state_of 0)/admin.token" \
     --pin "$(pin_of 1)" --pin "$(pin_of 2)" --blocks "${blocks}" --warmup "${warmup}" \
     --timeout-ms "${timeout_ms}" --poll-us "${poll_us}" --gap-ms "${gap_ms}" --duration "${block_duration}" \
     --http-port "$(admin_port_of 1)" --http-token-file "$(state_of 1)/admin.token" --http-blocks "${http_blocks}" \
-    >"${run_dir}/propagation.json" 2>"${run_dir}/propagation.err" || driver_status=$?
+    >"${run_dir}/propagation.json" 2>"${run_dir}/propagation.err" 9>&- &
+driver_pid=$!
+started+=("${driver_pid}")
+wait "${driver_pid}" || driver_status=$?
+stop_pid "${driver_pid}"  # forgets it (it has ended)
 propagation_after="$(redis_traffic)"
 if ! jq -e . "${run_dir}/propagation.json" >/dev/null 2>&1; then
     echo "$0: fleet_propagation printed no figures:" >&2
