@@ -226,7 +226,6 @@ echo "idle, no blocks held: ${idle_s} s" >&2
 idle_empty="$(idle_window "${idle_s}")"
 
 echo "propagation: ${blocks} blocks timed into XDP, ${http_blocks} through B's admin API" >&2
-propagation_before="$(redis_traffic)"
 # In the background, waited for: a signal to the runner stops it at once
 # (the cleanup on exit stops what `started` holds).
 driver_status=0
@@ -239,7 +238,6 @@ driver_pid=$!
 started+=("${driver_pid}")
 wait "${driver_pid}" || driver_status=$?
 stop_pid "${driver_pid}"  # forgets it (it has ended)
-propagation_after="$(redis_traffic)"
 if ! jq -e . "${run_dir}/propagation.json" >/dev/null 2>&1; then
     echo "$0: fleet_propagation printed no figures:" >&2
     cat "${run_dir}/propagation.err" >&2
@@ -270,7 +268,6 @@ jq -n \
     --argjson hosts "${#names[@]}" --argjson settle_s "${settle_s}" \
     --argjson idle_empty "${idle_empty}" --argjson idle_held "${idle_held}" --argjson overhead "${overhead}" \
     --argjson script_commands "${script_commands}" \
-    --argjson pb "${propagation_before}" --argjson pa "${propagation_after}" \
     --slurpfile propagation "${run_dir}/propagation.json" --argjson driver_status "${driver_status}" \
     --argjson anchor_poll_s "${anchor_poll_s}" --argjson no_answer "${no_answer}" --arg no_answer_example "${no_answer_example}" \
     --arg loadavg_start "${loadavg_start}" --arg loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
@@ -310,14 +307,6 @@ jq -n \
             anchor: ($anchor + {what: "a bouncer polling every \($anchor_poll_s) s (CrowdSec stream bouncers, update_frequency: 10s): a decision waits U(0, \($anchor_poll_s) s)"}),
             anchor_over_sluice: {p50: ratio($anchor.p50_ms; $all.p50_ms), p99: ratio($anchor.p99_ms; $all.p99_ms),
                                  max: ratio($anchor.max_ms; $all.max_ms)},
-            redis_per_block: (($pa.calls | to_entries
-                    | map({key, value: (.value - ($pb.calls[.key] // 0))}) | map(select(.value != 0)) | from_entries) as $calls
-                | (($p.warmup // 0) + ($p.xdp.blocks // 0) + ($p.http.blocks // 0)) as $n
-                | if $n == 0 then null else
-                    {blocks: $n, in_bytes: (($pa.in - $pb.in) / $n), out_bytes: (($pa.out - $pb.out) / $n),
-                     requests: (total(sent($calls)) / $n), commands: (total($calls) / $n),
-                     by_command: ($calls | map_values(. / $n)),
-                     note: "whole fleet, the idle traffic during the run included"} end),
             samples_ms: {host_b: $p.xdp.samples_ms.hosts[0], host_c: $p.xdp.samples_ms.hosts[1],
                          answer: $p.xdp.samples_ms.answer, pause_before: $p.xdp.samples_ms.pause_before,
                          started_unix_s: $p.xdp.started_unix_s,
