@@ -1,18 +1,20 @@
 # Sourced by the part runners (bench/http/run.sh, bench/redis/run.sh,
-# bench/flood/run.sh, bench/attack/run.sh): their common command line,
-# `--build DIR --out FILE [--quick] [--rounds N]`, the checks of what a
-# runner needs (tools, CPUs, root, sluiced, its lock), its run folder and
-# its cleanup on exit, the starting and stopping of the processes it starts
-# (pids kept in the array `started`), free ports, the order of a round,
-# process CPU time, the jq definitions its summary of the rounds uses, and
-# the veth rig of the flood and attack parts.
+# bench/flood/run.sh, bench/attack/run.sh, bench/fleet/run.sh): their common
+# command line, `--build DIR --out FILE [--quick] [--rounds N]`, the checks
+# of what a runner needs (tools, CPUs, root, sluiced, its lock), its run
+# folder and its cleanup on exit, the starting and stopping of the processes
+# it starts (pids kept in the array `started`), free ports, the order of a
+# round, process CPU time, the jq definitions its summary of the rounds
+# uses, the run's own redis-server (the Redis and fleet parts), and the veth
+# rig of the flood, attack and fleet parts.
 #
 #   rounds=3 duration_s=10 parse_runner_args "$@"
 #
-# sets build_dir, out, rounds and duration_s; --quick makes it one round of
-# 2 s, for trying things out; --rounds N makes it N rounds, whatever its
-# place beside --quick. A runner with options of its own takes them out of
-# "$@" first and passes the rest.
+# sets build_dir, out, rounds, duration_s and quick; --quick makes it one
+# round of 2 s, for trying things out (and quick=1); --rounds N makes it N
+# rounds, whatever its place beside --quick. With default_out=NAME set as
+# well, --out is optional: DIR/NAME. A runner with options of its own takes
+# them out of "$@" first and passes the rest.
 # shellcheck shell=bash disable=SC2034 # the variables are for the sourcing runner
 
 runner_usage() {
@@ -20,6 +22,7 @@ runner_usage() {
     exit 2
 }
 
+quick=""
 parse_runner_args() {
     local rounds_wanted=""
     build_dir=""
@@ -28,11 +31,12 @@ parse_runner_args() {
         case "$1" in
             --build) build_dir="${2:?}"; shift 2 ;;
             --out) out="${2:?}"; shift 2 ;;
-            --quick) rounds=1; duration_s=2; shift ;;
+            --quick) rounds=1; duration_s=2; quick=1; shift ;;
             --rounds) rounds_wanted="${2:?--rounds needs a number}"; shift 2 ;;
             *) runner_usage ;;
         esac
     done
+    if [[ -z "${out}" && -n "${build_dir}" && -n "${default_out:-}" ]]; then out="${build_dir}/${default_out}"; fi
     [[ -n "${build_dir}" && -n "${out}" ]] || runner_usage
     if [[ -n "${rounds_wanted}" ]]; then
         [[ "${rounds_wanted}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rounds ${rounds_wanted}: not a count" >&2; exit 2; }
@@ -225,7 +229,46 @@ readonly jq_rounds_defs='
           + (if $all_valid then {}
              else {why: ([.[] | select(.valid | not) | "round \(.round): \(.why)"] | join("; "))} end);'
 
-# The veth rig of the flood and attack parts:
+# The run's own redis-server, on 127.0.0.1:${redis_port} (the runner sets
+# redis_port, e.g. from pick_ports): nothing saved, its files in run_dir,
+# its log run_dir/redis.log; `redis ARGS...` is redis-cli to it.
+#   start_redis [PREFIX...]     e.g. start_redis taskset -c 1
+# starts it behind PREFIX, sets redis_pid and waits until it answers PING;
+# exits the runner when it does not start.
+redis_pid=""
+# shellcheck disable=SC2154 # redis_port: the runner's
+redis() { redis-cli -p "${redis_port}" "$@"; }
+start_redis() {
+    start_background "${run_dir}/redis.log" "$@" redis-server --port "${redis_port}" \
+        --bind 127.0.0.1 --save "" --appendonly no --dir "${run_dir}" --daemonize no
+    redis_pid="${last_pid}"
+    for _ in $(seq 100); do
+        [[ "$(redis PING 2>/dev/null)" == PONG ]] && return 0
+        kill -0 "${redis_pid}" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "$0: redis-server did not start:" >&2
+    tail -5 "${run_dir}/redis.log" >&2
+    exit 1
+}
+
+# INFO commandstats as {command: {calls, usec}}, without the runner's own
+# commands (INFO, CONFIG RESETSTAT).
+redis_commandstats() {
+    redis INFO commandstats | tr -d '\r' | awk -F'[:,=]' '
+        /^cmdstat_/ {
+            name = substr($1, 9)
+            if (name == "info" || name ~ /^config/) next
+            calls = ""; usec = ""
+            for (i = 2; i < NF; i += 2) { if ($i == "calls") calls = $(i + 1); if ($i == "usec") usec = $(i + 1) }
+            printf "%s\"%s\":{\"calls\":%s,\"usec\":%s}", sep, name, calls, usec
+            sep = ","
+        }
+        BEGIN { printf "{" }
+        END { print "}" }'
+}
+
+# The veth rig of the flood, attack and fleet parts:
 #   root namespace  host_if host_ip/24 <--veth--> peer_if peer_ip/24  namespace netns
 # Both neighbours are permanent: an ARP lost in a full veth ring must not
 # cut a client off. The host veth has a NAPI (a ring that redirected frames

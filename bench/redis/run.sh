@@ -45,19 +45,14 @@ readonly warmup_s=2
 source "${here}/../runner_common.sh"
 rounds=3
 duration_s=10
-out_given=""
-build_given=""
 declare -a runner_args=()
 while (($# > 0)); do
     case "$1" in
         --rate) rate="${2:?--rate needs requests/s}"; shift 2 ;;
-        --out) out_given="${2:?--out needs a file}"; runner_args+=("$1" "$2"); shift 2 ;;
-        --build) build_given="${2:?--build needs a folder}"; runner_args+=("$1" "$2"); shift 2 ;;
         *) runner_args+=("$1"); shift ;;
     esac
 done
-if [[ -z "${out_given}" && -n "${build_given}" ]]; then runner_args+=(--out "${build_given}/bench-redis.json"); fi
-parse_runner_args "${runner_args[@]}"
+default_out=bench-redis.json parse_runner_args "${runner_args[@]}"
 [[ "${rate}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rate ${rate}: not requests/s" >&2; exit 2; }
 readonly rate rounds duration_s
 sluiced="$(sluiced_in "${build_dir}")"
@@ -112,8 +107,6 @@ write_sluice_config() {
             + (if $store == null then {} else {store: $store} end)' >"${config}"
 }
 
-redis() { redis-cli -p "${redis_port}" "$@"; }
-
 # Waits until `port` accepts HTTP, or the process is gone.
 wait_http() {
     local pid="$1" port="$2"
@@ -159,22 +152,6 @@ redis_counters() {
         --argjson reads "$(sed -n 's/^syscr: //p' "/proc/${redis_pid}/io")" \
         --argjson writes "$(sed -n 's/^syscw: //p' "/proc/${redis_pid}/io")" \
         '{cpu_s: ($user + $sys), reads: $reads, writes: $writes}'
-}
-
-# INFO commandstats as {command: {calls, usec}}, without this runner's own
-# commands (INFO, CONFIG RESETSTAT).
-redis_commandstats() {
-    redis INFO commandstats | tr -d '\r' | awk -F'[:,=]' '
-        /^cmdstat_/ {
-            name = substr($1, 9)
-            if (name == "info" || name ~ /^config/) next
-            calls = ""; usec = ""
-            for (i = 2; i < NF; i += 2) { if ($i == "calls") calls = $(i + 1); if ($i == "usec") usec = $(i + 1) }
-            printf "%s\"%s\":{\"calls\":%s,\"usec\":%s}", sep, name, calls, usec
-            sep = ","
-        }
-        BEGIN { printf "{" }
-        END { print "}" }'
 }
 
 # The HTTP load through sluiced, for every target: the baselines' sluiced
@@ -364,15 +341,7 @@ start_background "${run_dir}/upstream.log" taskset -c "${load_cpu}" \
 upstream_pid="${last_pid}"
 wait_http "${upstream_pid}" "${upstream_port}" || { echo "$0: the upstream did not start" >&2; exit 1; }
 
-start_background "${run_dir}/redis.log" taskset -c "${load_cpu}" redis-server --port "${redis_port}" \
-    --bind 127.0.0.1 --save "" --appendonly no --dir "${run_dir}" --daemonize no
-redis_pid="${last_pid}"
-for _ in $(seq 100); do
-    [[ "$(redis PING 2>/dev/null)" == PONG ]] && break
-    kill -0 "${redis_pid}" 2>/dev/null || break
-    sleep 0.05
-done
-[[ "$(redis PING 2>/dev/null)" == PONG ]] || { echo "$0: redis-server did not start:" >&2; tail -5 "${run_dir}/redis.log" >&2; exit 1; }
+start_redis taskset -c "${load_cpu}"
 
 raw="${run_dir}/rounds.jsonl"
 : >"${raw}"
