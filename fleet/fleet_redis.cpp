@@ -4,6 +4,7 @@
 #include "fleet/fleet_status.h"
 #include "redis/command.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace sluice {
@@ -18,6 +19,7 @@ const RedisScript& fleet_script() {
 constexpr std::string_view kKeyNames[] = {"blocks", "block-expiries", "quotas",         "settings", "events",
                                           "seq",    "nodes",          "node-heartbeats"};
 constexpr std::size_t kEventsKey = 4;
+constexpr std::chrono::milliseconds kBlockedReadMargin{300};
 
 [[noreturn]] void unexpected(std::string_view what) {
     throw FleetReplyError("the fleet script's reply is not what it sends: " + std::string(what));
@@ -166,7 +168,9 @@ std::vector<FleetEvent> FleetRedis::read_events(const std::string& stream_id, st
     std::string command;
     append_command(command,
                    {"XREAD", "COUNT", "1000", "BLOCK", milliseconds(wait), "STREAMS", keys_[kEventsKey], stream_id});
-    RoutedReply routed = router_.call("XREAD", command, wait + timeout_);
+    // Redis answers an empty blocking read at its next cron tick after
+    // `wait` (hz 10: up to ~100 ms late), so the margin is more than that.
+    RoutedReply routed = router_.call("XREAD", command, wait + std::max(timeout_, kBlockedReadMargin));
     const redisReply& reply = *routed.reply;
     if (is_error(reply)) throw std::runtime_error(std::string(reply_text(reply)));
     std::vector<FleetEvent> events;
