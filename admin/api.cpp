@@ -3,6 +3,7 @@
 #include "config/quota_json.h"
 #include "config/quota_settings_json.h"
 #include "config/quota_to_json.h"
+#include "fleet/fleet_node_json.h"
 #include "common/random_id.h"
 #include "limit/algorithms.h"
 
@@ -174,21 +175,10 @@ Json sync_status_json(const FleetSyncStatus& status) {
     return sync;
 }
 
+// The record the host wrote to the fleet, between its name and its last heartbeat.
 Json node_json(const FleetNode& node) {
-    Json file_quotas = Json::object();
-    for (const auto& [quota, file] : node.file_quotas) file_quotas[quota] = file;
-    Json xdp = Json::array();
-    for (const FleetInterface& interface : node.xdp)
-        xdp.push_back(Json{{"interface", interface.name}, {"mode", interface.mode}});
-    Json entry = Json::object();
-    entry["name"] = node.name;
-    entry["version"] = node.version;
-    entry["addresses"] = node.addresses;
-    entry["quotas"] = node.quotas;
-    entry["file_quotas"] = std::move(file_quotas);
-    entry["xdp"] = std::move(xdp);
-    entry["sync"] = to_string(node.sync);
-    entry["lag"] = node.lag;
+    Json entry = {{"name", node.name}};
+    entry.update(node_record(node));
     entry["seen"] = rfc3339(node.seen);
     return entry;
 }

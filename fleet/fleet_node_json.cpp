@@ -1,11 +1,7 @@
 #include "fleet/fleet_node_json.h"
 
-#include <nlohmann/json.hpp>
-
 namespace sluice {
 namespace {
-
-using Json = nlohmann::json;
 
 FleetSyncState sync_state(const std::string& text) {
     for (FleetSyncState state : {FleetSyncState::in_sync, FleetSyncState::lagging, FleetSyncState::disconnected})
@@ -15,7 +11,7 @@ FleetSyncState sync_state(const std::string& text) {
 
 }  // namespace
 
-std::string node_record_json(const FleetNode& node) {
+Json node_record(const FleetNode& node) {
     Json file_quotas = Json::object();
     for (const auto& [name, file] : node.file_quotas) file_quotas[name] = file;
     Json xdp = Json::array();
@@ -23,9 +19,10 @@ std::string node_record_json(const FleetNode& node) {
     return Json{{"version", node.version}, {"addresses", node.addresses},
                 {"quotas", node.quotas},   {"file_quotas", std::move(file_quotas)},
                 {"xdp", std::move(xdp)},   {"sync", to_string(node.sync)},
-                {"lag", node.lag}}
-        .dump();
+                {"lag", node.lag}};
 }
+
+std::string node_record_json(const FleetNode& node) { return node_record(node).dump(); }
 
 std::optional<FleetNode> parse_node_record(const std::string& name, const std::string& json,
                                            std::int64_t seen_unix_ms) {

@@ -2,6 +2,7 @@
 // script also reads (file_quotas, to refuse an API quota a host's file has).
 #pragma once
 
+#include "config/quota_json.h"
 #include "fleet/fleet_status.h"
 
 #include <cstdint>
@@ -10,7 +11,10 @@
 
 namespace sluice {
 
-// The record, without its name and time (the hash field and the heartbeat's).
+// The record, without its name and time (the hash field and the heartbeat's):
+// version, addresses, quotas, file_quotas, xdp, sync, lag. The admin API
+// shows the same fields (GET /v1/sys/nodes).
+Json node_record(const FleetNode& node);
 std::string node_record_json(const FleetNode& node);
 
 // nullopt when `json` is not a record (a host of another version may add

@@ -250,14 +250,16 @@ void FleetSync::publish() {
         }
         try {
             // While Redis is away, nothing is tried before the retry.
-            if (now >= retry_at) deliver_owed();
-            // A reload that changed this host's file quotas is told at once
-            // (the other hosts' API checks their names against them), and so
-            // is a change of its sync state.
-            if (now >= retry_at &&
-                (now >= heartbeat_at || control_.file_quotas() != sent_file_quotas_ || status().state != sent_state_)) {
-                heartbeat_at = now + kFleetHeartbeat;
-                heartbeat();
+            if (now >= retry_at) {
+                deliver_owed();
+                // A reload that changed this host's file quotas is told at
+                // once (the other hosts' API checks their names against
+                // them), and so is a change of its sync state.
+                if (now >= heartbeat_at || control_.file_quotas() != sent_file_quotas_ ||
+                    status().state != sent_state_) {
+                    heartbeat_at = now + kFleetHeartbeat;
+                    heartbeat();
+                }
             }
         } catch (const RedisNoAnswer& e) {
             reachable(false, e.what());

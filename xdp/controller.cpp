@@ -120,7 +120,7 @@ std::vector<XdpInterfaceCounters> XdpController::interface_counters() const {
 
 void XdpController::remove_expired_blocks() {
     // A block written during the sweep may be missed here: tick() catches it.
-    next_expiry_ = program_.maps().remove_expired_blocks(xdp_now_ns()).next_expiry;
+    next_expiry_ = program_.maps().remove_expired_blocks(xdp_now_ns());
 }
 
 void XdpController::remove_due_blocks() {

@@ -140,8 +140,8 @@ std::vector<BlockedSource> read_blocks(int blocked_fd) {
 
 std::vector<BlockedSource> XdpMaps::blocked() const { return read_blocks(fds_.blocked.get()); }
 
-XdpMaps::BlockSweep XdpMaps::remove_expired_blocks(std::uint64_t now_ns) {
-    BlockSweep sweep;
+std::uint64_t XdpMaps::remove_expired_blocks(std::uint64_t now_ns) {
+    std::uint64_t next_expiry = UINT64_MAX;
     std::vector<sluice_source_key> kept;
     for (const BlockedSource& source : blocked()) {
         // The program may have renewed it since it was read: delete only
@@ -149,16 +149,14 @@ XdpMaps::BlockSweep XdpMaps::remove_expired_blocks(std::uint64_t now_ns) {
         // the block, not the rate limit: the source is still rated.)
         sluice_block_entry current{};
         if (source.entry.expires_ns <= now_ns && bpf_map_lookup_elem(fds_.blocked.get(), &source.key, &current) == 0 &&
-            current.expires_ns <= now_ns && bpf_map_delete_elem(fds_.blocked.get(), &source.key) == 0) {
-            ++sweep.removed;
-        } else {
-            kept.push_back(source.key);
-            sweep.next_expiry = std::min<std::uint64_t>(
-                sweep.next_expiry, std::max<std::uint64_t>(source.entry.expires_ns, current.expires_ns));
-        }
+            current.expires_ns <= now_ns && bpf_map_delete_elem(fds_.blocked.get(), &source.key) == 0)
+            continue;
+        kept.push_back(source.key);
+        next_expiry =
+            std::min<std::uint64_t>(next_expiry, std::max<std::uint64_t>(source.entry.expires_ns, current.expires_ns));
     }
     block_filter_.rebuild(kept);
-    return sweep;
+    return next_expiry;
 }
 
 void XdpMaps::rebuild_block_filter() { block_filter_.rebuild(all_keys<sluice_source_key>(fds_.blocked.get())); }

@@ -61,12 +61,8 @@ public:
     bool unblock(const sluice_source_key& key);
     std::vector<BlockedSource> blocked() const;
     // Deletes entries expired at `now_ns`, then rebuilds the block filter
-    // from the rest.
-    struct BlockSweep {
-        std::size_t removed = 0;
-        std::uint64_t next_expiry = UINT64_MAX;  // of the entries kept
-    };
-    BlockSweep remove_expired_blocks(std::uint64_t now_ns);
+    // from the rest; returns the earliest expiry of the rest (UINT64_MAX: none).
+    std::uint64_t remove_expired_blocks(std::uint64_t now_ns);
     // Rebuilds the block filter from the block map: after loading, before
     // the program runs, and after every change made without it.
     void rebuild_block_filter();
